@@ -1,0 +1,492 @@
+/*
+ * bipostalctl - BIPostal administration, in the manner of postconf/postmap
+ *
+ *	bipostalctl [-c FILE] [-v] COMMAND ...
+ *
+ * Commands: migrate; token; config [-a]; user add EMAIL [--password-file F]
+ * [--admin]; user list; user revoke EMAIL; user set EMAIL NAME=VALUE;
+ * alias add EMAIL ORIGIN; alias list EMAIL; alias disable|enable|delete
+ * ADDRESS; node add HOST PORT CAPACITY; node list; node down|drain|up ID;
+ * purge.
+ *
+ * Exit status: 0 success, 1 a refusal explained on stderr, 2 bad usage,
+ * 75 (EX_TEMPFAIL) when the store is unreachable.  Output on stdout is
+ * meant for scripts: one item per line, tab-separated fields.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "conf.h"
+#include "log.h"
+#include "passwd.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+
+#define EXIT_REFUSED	1
+#define EXIT_USAGE	2
+
+static struct conf *ctl_conf;
+static struct store *ctl_store;
+
+static const char ctl_usage[] =
+"usage: bipostalctl [-c FILE] [-v] COMMAND ...\n"
+"  migrate                      create or upgrade the store's tables\n"
+"  token                        print a fresh random token\n"
+"  config [-a]                  print the non-default (-a: all) settings\n"
+"  user add EMAIL [--password-file F] [--admin]\n"
+"  user list | user revoke EMAIL\n"
+"  user set EMAIL disabled_action=discard|reject | content_policy=strip|keep\n"
+"  alias add EMAIL ORIGIN       print the user's alias for ORIGIN\n"
+"  alias list EMAIL\n"
+"  alias disable|enable|delete ADDRESS\n"
+"  node add HOST PORT CAPACITY | node list | node down|drain|up ID\n"
+"  purge                        drop what is past its retention or TTL\n";
+
+/* usage - complain and exit 2 */
+static void __attribute__((noreturn))
+usage(const char *why)
+{
+	if (why)
+		fprintf(stderr, "bipostalctl: %s\n", why);
+	fputs(ctl_usage, stderr);
+	exit(EXIT_USAGE);
+}
+
+/* status_exit - exit for a store status that is not success */
+static void __attribute__((noreturn))
+status_exit(enum store_status s, const char *what)
+{
+	fprintf(stderr, "bipostalctl: %s: %s\n", what, store_strstatus(s));
+	exit(s == STORE_TEMP ? EX_TEMPFAIL : EXIT_REFUSED);
+}
+
+/* open_store - connect, or exit 75 (unreachable) / 1 (misconfigured) */
+static void
+open_store(void)
+{
+	enum store_status s = STORE_PERM;
+	const char *why = "unknown error";
+
+	ctl_store = store_open(ctl_conf->store, &s, &why);
+	if (ctl_store == NULL) {
+		fprintf(stderr, "bipostalctl: store %s: %s\n",
+		    s == STORE_TEMP ? "unreachable" : "unusable", why);
+		exit(s == STORE_TEMP ? EX_TEMPFAIL : EXIT_REFUSED);
+	}
+}
+
+/* get_user - the user with login identity email, or exit */
+static void
+get_user(const char *email, struct user *u)
+{
+	enum store_status s = store_user_by_identity(ctl_store, email, u);
+
+	if (s == STORE_NOTFOUND || s == STORE_INVALID) {
+		fprintf(stderr, "bipostalctl: %s: no such user\n", email);
+		exit(EXIT_REFUSED);
+	}
+	if (s != STORE_OK)
+		status_exit(s, "user lookup");
+}
+
+/* alias_token - the token of ADDRESS (token or token@alias_domain) */
+static const char *
+alias_token(char *address)
+{
+	char	*at = strchr(address, '@');
+
+	if (at != NULL) {
+		if (strcasecmp(at + 1, ctl_conf->alias_domain) != 0) {
+			fprintf(stderr, "bipostalctl: %s: not in the alias "
+			    "domain %s\n", address, ctl_conf->alias_domain);
+			exit(EXIT_REFUSED);
+		}
+		*at = '\0';
+	}
+	return (address);
+}
+
+/* read_password - the first line of file */
+static void
+read_password(const char *path, char *buf, size_t size)
+{
+	FILE	*fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	size_t	 len;
+
+	if (fp == NULL) {
+		fprintf(stderr, "bipostalctl: %s: %s\n", path, strerror(errno));
+		exit(EXIT_REFUSED);
+	}
+	if (fgets(buf, (int)size, fp) == NULL) {
+		fprintf(stderr, "bipostalctl: %s: empty password file\n", path);
+		exit(EXIT_REFUSED);
+	}
+	if (fp != stdin)
+		fclose(fp);
+	len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len == size - 1) {
+		fprintf(stderr, "bipostalctl: %s: password too long\n", path);
+		exit(EXIT_REFUSED);
+	}
+	buf[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "bipostalctl: %s: empty password\n", path);
+		exit(EXIT_REFUSED);
+	}
+}
+
+static const char *const state_name[] = {
+	[ALIAS_ACTIVE] = "active", [ALIAS_INACTIVE] = "inactive",
+	[ALIAS_DELETED] = "deleted",
+};
+
+/* cmd_user - user add|list|revoke|set */
+static int
+cmd_user(int argc, char **argv)
+{
+	struct user u;
+	enum store_status s;
+
+	if (argc < 1)
+		usage("user: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		const char *pwfile = NULL;
+		char	 pw[PASSWD_MAX + 2], hash[PWHASH_MAX + 1] = "";
+		int	 admin = 0, i;
+
+		if (argc < 2)
+			usage("user add: missing EMAIL");
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
+				pwfile = argv[++i];
+			else if (strcmp(argv[i], "--admin") == 0)
+				admin = 1;
+			else
+				usage("user add: unknown option");
+		}
+		if (pwfile) {
+			read_password(pwfile, pw, sizeof(pw));
+			if (passwd_hash(pw, hash, sizeof(hash)) < 0) {
+				fprintf(stderr, "bipostalctl: cannot hash password\n");
+				return (EXIT_REFUSED);
+			}
+			memset(pw, 0, sizeof(pw));
+		}
+		open_store();
+		s = store_user_create(ctl_store, argv[1], hash, &u);
+		if (s == STORE_EXISTS) {
+			fprintf(stderr, "bipostalctl: %s: user exists\n", argv[1]);
+			return (EXIT_REFUSED);
+		}
+		if (s == STORE_INVALID) {
+			fprintf(stderr, "bipostalctl: %s: not a valid address\n",
+			    argv[1]);
+			return (EXIT_REFUSED);
+		}
+		if (s != STORE_OK)
+			status_exit(s, "user add");
+		if (admin) {
+			u.is_admin = 1;
+			if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
+				status_exit(s, "user add");
+		}
+		printf("%s\t%s\n", u.email, u.queue_id);
+		return (0);
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		struct user *list;
+		size_t	 n, i;
+
+		open_store();
+		if ((s = store_user_list(ctl_store, &list, &n)) != STORE_OK)
+			status_exit(s, "user list");
+		for (i = 0; i < n; i++)
+			printf("%s\t%s\t%s%s\n", list[i].email, list[i].queue_id,
+			    list[i].status == USER_ACTIVE ? "active" : "revoked",
+			    list[i].is_admin ? "\tadmin" : "");
+		free(list);
+		return (0);
+	}
+	if (strcmp(argv[0], "revoke") == 0) {
+		if (argc != 2)
+			usage("user revoke: want EMAIL");
+		open_store();
+		get_user(argv[1], &u);
+		if ((s = store_user_revoke(ctl_store, u.id)) != STORE_OK)
+			status_exit(s, "user revoke");
+		return (0);
+	}
+	if (strcmp(argv[0], "set") == 0) {
+		int	i;
+
+		if (argc < 3)
+			usage("user set: want EMAIL NAME=VALUE");
+		open_store();
+		get_user(argv[1], &u);
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "disabled_action=discard") == 0)
+				u.disabled_action = DISABLED_DISCARD;
+			else if (strcmp(argv[i], "disabled_action=reject") == 0)
+				u.disabled_action = DISABLED_REJECT;
+			else if (strcmp(argv[i], "content_policy=strip") == 0)
+				u.content_policy = CONTENT_STRIP;
+			else if (strcmp(argv[i], "content_policy=keep") == 0)
+				u.content_policy = CONTENT_KEEP;
+			else
+				usage("user set: unknown setting");
+		}
+		if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
+			status_exit(s, "user set");
+		return (0);
+	}
+	usage("user: unknown subcommand");
+}
+
+/* cmd_alias - alias add|list|disable|enable|delete */
+static int
+cmd_alias(int argc, char **argv)
+{
+	struct user u;
+	struct alias a;
+	enum store_status s;
+	enum alias_state to;
+
+	if (argc < 1)
+		usage("alias: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		int	created;
+
+		if (argc != 3)
+			usage("alias add: want EMAIL ORIGIN");
+		open_store();
+		get_user(argv[1], &u);
+		if (u.status != USER_ACTIVE) {
+			fprintf(stderr, "bipostalctl: %s: user revoked\n", argv[1]);
+			return (EXIT_REFUSED);
+		}
+		s = store_alias_create(ctl_store, u.id, argv[2], 0, &a, &created);
+		if (s == STORE_INVALID) {
+			fprintf(stderr, "bipostalctl: %s: not a valid origin\n",
+			    argv[2]);
+			return (EXIT_REFUSED);
+		}
+		if (s != STORE_OK)
+			status_exit(s, "alias add");
+		printf("%s@%s\n", a.token, ctl_conf->alias_domain);
+		return (0);
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		struct alias *list;
+		size_t	 n, i;
+
+		if (argc != 2)
+			usage("alias list: want EMAIL");
+		open_store();
+		get_user(argv[1], &u);
+		if ((s = store_alias_list(ctl_store, u.id, &list, &n)) != STORE_OK)
+			status_exit(s, "alias list");
+		for (i = 0; i < n; i++)
+			printf("%s@%s\t%s\t%s\t%lld\t%lld\t%lld\n", list[i].token,
+			    ctl_conf->alias_domain, list[i].origin,
+			    state_name[list[i].status],
+			    (long long)list[i].forwarded,
+			    (long long)list[i].blocked,
+			    (long long)list[i].replied);
+		free(list);
+		return (0);
+	}
+	if (strcmp(argv[0], "disable") == 0)
+		to = ALIAS_INACTIVE;
+	else if (strcmp(argv[0], "enable") == 0)
+		to = ALIAS_ACTIVE;
+	else if (strcmp(argv[0], "delete") == 0)
+		to = ALIAS_DELETED;
+	else
+		usage("alias: unknown subcommand");
+	if (argc != 2)
+		usage("alias disable|enable|delete: want ADDRESS");
+	open_store();
+	{
+		const char *tok = alias_token(argv[1]);
+
+		s = store_alias_get(ctl_store, tok, &a);
+		if (s == STORE_NOTFOUND || s == STORE_INVALID ||
+		    (s == STORE_OK && a.status == ALIAS_DELETED)) {
+			fprintf(stderr, "bipostalctl: %s: no such alias\n", tok);
+			return (EXIT_REFUSED);
+		}
+		if (s != STORE_OK)
+			status_exit(s, "alias lookup");
+		if ((s = store_alias_set_status(ctl_store, tok, to)) != STORE_OK)
+			status_exit(s, "alias update");
+	}
+	return (0);
+}
+
+/* parse_long - a decimal number in [min, max], or usage */
+static long
+parse_long(const char *s, long min, long max, const char *what)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || n < min || n > max)
+		usage(what);
+	return (n);
+}
+
+/* cmd_node - node add|list|down|drain|up */
+static int
+cmd_node(int argc, char **argv)
+{
+	struct node *list;
+	enum store_status s;
+	size_t	 n, i;
+	int64_t	 id;
+
+	if (argc < 1)
+		usage("node: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		if (argc != 4)
+			usage("node add: want HOST PORT CAPACITY");
+		open_store();
+		s = store_node_add(ctl_store, argv[1],
+		    (int)parse_long(argv[2], 1, 65535, "node add: bad PORT"),
+		    (int)parse_long(argv[3], 0, 100000000, "node add: bad CAPACITY"),
+		    &id);
+		if (s == STORE_EXISTS) {
+			fprintf(stderr, "bipostalctl: %s:%s: node exists\n",
+			    argv[1], argv[2]);
+			return (EXIT_REFUSED);
+		}
+		if (s != STORE_OK)
+			status_exit(s, "node add");
+		printf("%lld\n", (long long)id);
+		return (0);
+	}
+	open_store();
+	if ((s = store_node_list(ctl_store, &list, &n)) != STORE_OK)
+		status_exit(s, "node list");
+	if (strcmp(argv[0], "list") == 0) {
+		for (i = 0; i < n; i++)
+			printf("%lld\t%s\t%d\t%d\t%d\t%d\t%s\n",
+			    (long long)list[i].id, list[i].host, list[i].port,
+			    list[i].capacity, list[i].load, list[i].available,
+			    list[i].downed ? "down" : list[i].draining ?
+			    "draining" : "up");
+		free(list);
+		return (0);
+	}
+	if (argc != 2)
+		usage("node down|drain|up: want ID");
+	id = parse_long(argv[1], 1, 0x7fffffff, "node: bad ID");
+	for (i = 0; i < n && list[i].id != id; i++)
+		;
+	if (i == n) {
+		free(list);
+		fprintf(stderr, "bipostalctl: node %lld: no such node\n",
+		    (long long)id);
+		return (EXIT_REFUSED);
+	}
+	if (strcmp(argv[0], "down") == 0)
+		list[i].downed = 1;
+	else if (strcmp(argv[0], "drain") == 0)
+		list[i].draining = 1;
+	else if (strcmp(argv[0], "up") == 0)
+		list[i].downed = list[i].draining = 0;
+	else
+		usage("node: unknown subcommand");
+	s = store_node_update(ctl_store, &list[i]);
+	free(list);
+	if (s != STORE_OK)
+		status_exit(s, "node update");
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	char	 err[1024];
+	enum store_status s;
+	int	 ch;
+
+	log_open("bipostalctl", 1);
+	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		case 'h':
+			fputs(ctl_usage, stdout);
+			return (0);
+		default:
+			usage(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage("missing command");
+	if ((ctl_conf = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "bipostalctl: %s\n", err);
+		return (EXIT_REFUSED);
+	}
+	if (strcmp(argv[0], "token") == 0) {
+		char	tok[TOKEN_LEN + 1];
+
+		if (argc != 1)
+			usage("token takes no argument");
+		if (token_new(tok, sizeof(tok)) < 0)
+			return (EXIT_REFUSED);
+		printf("%s\n", tok);
+		return (0);
+	}
+	if (strcmp(argv[0], "config") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "-a") != 0))
+			usage("config: want [-a]");
+		conf_print(ctl_conf, stdout, argc == 2);
+		return (0);
+	}
+	if (strcmp(argv[0], "migrate") == 0) {
+		open_store();
+		if ((s = store_migrate(ctl_store)) != STORE_OK)
+			status_exit(s, "migrate");
+		return (0);
+	}
+	if (strcmp(argv[0], "purge") == 0) {
+		struct purge_counts pc;
+
+		open_store();
+		s = store_purge(ctl_store, ctl_conf->alias_retention,
+		    ctl_conf->event_horizon, &pc);
+		if (s != STORE_OK)
+			status_exit(s, "purge");
+		printf("aliases=%ld replies=%ld queue=%ld blobs=%ld events=%ld\n",
+		    pc.aliases, pc.replies, pc.qmsgs, pc.blobs, pc.events);
+		return (0);
+	}
+	if (strcmp(argv[0], "user") == 0)
+		ch = cmd_user(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "alias") == 0)
+		ch = cmd_alias(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "node") == 0)
+		ch = cmd_node(argc - 1, argv + 1);
+	else
+		usage("unknown command");
+	store_close(ctl_store);
+	conf_release(ctl_conf);
+	return (ch);
+}

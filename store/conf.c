@@ -1,0 +1,500 @@
+/*
+ * conf.c - read bipostal.conf into a struct conf
+ *
+ * Every parameter is declared once in conf_table: name, type, default,
+ * bounds and the struct member it fills, like Postfix's VAR_/DEF_/var_
+ * triples.  Types: string, integer, time (s, m, h, d, w suffixes; the
+ * table says the unit it stores), size (k, m, g suffixes) and secret file
+ * paths, which must not be readable by group or others.
+ *
+ * Failure: conf_load refuses the whole file with one line naming the file,
+ * the line and the parameter; a daemon keeps running on its old conf when a
+ * reload fails.  Ownership: conf_load returns a new conf with one
+ * reference; conf_release frees it when the count reaches zero.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/bipostal"
+#endif
+
+#define CONF_LINE_MAX	4096	/* one logical line, continuations included */
+
+enum conf_type {
+	CONF_STR,
+	CONF_INT,
+	CONF_TIME,		/* seconds, suffixes s m h d w */
+	CONF_MSEC,		/* milliseconds, suffixes ms s m */
+	CONF_SIZE,		/* bytes, suffixes k m g */
+	CONF_SECRET,		/* path of a 0600 file; checked at load */
+};
+
+struct conf_param {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	const char	*def;		/* default, as written in the file */
+	long		 min, max;	/* bounds for numbers */
+	const char	*choices;	/* for strings: "a|b", NULL = any */
+};
+
+#define S(m)	CONF_STR, offsetof(struct conf, m)
+#define I(m)	CONF_INT, offsetof(struct conf, m)
+#define T(m)	CONF_TIME, offsetof(struct conf, m)
+#define MS(m)	CONF_MSEC, offsetof(struct conf, m)
+#define Z(m)	CONF_SIZE, offsetof(struct conf, m)
+#define K(m)	CONF_SECRET, offsetof(struct conf, m)
+#define DAY	86400L
+#define NOLIM	LONG_MAX
+
+static const struct conf_param conf_table[] = {
+	/* shared */
+	{"store", S(store), "sqlite:" LOCALSTATEDIR "/lib/bipostal/bipostal.db", 0, 0, NULL},
+	{"redis", S(redis), "", 0, 0, NULL},
+	{"alias_domain", S(alias_domain), "alias.example", 0, 0, NULL},
+	{"daemon_user", S(daemon_user), "bipostal", 0, 0, NULL},
+	{"server_key_file", K(server_key_file), "", 0, 0, NULL},
+	{"secret_key_file", K(secret_key_file), "", 0, 0, NULL},
+	{"alias_retention", T(alias_retention), "30d", 0, 3650 * DAY, NULL},
+	{"queue_ttl", T(queue_ttl), "7d", 1, 365 * DAY, NULL},
+	{"queue_max_ttl", T(queue_max_ttl), "30d", 1, 365 * DAY, NULL},
+	{"blob_ttl", T(blob_ttl), "7d", 60, 365 * DAY, NULL},
+	{"event_horizon", T(event_horizon), "1d", 60, 30 * DAY, NULL},
+
+	/* bipostal-postmapd */
+	{"postmapd_listen", S(postmapd_listen), "inet:127.0.0.1:10044", 0, 0, NULL},
+	{"postmapd_timeout", MS(postmapd_timeout), "5s", 10, 90000, NULL},
+	{"postmapd_max_conn", I(postmapd_max_conn), "1024", 1, 100000, NULL},
+	{"postmapd_idle_timeout", T(postmapd_idle_timeout), "300s", 1, DAY, NULL},
+
+	/* bipostal-milter */
+	{"milter_socket", S(milter_socket), "inet:10045@127.0.0.1", 0, 0, NULL},
+	{"milter_max_size", Z(milter_max_size), "25m", 1024, 1024L * 1024 * 1024, NULL},
+	{"milter_max_headers", I(milter_max_headers), "1000", 10, 100000, NULL},
+	{"milter_max_depth", I(milter_max_depth), "20", 1, 100, NULL},
+	{"milter_template_dir", S(milter_template_dir), PKGDATADIR "/templates", 0, 0, NULL},
+	{"milter_trusted_authserv", S(milter_trusted_authserv), "", 0, 0, NULL},
+
+	/* bipostal-dash */
+	{"dash_listen", S(dash_listen), "127.0.0.1:8080", 0, 0, NULL},
+	{"dash_url", S(dash_url), "http://127.0.0.1:8080", 0, 0, NULL},
+	{"dash_static_dir", S(dash_static_dir), PKGDATADIR "/www", 0, 0, NULL},
+	{"dash_signup", S(dash_signup), "admin", 0, 0, "open|admin"},
+	{"dash_cors_origins", S(dash_cors_origins), "", 0, 0, NULL},
+	{"dash_jwks_file", S(dash_jwks_file), "", 0, 0, NULL},
+	{"dash_oidc_issuer", S(dash_oidc_issuer), "", 0, 0, NULL},
+	{"dash_oidc_audience", S(dash_oidc_audience), "", 0, 0, NULL},
+	{"dash_token_ttl", T(dash_token_ttl), "1h", 60, 30 * DAY, NULL},
+	{"dash_max_body", Z(dash_max_body), "64k", 1024, 64L * 1024 * 1024, NULL},
+	{"dash_conn_timeout", T(dash_conn_timeout), "30s", 1, 3600, NULL},
+	{"dash_per_ip_conn", I(dash_per_ip_conn), "64", 1, 100000, NULL},
+	{"dash_threads", I(dash_threads), "4", 1, 256, NULL},
+	{"dash_rate_login", I(dash_rate_login), "10", 1, 1000000, NULL},
+	{"dash_rate_signup", I(dash_rate_signup), "10", 1, 1000000, NULL},
+	{"dash_rate_alias", I(dash_rate_alias), "1000", 1, 100000000, NULL},
+	{NULL, 0, 0, NULL, 0, 0, NULL},
+};
+
+/* conf_field - the member of c a parameter fills */
+static void *
+conf_field(struct conf *c, const struct conf_param *p)
+{
+	return ((char *)c + p->off);
+}
+
+/* conf_number - parse a number with a unit suffix; 0 ok, -1 bad */
+static int
+conf_number(const struct conf_param *p, const char *v, long *out)
+{
+	char	*end;
+	long	 n, mul = 1;
+
+	if (!isdigit((unsigned char)*v))
+		return (-1);
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0)
+		return (-1);
+	switch (p->type) {
+	case CONF_TIME:
+		if (*end == '\0' || strcmp(end, "s") == 0)
+			mul = 1;
+		else if (strcmp(end, "m") == 0)
+			mul = 60;
+		else if (strcmp(end, "h") == 0)
+			mul = 3600;
+		else if (strcmp(end, "d") == 0)
+			mul = DAY;
+		else if (strcmp(end, "w") == 0)
+			mul = 7 * DAY;
+		else
+			return (-1);
+		break;
+	case CONF_MSEC:
+		if (*end == '\0' || strcmp(end, "ms") == 0)
+			mul = 1;
+		else if (strcmp(end, "s") == 0)
+			mul = 1000;
+		else if (strcmp(end, "m") == 0)
+			mul = 60000;
+		else
+			return (-1);
+		break;
+	case CONF_SIZE:
+		if (*end == '\0')
+			mul = 1;
+		else if (strcasecmp(end, "k") == 0)
+			mul = 1024;
+		else if (strcasecmp(end, "m") == 0)
+			mul = 1024L * 1024;
+		else if (strcasecmp(end, "g") == 0)
+			mul = 1024L * 1024 * 1024;
+		else
+			return (-1);
+		break;
+	default:
+		if (*end != '\0')
+			return (-1);
+	}
+	if (n > LONG_MAX / mul)
+		return (-1);
+	*out = n * mul;
+	return (0);
+}
+
+/* conf_choice - is v one of the '|'-separated choices? */
+static int
+conf_choice(const char *choices, const char *v)
+{
+	size_t	len = strlen(v);
+	const char *p = choices, *bar;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((bar ? (size_t)(bar - p) : strlen(p)) == len &&
+		    strncmp(p, v, len) == 0)
+			return (1);
+		if (bar == NULL)
+			return (0);
+		p = bar + 1;
+	}
+}
+
+/* conf_check_secret - the file exists and only its owner may read it */
+static int
+conf_check_secret(const char *path, char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s: not a regular file", path);
+		return (-1);
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, len, "%s: mode %03o: readable by group or others "
+		    "(chmod 600)", path, (unsigned)(st.st_mode & 0777));
+		return (-1);
+	}
+	return (0);
+}
+
+/* conf_set - set one parameter from its text; 0 ok, -1 with why */
+static int
+conf_set(struct conf *c, const struct conf_param *p, const char *v,
+    char *why, size_t len)
+{
+	long	n;
+
+	switch (p->type) {
+	case CONF_SECRET:
+		if (*v != '\0' && conf_check_secret(v, why, len) < 0)
+			return (-1);
+		/* FALLTHROUGH */
+	case CONF_STR:
+		if (p->choices && !conf_choice(p->choices, v)) {
+			snprintf(why, len, "bad value \"%.100s\": want %s",
+			    v, p->choices);
+			return (-1);
+		}
+		free(*(char **)conf_field(c, p));
+		*(char **)conf_field(c, p) = xstrdup(v);
+		return (0);
+	default:
+		if (conf_number(p, v, &n) < 0) {
+			snprintf(why, len, "bad value \"%.100s\"", v);
+			return (-1);
+		}
+		if (n < p->min || n > p->max) {
+			snprintf(why, len, "value \"%.100s\" out of range", v);
+			return (-1);
+		}
+		*(long *)conf_field(c, p) = n;
+		return (0);
+	}
+}
+
+/* conf_lookup - the table row for name, or NULL */
+static const struct conf_param *
+conf_lookup(const char *name)
+{
+	const struct conf_param *p;
+
+	for (p = conf_table; p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return (p);
+	return (NULL);
+}
+
+/* conf_defaults - every parameter at its default */
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c = xcalloc(1, sizeof(*c));
+	const struct conf_param *p;
+	char	why[256];
+
+	c->refs = 1;
+	for (p = conf_table; p->name; p++) {
+		enum conf_type t = p->type;
+
+		/* defaults of secret paths are "" and need no check */
+		if (conf_set(c, p, p->def, why, sizeof(why)) < 0 && t != CONF_SECRET)
+			abort();
+	}
+	return (c);
+}
+
+/* trim - strip leading and trailing white space in place */
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return (s);
+}
+
+/* conf_line - apply one logical line; 0 ok, -1 with err filled */
+static int
+conf_line(struct conf *c, const char *path, int lineno, char *line,
+    char *err, size_t errlen)
+{
+	const struct conf_param *p;
+	char	*eq, *name, *value, why[512];
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return (0);
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "%s, line %d: missing '=' in \"%.60s\"",
+		    path, lineno, line);
+		return (-1);
+	}
+	*eq = '\0';
+	name = trim(line);
+	value = trim(eq + 1);
+	if ((p = conf_lookup(name)) == NULL) {
+		snprintf(err, errlen, "%s, line %d: %.60s: unknown parameter",
+		    path, lineno, name);
+		return (-1);
+	}
+	if (conf_set(c, p, value, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s, line %d: %s: %s", path, lineno,
+		    name, why);
+		return (-1);
+	}
+	return (0);
+}
+
+/* conf_load - read and check a configuration file */
+struct conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf *c;
+	FILE	*fp;
+	char	 buf[CONF_LINE_MAX], logical[CONF_LINE_MAX];
+	int	 lineno = 0, start = 0, failed = 0;
+	size_t	 have = 0;
+
+	if (path == NULL)
+		path = CONF_DEFAULT_PATH;
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	c = conf_defaults();
+	c->path = xstrdup(path);
+	logical[0] = '\0';
+	while (!failed && fgets(buf, sizeof(buf), fp) != NULL) {
+		size_t	len = strlen(buf);
+
+		lineno++;
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+			snprintf(err, errlen, "%s, line %d: line too long",
+			    path, lineno);
+			failed = 1;
+			break;
+		}
+		if (memchr(buf, '\0', len) != NULL || (len > 0 &&
+		    strchr(buf, '\r') != NULL && buf[len - 1] != '\n')) {
+			snprintf(err, errlen, "%s, line %d: bad character",
+			    path, lineno);
+			failed = 1;
+			break;
+		}
+		/* continuation: leading white space on a non-blank line */
+		if ((buf[0] == ' ' || buf[0] == '\t') && *trim(buf) != '\0' &&
+		    buf[strspn(buf, " \t")] != '#' && have > 0) {
+			char *t = trim(buf);
+
+			if (have + 1 + strlen(t) >= sizeof(logical)) {
+				snprintf(err, errlen, "%s, line %d: line too long",
+				    path, lineno);
+				failed = 1;
+				break;
+			}
+			logical[have++] = ' ';
+			memcpy(logical + have, t, strlen(t) + 1);
+			have += strlen(t);
+			continue;
+		}
+		if (have > 0 && conf_line(c, path, start, logical, err,
+		    errlen) < 0) {
+			failed = 1;
+			break;
+		}
+		bp_strlcpy(logical, buf, sizeof(logical));
+		start = lineno;
+		if (*trim(logical) == '\0' || *trim(logical) == '#')
+			logical[0] = '\0';
+		have = strlen(logical);	/* trim cut the trailing newline */
+	}
+	if (!failed && ferror(fp)) {
+		snprintf(err, errlen, "%s: read error", path);
+		failed = 1;
+	}
+	if (!failed && have > 0 &&
+	    conf_line(c, path, start, logical, err, errlen) < 0)
+		failed = 1;
+	fclose(fp);
+	if (failed) {
+		conf_release(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* conf_retain - take one more reference */
+struct conf *
+conf_retain(struct conf *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_SEQ_CST);
+	return (c);
+}
+
+/* conf_release - drop one reference; the last one frees */
+void
+conf_release(struct conf *c)
+{
+	const struct conf_param *p;
+
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
+	for (p = conf_table; p->name; p++)
+		if (p->type == CONF_STR || p->type == CONF_SECRET)
+			free(*(char **)conf_field(c, p));
+	free(c->path);
+	free(c);
+}
+
+/* conf_format - the text of one parameter's value into buf */
+static void
+conf_format(const struct conf *c, const struct conf_param *p, char *buf,
+    size_t len)
+{
+	const void *f = (const char *)c + p->off;
+
+	if (p->type == CONF_STR || p->type == CONF_SECRET)
+		snprintf(buf, len, "%s", *(char *const *)f);
+	else if (p->type == CONF_MSEC)
+		snprintf(buf, len, "%ldms", *(const long *)f);
+	else if (p->type == CONF_TIME)
+		snprintf(buf, len, "%lds", *(const long *)f);
+	else
+		snprintf(buf, len, "%ld", *(const long *)f);
+}
+
+/* conf_print - like postconf (all) or postconf -n (!all) */
+void
+conf_print(const struct conf *c, FILE *fp, int all)
+{
+	struct conf *d = conf_defaults();
+	const struct conf_param *p;
+	char	 v[1024], dv[1024];
+
+	for (p = conf_table; p->name; p++) {
+		conf_format(c, p, v, sizeof(v));
+		conf_format(d, p, dv, sizeof(dv));
+		if (all || strcmp(v, dv) != 0)
+			fprintf(fp, "%s = %s\n", p->name, v);
+	}
+	conf_release(d);
+}
+
+/* conf_read_secret - the contents of a 0600 file */
+long
+conf_read_secret(const char *path, char *buf, size_t size, char *err,
+    size_t errlen)
+{
+	int	 fd;
+	ssize_t	 n;
+	size_t	 got = 0;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen, "no secret file configured");
+		return (-1);
+	}
+	if (conf_check_secret(path, err, errlen) < 0)
+		return (-1);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while (got < size - 1 && (n = read(fd, buf + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+		buf[--got] = '\0';
+	if (got == 0) {
+		snprintf(err, errlen, "%s: empty secret", path);
+		return (-1);
+	}
+	return ((long)got);
+}

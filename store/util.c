@@ -1,0 +1,110 @@
+/*
+ * util.c - allocation wrappers, bounded copies, constant-time compare
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+/* xmalloc - malloc or die (a dead daemon makes Postfix tempfail) */
+void *
+xmalloc(size_t n)
+{
+	void	*p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory (%zu bytes)", n);
+	return (p);
+}
+
+/* xcalloc - calloc or die */
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory (%zu x %zu bytes)", n, size);
+	return (p);
+}
+
+/* xrealloc - realloc or die */
+void *
+xrealloc(void *old, size_t n)
+{
+	void	*p = realloc(old, n ? n : 1);
+
+	if (p == NULL)
+		log_fatal("out of memory (%zu bytes)", n);
+	return (p);
+}
+
+/* xstrdup - strdup or die */
+char *
+xstrdup(const char *s)
+{
+	return (xstrndup(s, strlen(s)));
+}
+
+/* xstrndup - copy at most n bytes of s, NUL-terminated */
+char *
+xstrndup(const char *s, size_t n)
+{
+	size_t	 len = strnlen(s, n);
+	char	*p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return (p);
+}
+
+/* bp_strlcpy - bounded copy; returns strlen(src) */
+size_t
+bp_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t	len = strlen(src);
+
+	if (size > 0) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return (len);
+}
+
+/* ct_equal - constant time in the length of b (the secret) */
+int
+ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char diff = alen != blen;
+	size_t	i;
+
+	for (i = 0; i < blen; i++)
+		diff |= (unsigned char)((i < alen ? x[i] : 0) ^ y[i]);
+	return (diff == 0);
+}
+
+/* bp_lower - ASCII lower case in place */
+char *
+bp_lower(char *s)
+{
+	char	*p;
+
+	for (p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return (s);
+}
+
+/* bp_now - wall clock seconds */
+int64_t
+bp_now(void)
+{
+	return ((int64_t)time(NULL));
+}

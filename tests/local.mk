@@ -1,0 +1,8 @@
+# Tests: each area adds itself in its own fragment.  TAP everywhere.
+EXTRA_DIST += tests/lib/tap.h tests/lib/servers.sh tests/lib/postfix.sh tests/lib/tap.sh
+include tests/unit/local.mk
+include tests/store/local.mk
+include tests/postmapd/local.mk
+include tests/milter/local.mk
+include tests/dash/local.mk
+include tests/e2e/local.mk

@@ -1,0 +1,165 @@
+/*
+ * test_conf - bipostal.conf parsing: values, units, continuations, and the
+ * one-line refusals for unknown names, bad values and open secret files
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "tap.h"
+
+struct conf_case {
+	const char	*name;
+	const char	*input;
+	const char	*want_err;	/* substring of the refusal, NULL = ok */
+	const char	*want_line;	/* "name = value" in conf_print -a */
+};
+
+static const struct conf_case cases[] = {
+	{"empty file", "", NULL, "alias_domain = alias.example"},
+	{"comments and blanks", "# c\n\n   # d\nalias_domain = a.test\n", NULL,
+	    "alias_domain = a.test"},
+	{"spaces around =", "alias_domain=b.test\n", NULL, "alias_domain = b.test"},
+	{"continuation", "dash_cors_origins = https://a.test\n  https://b.test\n",
+	    NULL, "dash_cors_origins = https://a.test https://b.test"},
+	{"time unit d", "alias_retention = 2d\n", NULL, "alias_retention = 172800s"},
+	{"time unit w", "queue_ttl = 1w\n", NULL, "queue_ttl = 604800s"},
+	{"msec unit s", "postmapd_timeout = 2s\n", NULL, "postmapd_timeout = 2000ms"},
+	{"size unit m", "milter_max_size = 10m\n", NULL, "milter_max_size = 10485760"},
+	{"choice ok", "dash_signup = open\n", NULL, "dash_signup = open"},
+	{"no last newline", "alias_domain = c.test", NULL, "alias_domain = c.test"},
+	{"last wins", "alias_domain = d.test\nalias_domain = e.test\n", NULL,
+	    "alias_domain = e.test"},
+	{"unknown name", "aliasdomain = x\n", "line 1: aliasdomain: unknown parameter", NULL},
+	{"unknown on line 3", "# x\nstore = sqlite:/tmp/x\nbogus = 1\n",
+	    "line 3: bogus: unknown parameter", NULL},
+	{"missing =", "alias_domain\n", "line 1: missing '='", NULL},
+	{"bad number", "postmapd_max_conn = ten\n", "postmapd_max_conn: bad value", NULL},
+	{"negative", "postmapd_max_conn = -1\n", "postmapd_max_conn: bad value", NULL},
+	{"trailing junk", "postmapd_max_conn = 10x\n", "postmapd_max_conn: bad value", NULL},
+	{"out of range", "postmapd_max_conn = 0\n", "postmapd_max_conn: value \"0\" out of range", NULL},
+	{"bad unit", "alias_retention = 3y\n", "alias_retention: bad value", NULL},
+	{"overflow", "milter_max_size = 99999999999999999999g\n", "milter_max_size: bad value", NULL},
+	{"bad choice", "dash_signup = maybe\n", "dash_signup: bad value \"maybe\": want open|admin", NULL},
+	{"missing secret", "server_key_file = /nonexistent/key\n",
+	    "server_key_file: /nonexistent/key: No such file", NULL},
+	{"open secret", "secret_key_file = @OPEN@\n", "readable by group or others", NULL},
+	{"closed secret", "secret_key_file = @CLOSED@\n", NULL, "secret_key_file = @CLOSED@"},
+};
+
+/* subst - replace @OPEN@ / @CLOSED@ by the test's key files */
+static void
+subst(char *out, size_t len, const char *in, const char *open_key,
+    const char *closed_key)
+{
+	const char *p;
+	size_t	n = 0;
+
+	for (p = in; *p && n + 1 < len; ) {
+		if (strncmp(p, "@OPEN@", 6) == 0) {
+			n += snprintf(out + n, len - n, "%s", open_key);
+			p += 6;
+		} else if (strncmp(p, "@CLOSED@", 8) == 0) {
+			n += snprintf(out + n, len - n, "%s", closed_key);
+			p += 8;
+		} else
+			out[n++] = *p++;
+	}
+	out[n] = '\0';
+}
+
+int
+main(void)
+{
+	char	 dir[] = "/tmp/test_conf.XXXXXX", path[256], open_key[256];
+	char	 closed_key[256], text[1024], want[1024], err[1024], *buf;
+	size_t	 i, blen;
+	FILE	*fp;
+
+	if (mkdtemp(dir) == NULL)
+		bail("mkdtemp");
+	snprintf(path, sizeof(path), "%s/bipostal.conf", dir);
+	snprintf(open_key, sizeof(open_key), "%s/open.key", dir);
+	snprintf(closed_key, sizeof(closed_key), "%s/closed.key", dir);
+	fp = fopen(open_key, "w");
+	fputs("secret\n", fp);
+	fclose(fp);
+	chmod(open_key, 0644);
+	fp = fopen(closed_key, "w");
+	fputs("secret\n", fp);
+	fclose(fp);
+	chmod(closed_key, 0600);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct conf_case *tc = &cases[i];
+		struct conf *c;
+
+		subst(text, sizeof(text), tc->input, open_key, closed_key);
+		fp = fopen(path, "w");
+		fputs(text, fp);
+		fclose(fp);
+		err[0] = '\0';
+		c = conf_load(path, err, sizeof(err));
+		if (tc->want_err) {
+			ok(c == NULL && strstr(err, tc->want_err) != NULL &&
+			    strstr(err, path) != NULL && strchr(err, '\n') == NULL,
+			    "%s: refused", tc->name);
+			if (c != NULL || strstr(err, tc->want_err) == NULL)
+				diag("  err \"%s\", want \"%s\"", err, tc->want_err);
+			conf_release(c);
+			continue;
+		}
+		if (!ok(c != NULL, "%s: accepted", tc->name)) {
+			diag("  err \"%s\"", err);
+			continue;
+		}
+		subst(want, sizeof(want), tc->want_line, open_key, closed_key);
+		fp = open_memstream(&buf, &blen);
+		conf_print(c, fp, 1);
+		fclose(fp);
+		strcat(want, "\n");
+		ok(strstr(buf, want) != NULL, "%s: %s", tc->name, tc->want_line);
+		free(buf);
+		conf_release(c);
+	}
+
+	/* conf_print without -a shows only what differs from the defaults */
+	fp = fopen(path, "w");
+	fputs("alias_domain = n.test\n", fp);
+	fclose(fp);
+	{
+		struct conf *c = conf_load(path, err, sizeof(err));
+
+		fp = open_memstream(&buf, &blen);
+		conf_print(c, fp, 0);
+		fclose(fp);
+		is_str(buf, "alias_domain = n.test\n", "print -n shows one line");
+		free(buf);
+		conf_release(c);
+	}
+
+	/* a missing file is refused with its name */
+	ok(conf_load("/nonexistent/bipostal.conf", err, sizeof(err)) == NULL &&
+	    strstr(err, "/nonexistent/bipostal.conf") != NULL, "missing file");
+
+	/* secrets: read back, trailing newline stripped; open ones refused */
+	{
+		char	sec[64];
+
+		is_int(conf_read_secret(closed_key, sec, sizeof(sec), err,
+		    sizeof(err)), 6, "secret length");
+		is_str(sec, "secret", "secret text");
+		is_int(conf_read_secret(open_key, sec, sizeof(sec), err,
+		    sizeof(err)), -1, "open secret refused");
+	}
+	unlink(path);
+	unlink(open_key);
+	unlink(closed_key);
+	rmdir(dir);
+	return (tap_done());
+}
