@@ -17,3 +17,5 @@ BIPOSTAL_LIBS = store/libbipostal.a $(SQLITE_LIBS) $(MARIADB_LIBS) \
 sbin_PROGRAMS += bipostalctl
 bipostalctl_SOURCES = store/bipostalctl.c
 bipostalctl_LDADD = $(BIPOSTAL_LIBS)
+
+dist_man_MANS += store/bipostal.conf.5 store/bipostalctl.8
