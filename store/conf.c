@@ -338,9 +338,10 @@ conf_load(const char *path, char *err, size_t errlen)
 {
 	struct conf *c;
 	FILE	*fp;
-	char	 buf[CONF_LINE_MAX], logical[CONF_LINE_MAX];
+	char	*buf = NULL, logical[CONF_LINE_MAX];
+	size_t	 bufsize = 0, have = 0;
+	ssize_t	 len;
 	int	 lineno = 0, start = 0, failed = 0;
-	size_t	 have = 0;
 
 	if (path == NULL)
 		path = CONF_DEFAULT_PATH;
@@ -351,28 +352,26 @@ conf_load(const char *path, char *err, size_t errlen)
 	c = conf_defaults();
 	c->path = xstrdup(path);
 	logical[0] = '\0';
-	while (!failed && fgets(buf, sizeof(buf), fp) != NULL) {
-		size_t	len = strlen(buf);
+	while ((len = getline(&buf, &bufsize, fp)) >= 0) {
+		char	*t;
 
 		lineno++;
-		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+		if (len >= CONF_LINE_MAX) {
 			snprintf(err, errlen, "%s, line %d: line too long",
 			    path, lineno);
 			failed = 1;
 			break;
 		}
-		if (memchr(buf, '\0', len) != NULL || (len > 0 &&
-		    strchr(buf, '\r') != NULL && buf[len - 1] != '\n')) {
+		if (memchr(buf, '\0', (size_t)len) != NULL) {
 			snprintf(err, errlen, "%s, line %d: bad character",
 			    path, lineno);
 			failed = 1;
 			break;
 		}
+		t = trim(buf);
 		/* continuation: leading white space on a non-blank line */
-		if ((buf[0] == ' ' || buf[0] == '\t') && *trim(buf) != '\0' &&
-		    buf[strspn(buf, " \t")] != '#' && have > 0) {
-			char *t = trim(buf);
-
+		if ((buf[0] == ' ' || buf[0] == '\t') && *t != '\0' &&
+		    *t != '#' && have > 0) {
 			if (have + 1 + strlen(t) >= sizeof(logical)) {
 				snprintf(err, errlen, "%s, line %d: line too long",
 				    path, lineno);
@@ -389,12 +388,14 @@ conf_load(const char *path, char *err, size_t errlen)
 			failed = 1;
 			break;
 		}
-		bp_strlcpy(logical, buf, sizeof(logical));
-		start = lineno;
-		if (*trim(logical) == '\0' || *trim(logical) == '#')
-			logical[0] = '\0';
-		have = strlen(logical);	/* trim cut the trailing newline */
+		have = 0;
+		logical[0] = '\0';
+		if (*t != '\0' && *t != '#') {
+			have = bp_strlcpy(logical, t, sizeof(logical));
+			start = lineno;
+		}
 	}
+	free(buf);
 	if (!failed && ferror(fp)) {
 		snprintf(err, errlen, "%s: read error", path);
 		failed = 1;

@@ -6,3 +6,4 @@ include tests/postmapd/local.mk
 include tests/milter/local.mk
 include tests/dash/local.mk
 include tests/e2e/local.mk
+include tests/badinput/local.mk
