@@ -338,10 +338,6 @@ conf_load(const char *path, char *err, size_t errlen)
 {
 	struct conf *c;
 	FILE	*fp;
-	char	*buf = NULL, logical[CONF_LINE_MAX];
-	size_t	 bufsize = 0, have = 0;
-	ssize_t	 len;
-	int	 lineno = 0, start = 0, failed = 0;
 
 	if (path == NULL)
 		path = CONF_DEFAULT_PATH;
@@ -349,6 +345,21 @@ conf_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
+	c = conf_parse(fp, path, err, errlen);
+	fclose(fp);
+	return (c);
+}
+
+/* conf_parse - read a configuration from an open stream */
+struct conf *
+conf_parse(FILE *fp, const char *path, char *err, size_t errlen)
+{
+	struct conf *c;
+	char	*buf = NULL, logical[CONF_LINE_MAX];
+	size_t	 bufsize = 0, have = 0;
+	ssize_t	 len;
+	int	 lineno = 0, start = 0, failed = 0;
+
 	c = conf_defaults();
 	c->path = xstrdup(path);
 	logical[0] = '\0';
@@ -403,7 +414,6 @@ conf_load(const char *path, char *err, size_t errlen)
 	if (!failed && have > 0 &&
 	    conf_line(c, path, start, logical, err, errlen) < 0)
 		failed = 1;
-	fclose(fp);
 	if (failed) {
 		conf_release(c);
 		return (NULL);

@@ -75,6 +75,8 @@ struct conf {
 /* conf_load - read path (NULL = CONF_DEFAULT_PATH); new conf with one
  * reference, or NULL with the reason in err (one line, no newline) */
 struct conf	*conf_load(const char *path, char *err, size_t errlen);
+/* conf_parse - the same from an open stream; path names it in errors */
+struct conf	*conf_parse(FILE *fp, const char *path, char *err, size_t errlen);
 /* conf_defaults - a conf with every default (tests); new */
 struct conf	*conf_defaults(void);
 struct conf	*conf_retain(struct conf *);
