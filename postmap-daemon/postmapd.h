@@ -1,0 +1,38 @@
+/*
+ * postmapd.h - bipostal-postmapd, the Postfix socketmap server
+ *
+ * postmapd.c owns the process: configuration, the listening socket, the
+ * event loop that reads and writes every connection, the worker threads
+ * that call the store, and the per-request deadline.  postmapd_query.c
+ * turns one request ("map key") into one reply text, given a store handle
+ * that belongs to the calling thread.
+ */
+#ifndef BIPOSTAL_POSTMAPD_H
+#define BIPOSTAL_POSTMAPD_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "store.h"
+
+#define POSTMAPD_REQ_MAX	2048	/* bytes of one request netstring */
+#define POSTMAPD_REPLY_MAX	1024	/* bytes of one reply text */
+
+/*
+ * Disabled aliases whose owner chose "discard" resolve to this address;
+ * postfix-conf/main.cf routes its domain to the discard: transport, so the
+ * message is accepted and dropped even when no milter runs.
+ */
+#define POSTMAPD_DISCARD_DOMAIN	"discard.bipostal.invalid"
+#define POSTMAPD_DISCARD_ADDR	"blocked@" POSTMAPD_DISCARD_DOMAIN
+
+/* postmapd_query - answer the request req[0..len) (the netstring payload)
+ * with the store st (NULL: the store could not be opened) and alias
+ * domain domain; writes the reply text, NUL-terminated, into out (size
+ * bytes, at least POSTMAPD_REPLY_MAX) and returns its length.  *sst gets
+ * the store's status (STORE_OK when the store was not asked), so the
+ * caller can drop a handle that answered STORE_TEMP. */
+size_t	postmapd_query(struct store *st, const char *domain, const char *req,
+	    size_t len, char *out, size_t size, enum store_status *sst);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * postmapd_query.c - one socketmap request in, one reply text out
+ *
+ * Interface: postmapd_query() (postmapd.h).  A request is "map key":
+ *
+ *   alias TOKEN@alias_domain   the alias's route:
+ *	active, owner active, not expired	OK owner@real.address
+ *	disabled, owner setting "discard"	OK blocked@discard.bipostal.invalid
+ *	disabled, owner setting "reject"	NOTFOUND
+ *	deleted, expired, unknown, owner revoked, wrong domain, malformed
+ *						NOTFOUND
+ *   reply TOKEN@alias_domain   the external sender a reply address
+ *				stands for: OK sender@site | NOTFOUND
+ *   any other map		PERM unknown map
+ *
+ * Keys are folded to lower case.  A "+extension" in the local part is
+ * dropped before the lookup (tokens are [0-9a-z] only, so "tok+x" can
+ * only mean "tok"); the answer is the same as for the bare token.  A key
+ * without "@alias_domain" is NOTFOUND.
+ *
+ * Failure: a store that is unreachable, slow or unsure answers "TEMP
+ * reason" and a store configuration error "PERM reason"; both make
+ * Postfix defer (451 4.3.0).  NOTFOUND is only ever answered when the key
+ * cannot name an alias or the store said the alias does not route.
+ * An address from the store that could be read by Postfix as more than
+ * one address (comma, white space, control characters) is a TEMP and an
+ * error in the log, never a forward.  Blocked mail is counted by the
+ * milter, which sees the original recipient; this file never writes.
+ *
+ * Ownership: the store handle belongs to the calling thread; nothing here
+ * keeps state between calls.  Logs never show more than 8 characters of a
+ * token nor any real address.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "postmapd.h"
+#include "store.h"
+#include "util.h"
+
+static const char *const reply_word[] = {
+	[STORE_OK] = "OK",
+	[STORE_NOTFOUND] = "NOTFOUND",
+	[STORE_TEMP] = "TEMP",
+	[STORE_PERM] = "PERM",
+	[STORE_INVALID] = "NOTFOUND",	/* a malformed key cannot exist */
+	[STORE_EXISTS] = "TEMP",
+};
+
+/* postmapd_key - the lower-case token of key "tok[+ext]@domain"; 1 or 0 */
+static int
+postmapd_key(const char *key, size_t klen, const char *domain, char *tok,
+    size_t toksize)
+{
+	const char *at;
+	size_t	dlen, llen, i;
+
+	at = memrchr(key, '@', klen);
+	if (at == NULL || domain == NULL || *domain == '\0')
+		return (0);
+	dlen = strlen(domain);
+	if ((size_t)(key + klen - (at + 1)) != dlen ||
+	    strncasecmp(at + 1, domain, dlen) != 0)
+		return (0);
+	llen = (size_t)(at - key);
+	for (i = 0; i < llen; i++)
+		if (key[i] == '+')
+			break;
+	llen = i;			/* drop "+extension" */
+	if (llen == 0 || llen >= toksize || llen > TOKEN_MAX)
+		return (0);
+	for (i = 0; i < llen; i++) {
+		char	c = key[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+			return (0);
+		tok[i] = c;
+	}
+	tok[llen] = '\0';
+	return (1);
+}
+
+/* postmapd_addr_ok - is a a single plain address Postfix reads as one? */
+static int
+postmapd_addr_ok(const char *a)
+{
+	const unsigned char *p;
+	int	at = 0;
+
+	if (*a == '\0' || strlen(a) > EMAIL_MAX)
+		return (0);
+	for (p = (const unsigned char *)a; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '<' ||
+		    *p == '>' || *p == '"' || *p == '\\' || *p == ';')
+			return (0);
+		if (*p == '@')
+			at++;
+	}
+	return (at == 1 && a[0] != '@' && a[strlen(a) - 1] != '@');
+}
+
+/* postmapd_say - write "WORD text" into out; returns its length */
+static size_t
+postmapd_say(char *out, size_t size, enum store_status s, const char *text)
+{
+	int	n;
+
+	n = snprintf(out, size, "%s %s", reply_word[s], text);
+	if (n < 0)
+		return (0);
+	return ((size_t)n >= size ? size - 1 : (size_t)n);
+}
+
+/* postmapd_fail - the reply for a store status other than OK/NOTFOUND */
+static size_t
+postmapd_fail(char *out, size_t size, const char *map, const char *tok,
+    enum store_status s)
+{
+	if (s == STORE_NOTFOUND || s == STORE_INVALID)
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	log_warn("%s %.8s: store: %s", map, tok, store_strstatus(s));
+	if (s == STORE_PERM)
+		return (postmapd_say(out, size, STORE_PERM,
+		    "store configuration error"));
+	return (postmapd_say(out, size, STORE_TEMP, "store unavailable"));
+}
+
+/* postmapd_alias - the alias map */
+static size_t
+postmapd_alias(struct store *st, const char *tok, char *out, size_t size,
+    enum store_status *sst)
+{
+	struct alias_route r;
+	const char *why = NULL;
+	enum store_status s;
+
+	memset(&r, 0, sizeof(r));
+	s = store_alias_route(st, tok, &r);
+	*sst = s;
+	if (s != STORE_OK)
+		return (postmapd_fail(out, size, "alias", tok, s));
+	if (r.status == ALIAS_DELETED)
+		why = "deleted";
+	else if (r.expires_at != 0 && r.expires_at <= bp_now())
+		why = "expired";
+	else if (r.user_status != USER_ACTIVE)
+		why = "owner revoked";
+	else if (r.status == ALIAS_INACTIVE &&
+	    r.disabled_action == DISABLED_REJECT)
+		why = "disabled, reject";
+	else if (r.status == ALIAS_INACTIVE) {
+		if (log_verbose)
+			log_info("alias %.8s: disabled, discard", tok);
+		return (postmapd_say(out, size, STORE_OK,
+		    POSTMAPD_DISCARD_ADDR));
+	} else if (r.status != ALIAS_ACTIVE) {
+		log_error("alias %.8s: unknown status %d", tok, (int)r.status);
+		return (postmapd_say(out, size, STORE_TEMP, "bad alias status"));
+	}
+	if (why != NULL) {
+		if (log_verbose)
+			log_info("alias %.8s: %s: not found", tok, why);
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	}
+	if (!postmapd_addr_ok(r.email)) {
+		log_error("alias %.8s: owner address is not one plain address",
+		    tok);
+		return (postmapd_say(out, size, STORE_TEMP, "bad owner address"));
+	}
+	if (log_verbose)
+		log_info("alias %.8s: forward", tok);
+	return (postmapd_say(out, size, STORE_OK, r.email));
+}
+
+/* postmapd_reply - the reply map */
+static size_t
+postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
+    enum store_status *sst)
+{
+	struct reply r;
+	enum store_status s;
+
+	memset(&r, 0, sizeof(r));
+	s = store_reply_get(st, tok, &r);
+	*sst = s;
+	if (s != STORE_OK)
+		return (postmapd_fail(out, size, "reply", tok, s));
+	if (!postmapd_addr_ok(r.sender)) {
+		log_error("reply %.8s: sender is not one plain address", tok);
+		return (postmapd_say(out, size, STORE_TEMP, "bad sender address"));
+	}
+	if (log_verbose)
+		log_info("reply %.8s: found", tok);
+	return (postmapd_say(out, size, STORE_OK, r.sender));
+}
+
+/* postmapd_query - answer one request */
+size_t
+postmapd_query(struct store *st, const char *domain, const char *req,
+    size_t len, char *out, size_t size, enum store_status *sst)
+{
+	const char *sp, *key;
+	char	tok[TOKEN_MAX + 1], name[32];
+	size_t	mlen, klen;
+	int	is_alias;
+
+	*sst = STORE_OK;
+	sp = memchr(req, ' ', len);
+	mlen = sp ? (size_t)(sp - req) : len;
+	key = sp ? sp + 1 : req + len;
+	klen = (size_t)(req + len - key);
+	if (mlen == 5 && memcmp(req, "alias", 5) == 0)
+		is_alias = 1;
+	else if (mlen == 5 && memcmp(req, "reply", 5) == 0)
+		is_alias = 0;
+	else {
+		log_warn("unknown map \"%s\"", log_printable(name,
+		    sizeof(name), req, mlen));
+		return (postmapd_say(out, size, STORE_PERM, "unknown map"));
+	}
+	if (!postmapd_key(key, klen, domain, tok, sizeof(tok))) {
+		if (log_verbose)
+			log_info("%s: malformed key or other domain: not found",
+			    is_alias ? "alias" : "reply");
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	}
+	if (st == NULL) {
+		*sst = STORE_TEMP;
+		return (postmapd_say(out, size, STORE_TEMP, "store unavailable"));
+	}
+	if (is_alias)
+		return (postmapd_alias(st, tok, out, size, sst));
+	return (postmapd_reply(st, tok, out, size, sst));
+}
