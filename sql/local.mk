@@ -32,5 +32,5 @@ sql/mysql_migrations.h: $(MYSQL_SQL) sql/local.mk
 	{ $(SQL_TO_C); } > $@-t && mv $@-t $@
 
 CLEANFILES += sql/sqlite_migrations.h sql/mysql_migrations.h
-store/store_libbipostal_a-store_sqlite.$(OBJEXT): sql/sqlite_migrations.h
-store/store_libbipostal_a-store_mysql.$(OBJEXT): sql/mysql_migrations.h
+store/libbipostal_a-store_sqlite.$(OBJEXT): sql/sqlite_migrations.h
+store/libbipostal_a-store_mysql.$(OBJEXT): sql/mysql_migrations.h
