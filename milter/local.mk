@@ -1,0 +1,13 @@
+# bipostal-milter: libmilter filter that strips, wraps and rewrites mail.
+# The rewrite itself (milter_rewrite.c) is a library of its own so that the
+# corpus tests and the fuzz target call exactly the code the milter runs.
+noinst_LIBRARIES += milter/librewrite.a
+milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h
+milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
+
+REWRITE_LIBS = milter/librewrite.a $(BIPOSTAL_LIBS) $(GMIME_LIBS) $(CRYPTO_LIBS)
+
+milter_templatesdir = $(pkgdatadir)/templates
+dist_milter_templates_DATA = milter/templates/header.txt \
+	milter/templates/footer.txt milter/templates/header.html \
+	milter/templates/footer.html

@@ -1,0 +1,137 @@
+/*
+ * milter_rewrite.h - the rewrite of one message, as a pure function
+ *
+ * rewrite_message() takes the raw bytes of a message (headers, blank line,
+ * body, exactly as the MTA handed them over) and a struct rewrite_env that
+ * says who the mail is for, and computes everything the milter will change:
+ * a list of header edits (by name and 1-based occurrence index, the way
+ * smfi_chgheader counts) and, when the body changes, the new body bytes.
+ * It changes nothing by itself: the milter applies the result only after
+ * the whole computation succeeded, so a message is never half rewritten.
+ *
+ * The only side effects go through the callbacks in the env (reply
+ * addresses, blobs); with callbacks that touch no store it is a pure
+ * function of its input, which is what the corpus tests and the fuzz
+ * target call.  MIME is parsed and written with GMime only.
+ *
+ * Failure: REWRITE_TEMP for an internal error or a failed callback (the
+ * milter tempfails); REWRITE_TOO_DEEP and REWRITE_TOO_MANY_HEADERS for the
+ * configured limits (the milter rejects).  Ownership: the result is new;
+ * rewrite_result_free() releases it (NULL is fine).  rewrite_init() must
+ * run once, before any thread calls rewrite_message().
+ */
+#ifndef BIPOSTAL_MILTER_REWRITE_H
+#define BIPOSTAL_MILTER_REWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REWRITE_JSON_MAX	(64 * 1024)	/* notifications up to this */
+#define REWRITE_ADDR_MAX	320		/* an address we write */
+
+enum rewrite_mode {
+	REWRITE_FORWARD = 0,	/* site -> alias -> owner */
+	REWRITE_REPLY,		/* owner -> reply address -> site */
+};
+
+enum rewrite_status {
+	REWRITE_OK = 0,
+	REWRITE_TEMP,			/* internal error: tempfail */
+	REWRITE_TOO_DEEP,		/* MIME nesting over max_depth */
+	REWRITE_TOO_MANY_HEADERS,	/* over max_headers */
+};
+
+/* The four templates; placeholders {{origin}}, {{alias}}, {{manage_url}},
+ * {{disable_url}} and {{attachments}} are replaced (HTML-escaped in the
+ * HTML ones). */
+struct rewrite_templates {
+	char	*text_header;
+	char	*text_footer;
+	char	*html_header;
+	char	*html_footer;
+};
+
+struct rewrite_env {
+	enum rewrite_mode mode;
+	const char	*alias_addr;	/* token@alias_domain */
+	const char	*origin;	/* the site the alias was made for */
+	const char	*manage_url;
+	const char	*disable_url;	/* one-click, signed */
+	const char	*blob_url;	/* prefix; the blob id is appended */
+	const char	*brand;		/* "BIPostal" in display names */
+	const char	*envelope_from;	/* fallback sender, "" for <> */
+	int		 strip;		/* 1: park non-text parts as blobs */
+	int		 max_depth;
+	int		 max_headers;
+	const struct rewrite_templates *tmpl;
+
+	/* reply mode */
+	const char	*owner;		/* real address: removed everywhere */
+	const char	*recipient;	/* the site's address: new To: */
+	const char	*trusted_authserv;	/* "" = none */
+
+	/* reply_addr: the reply address for an external sender, written
+	 * into out; blob_put: keep one part, its id written into id.  Both
+	 * return 0, or -1 on a temporary failure. */
+	int		(*reply_addr)(void *arg, const char *sender, char *out,
+			    size_t outlen);
+	int		(*blob_put)(void *arg, const char *name, const char *type,
+			    const unsigned char *data, size_t len, char *id,
+			    size_t idlen);
+	void		*arg;
+};
+
+struct rewrite_hdr_op {
+	char	*name;
+	int	 idx;		/* 1-based occurrence; 0 = add at the end */
+	char	*value;		/* NULL = delete */
+};
+
+struct rewrite_note {		/* an application/json part */
+	char	*data;
+	size_t	 len;
+};
+
+struct rewrite_result {
+	struct rewrite_hdr_op *ops;	/* changes by index first, each name in
+					 * descending index order, then adds */
+	size_t		 nops;
+	int		 body_changed;
+	unsigned char	*body;		/* new body when body_changed */
+	size_t		 body_len;
+	struct rewrite_note *notes;
+	size_t		 nnotes;
+	size_t		 nblobs;
+	char		 from_addr[REWRITE_ADDR_MAX + 1];	/* From:, "" if none */
+	int		 dmarc_pass;	/* trusted A-R says dmarc=pass */
+	const char	*why;		/* static text when not REWRITE_OK */
+};
+
+void	rewrite_init(void);
+enum rewrite_status rewrite_message(const struct rewrite_env *,
+	    const unsigned char *msg, size_t len, struct rewrite_result *out);
+void	rewrite_result_free(struct rewrite_result *);
+
+/* rewrite_templates_load - read header.txt, footer.txt, header.html and
+ * footer.html from dir; 0, or -1 with the reason in err */
+int	rewrite_templates_load(struct rewrite_templates *, const char *dir,
+	    char *err, size_t errlen);
+void	rewrite_templates_free(struct rewrite_templates *);
+
+/* rewrite_bounce_address - the signed envelope sender for mail forwarded
+ * through alias: bounce+TS+TOKEN+MAC@domain, TS the time in base 36, MAC
+ * the first 10 bytes of HMAC-SHA256(key, "bounce:" TS ":" TOKEN) in hex;
+ * 0 or -1 (buffer too small, crypto error) */
+int	rewrite_bounce_address(const unsigned char *key, size_t keylen,
+	    const char *token, int64_t now, const char *domain, char *out,
+	    size_t outlen);
+/* rewrite_bounce_check - 0 if addr (the local part of a bounce address)
+ * carries a valid MAC; the alias token is copied into token */
+int	rewrite_bounce_check(const unsigned char *key, size_t keylen,
+	    const char *local, char *token, size_t toklen, int64_t *ts);
+/* rewrite_unsub_sig - the signature of the one-click disable link:
+ * hex of the first 16 bytes of HMAC-SHA256(key, "unsubscribe:" token) */
+int	rewrite_unsub_sig(const unsigned char *key, size_t keylen,
+	    const char *token, char out[33]);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * rewrite_corpus.c - every message of tests/milter/corpus rewritten by
+ * rewrite_message() and parsed again
+ *
+ * For each file the table says what must come out: the status, how many
+ * parts were parked as blobs and noted as notifications, whether the
+ * banner is there, a text that must survive the rewrite, and whether the
+ * body must stay byte for byte (signed, encrypted).  The header edits are
+ * applied the way the MTA applies smfi_chgheader/smfi_addheader, the body
+ * replaced, and the result parsed by GMime: the output must be MIME that
+ * closes every multipart, declares a transfer encoding its bytes obey,
+ * holds no other part than text (outside signed and encrypted ones), and
+ * has exactly one From, pointing to the reply address.  Then reply mode,
+ * the bounce address and the one-click signature.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "milter_rewrite.h"
+#include "../lib/tap.h"
+
+struct want {
+	const char	*file;
+	enum rewrite_status status;
+	int		 blobs;
+	int		 notes;
+	int		 banner;
+	const char	*keep;		/* must be in the decoded text */
+	int		 sealed;	/* body unchanged */
+	int		 max_headers;	/* 0 = 1000 */
+};
+
+static const struct want corpus[] = {
+	{ "plain.eml", REWRITE_OK, 0, 0, 1, "Your order 1234 has shipped.", 0, 0 },
+	{ "qp.eml", REWRITE_OK, 0, 0, 1, "Votre r\xc3\xa9servation au caf\xc3\xa9", 0, 0 },
+	{ "base64.eml", REWRITE_OK, 0, 0, 1, "Hello from Gr\xc3\xbc\xc3\x9f" "e GmbH.", 0, 0 },
+	{ "html.eml", REWRITE_OK, 0, 0, 1, "Big sale on shoes &amp; socks", 0, 0 },
+	{ "alternative.eml", REWRITE_OK, 0, 0, 1, "HTML version of the newsletter.", 0, 0 },
+	{ "mixed.eml", REWRITE_OK, 2, 0, 1, "Please find your invoice attached.", 0, 0 },
+	{ "rfc822.eml", REWRITE_OK, 1, 0, 1, "See the message below.", 0, 0 },
+	{ "signed.eml", REWRITE_OK, 0, 0, 0, "This text is signed and must not change.", 1, 0 },
+	{ "encrypted.eml", REWRITE_OK, 0, 0, 0, NULL, 1, 0 },
+	{ "8bit.eml", REWRITE_OK, 0, 0, 1, "K\xc3\xa4se und Stra\xc3\x9f" "e", 0, 0 },
+	{ "8bit-nocharset.eml", REWRITE_OK, 0, 0, 1, "without a declared charset", 0, 0 },
+	{ "noboundary.eml", REWRITE_OK, -1, 0, 1, NULL, 0, 0 },
+	{ "badboundary.eml", REWRITE_OK, 1, 0, 1, "Text before an unterminated attachment.", 0, 0 },
+	{ "nul.eml", REWRITE_OK, 1, 0, 1, "Text with a NUL here:", 0, 0 },
+	{ "json.eml", REWRITE_OK, 0, 1, 1, "You have a notification.", 0, 0 },
+	{ "pdf-only.eml", REWRITE_OK, 1, 0, 1, NULL, 0, 0 },
+	{ "related.eml", REWRITE_OK, 1, 0, 1, "Rich part of related mail.", 0, 0 },
+	{ "headers10k.eml", REWRITE_OK, 0, 0, 1, "Body after ten thousand headers.", 0, 20000 },
+	{ "headers10k.eml", REWRITE_TOO_MANY_HEADERS, 0, 0, 0, NULL, 0, 1000 },
+	{ "deep.eml", REWRITE_TOO_DEEP, 0, 0, 0, NULL, 0, 0 },
+};
+
+/* blobs kept by the fake store */
+static struct {
+	char		 name[256];
+	char		 type[128];
+	unsigned char	*data;
+	size_t		 len;
+} blobs[64];
+static int nblobs;
+static int fail_blobs;
+
+static int
+t_reply_addr(void *arg, const char *sender, char *out, size_t outlen)
+{
+	unsigned h = 5381;
+
+	for (; *sender; sender++)
+		h = h * 33 + (unsigned char)*sender;
+	snprintf(out, outlen, "r%08x@alias.test", h);
+	return (0);
+}
+
+static int
+t_blob_put(void *arg, const char *name, const char *type,
+    const unsigned char *data, size_t len, char *id, size_t idlen)
+{
+	if (fail_blobs || nblobs == 64)
+		return (-1);
+	snprintf(blobs[nblobs].name, sizeof(blobs[nblobs].name), "%s", name);
+	snprintf(blobs[nblobs].type, sizeof(blobs[nblobs].type), "%s", type);
+	blobs[nblobs].data = malloc(len + 1);
+	memcpy(blobs[nblobs].data, data, len);
+	blobs[nblobs].len = len;
+	snprintf(id, idlen, "blob%d", nblobs);
+	nblobs++;
+	return (0);
+}
+
+static void
+blobs_reset(void)
+{
+	int	i;
+
+	for (i = 0; i < nblobs; i++)
+		free(blobs[i].data);
+	nblobs = 0;
+}
+
+/* the MTA's view: a list of headers edited by name and occurrence */
+struct mhdr {
+	char	*name;
+	char	*value;		/* as it follows "name:" */
+};
+
+static size_t
+split_headers(const char *msg, size_t len, struct mhdr **out, size_t *body_off)
+{
+	struct mhdr *h = NULL;
+	size_t	 n = 0, i = 0;
+
+	while (i < len) {
+		size_t	 s = i, e, c;
+
+		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n') {
+			i += 2;
+			break;
+		}
+		if (msg[i] == '\n') {
+			i++;
+			break;
+		}
+		/* one logical header: lines until one not starting with WSP */
+		for (e = i; e < len; e++)
+			if (msg[e] == '\n' && (e + 1 >= len ||
+			    (msg[e + 1] != ' ' && msg[e + 1] != '\t')))
+				break;
+		for (c = s; c < e && msg[c] != ':'; c++)
+			;
+		h = realloc(h, (n + 1) * sizeof(*h));
+		h[n].name = strndup(msg + s, c - s);
+		h[n].value = strndup(msg + c + 1, c < e ? e - c - 1 : 0);
+		/* drop the CR before the final LF */
+		if (strlen(h[n].value) && h[n].value[strlen(h[n].value) - 1] == '\r')
+			h[n].value[strlen(h[n].value) - 1] = '\0';
+		n++;
+		i = e + 1;
+	}
+	*out = h;
+	*body_off = i;
+	return (n);
+}
+
+static void
+apply_ops(struct mhdr **hp, size_t *np, const struct rewrite_result *r)
+{
+	struct mhdr *h = *hp;
+	size_t	 n = *np, i, k;
+
+	for (i = 0; i < r->nops; i++) {
+		const struct rewrite_hdr_op *op = &r->ops[i];
+		int	 seen = 0, done = 0;
+
+		if (op->idx > 0) {
+			for (k = 0; k < n; k++) {
+				if (strcasecmp(h[k].name, op->name) != 0 ||
+				    ++seen != op->idx)
+					continue;
+				if (op->value == NULL) {
+					free(h[k].name);
+					free(h[k].value);
+					memmove(&h[k], &h[k + 1], (n - k - 1) * sizeof(*h));
+					n--;
+				} else {
+					free(h[k].value);
+					h[k].value = malloc(strlen(op->value) + 2);
+					sprintf(h[k].value, " %s", op->value);
+				}
+				done = 1;
+				break;
+			}
+			if (done || op->value == NULL)
+				continue;
+		}
+		h = realloc(h, (n + 1) * sizeof(*h));
+		h[n].name = strdup(op->name);
+		h[n].value = malloc(strlen(op->value) + 2);
+		sprintf(h[n].value, " %s", op->value);
+		n++;
+	}
+	*hp = h;
+	*np = n;
+}
+
+static char *
+read_all(const char *path, size_t *len)
+{
+	FILE	*fp = fopen(path, "rb");
+	char	*buf;
+	long	 n;
+
+	if (fp == NULL)
+		return (NULL);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, fp);
+	buf[*len] = '\0';
+	fclose(fp);
+	return (buf);
+}
+
+/* the checks on the parsed output */
+struct check {
+	int	 stray;		/* non-text leaves outside sealed parts */
+	int	 bad_cte;	/* 7bit part with 8-bit bytes or long lines */
+	int	 unclosed;	/* multipart without its close delimiter */
+	GString	*text;		/* every decoded text, concatenated */
+};
+
+static void
+walk(GMimeObject *obj, struct check *c, int sealed)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		int	 i, n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		int	 s = sealed || g_mime_content_type_is_type(ct, "multipart", "signed") ||
+		    g_mime_content_type_is_type(ct, "multipart", "encrypted");
+
+		if (g_mime_multipart_get_boundary(GMIME_MULTIPART(obj)) == NULL)
+			c->unclosed++;
+		for (i = 0; i < n; i++)
+			walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), c, s);
+		return;
+	}
+	if (GMIME_IS_TEXT_PART(obj) && (g_mime_content_type_is_type(ct, "text", "plain") ||
+	    g_mime_content_type_is_type(ct, "text", "html"))) {
+		char	*t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		GMimeContentEncoding enc = g_mime_part_get_content_encoding(GMIME_PART(obj));
+
+		if (t)
+			g_string_append(c->text, t);
+		g_free(t);
+		if (!sealed && (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
+		    enc == GMIME_CONTENT_ENCODING_7BIT)) {
+			GMimeStream *mem = g_mime_stream_mem_new();
+			GByteArray *ba;
+			size_t	 i, line = 0;
+
+			g_mime_data_wrapper_write_to_stream(
+			    g_mime_part_get_content(GMIME_PART(obj)), mem);
+			ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+			for (i = 0; i < ba->len; i++) {
+				if (ba->data[i] >= 0x80 || ba->data[i] == 0)
+					c->bad_cte++;
+				line = ba->data[i] == '\n' ? 0 : line + 1;
+				if (line > 998)
+					c->bad_cte++;
+			}
+			g_object_unref(mem);
+		}
+		return;
+	}
+	if (!sealed)
+		c->stray++;
+}
+
+static struct rewrite_templates tmpl;
+
+static void
+env_init(struct rewrite_env *env, enum rewrite_mode mode)
+{
+	memset(env, 0, sizeof(*env));
+	env->mode = mode;
+	env->alias_addr = "tok@alias.test";
+	env->origin = "shop.example";
+	env->manage_url = "https://dash.test/#/aliases/tok";
+	env->disable_url = "https://dash.test/v1/unsubscribe/tok?sig=00ff";
+	env->blob_url = "https://dash.test/v1/blobs/";
+	env->brand = "BIPostal";
+	env->envelope_from = "bounces@shop.example";
+	env->strip = 1;
+	env->max_depth = 20;
+	env->max_headers = 1000;
+	env->tmpl = &tmpl;
+	env->reply_addr = t_reply_addr;
+	env->blob_put = t_blob_put;
+}
+
+static int
+count_header(struct mhdr *h, size_t n, const char *name)
+{
+	size_t	i;
+	int	c = 0;
+
+	for (i = 0; i < n; i++)
+		c += strcasecmp(h[i].name, name) == 0;
+	return (c);
+}
+
+static const char *
+get_header(struct mhdr *h, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(h[i].name, name) == 0)
+			return (h[i].value);
+	return (NULL);
+}
+
+static void
+free_headers(struct mhdr *h, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	free(h);
+}
+
+/* run_one - rewrite one file and check the output */
+static void
+run_one(const char *dir, const struct want *w)
+{
+	struct rewrite_env env;
+	struct rewrite_result r;
+	enum rewrite_status st;
+	struct mhdr *h;
+	size_t	 len, nh, body_off, i;
+	char	 path[1024], *msg;
+	GString	*out;
+	GMimeStream *s;
+	GMimeParser *p;
+	GMimeMessage *m;
+	struct check c;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, w->file);
+	if ((msg = read_all(path, &len)) == NULL) {
+		ok(0, "%s: read", w->file);
+		return;
+	}
+	env_init(&env, REWRITE_FORWARD);
+	if (w->max_headers)
+		env.max_headers = w->max_headers;
+	blobs_reset();
+	st = rewrite_message(&env, (unsigned char *)msg, len, &r);
+	is_int(st, w->status, "%s: status (%s)", w->file, r.why ? r.why : "ok");
+	if (st != REWRITE_OK || w->status != REWRITE_OK) {
+		is_int(r.nops, 0, "%s: nothing to apply after a refusal", w->file);
+		rewrite_result_free(&r);
+		free(msg);
+		return;
+	}
+	if (w->blobs >= 0)
+		is_int(r.nblobs, w->blobs, "%s: parts parked as blobs", w->file);
+	is_int(nblobs, r.nblobs, "%s: blob callback calls", w->file);
+	is_int(r.nnotes, w->notes, "%s: notifications", w->file);
+	ok(r.body_changed == !w->sealed, "%s: body %s", w->file,
+	    w->sealed ? "untouched" : "replaced");
+
+	nh = split_headers(msg, len, &h, &body_off);
+	apply_ops(&h, &nh, &r);
+	out = g_string_new(NULL);
+	for (i = 0; i < nh; i++)
+		g_string_append_printf(out, "%s:%s\r\n", h[i].name, h[i].value);
+	g_string_append(out, "\r\n");
+	if (r.body_changed)
+		g_string_append_len(out, (char *)r.body, (gssize)r.body_len);
+	else
+		g_string_append_len(out, msg + body_off, (gssize)(len - body_off));
+	if (w->sealed)
+		ok(r.body == NULL, "%s: sealed body kept byte for byte", w->file);
+
+	is_int(count_header(h, nh, "From"), 1, "%s: one From", w->file);
+	ok(get_header(h, nh, "From") && strstr(get_header(h, nh, "From"), "@alias.test>") &&
+	    strstr(get_header(h, nh, "From"), "via BIPostal"),
+	    "%s: From is a reply address with the sender shown: %.120s", w->file,
+	    get_header(h, nh, "From") ? get_header(h, nh, "From") : "(none)");
+	is_int(count_header(h, nh, "List-Unsubscribe"), 1, "%s: one List-Unsubscribe", w->file);
+	ok(get_header(h, nh, "List-Unsubscribe") &&
+	    strstr(get_header(h, nh, "List-Unsubscribe"), "<https://dash.test/v1/unsubscribe/tok?sig=00ff>"),
+	    "%s: List-Unsubscribe is the one-click link", w->file);
+	ok(get_header(h, nh, "List-Unsubscribe-Post") &&
+	    strstr(get_header(h, nh, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click"),
+	    "%s: List-Unsubscribe-Post (RFC 8058)", w->file);
+	if (r.body_changed)
+		ok(count_header(h, nh, "Content-Type") == 1 &&
+		    count_header(h, nh, "MIME-Version") == 1,
+		    "%s: one Content-Type, one MIME-Version", w->file);
+
+	s = g_mime_stream_mem_new_with_buffer(out->str, out->len);
+	p = g_mime_parser_new_with_stream(s);
+	m = g_mime_parser_construct_message(p, NULL);
+	ok(m != NULL, "%s: output parses", w->file);
+	memset(&c, 0, sizeof(c));
+	c.text = g_string_new(NULL);
+	if (m && g_mime_message_get_mime_part(m))
+		walk(g_mime_message_get_mime_part(m), &c, 0);
+	is_int(c.stray, 0, "%s: no part but text left (outside sealed ones)", w->file);
+	is_int(c.bad_cte, 0, "%s: 7bit parts are 7bit", w->file);
+	is_int(c.unclosed, 0, "%s: every multipart has a boundary", w->file);
+	if (r.body_changed) {
+		GMimeObject *top = g_mime_message_get_mime_part(m);
+
+		if (top && GMIME_IS_MULTIPART(top)) {
+			char	*close = g_strdup_printf("--%s--",
+			    g_mime_multipart_get_boundary(GMIME_MULTIPART(top)));
+
+			ok(strstr(out->str, close) != NULL, "%s: top multipart closed", w->file);
+			g_free(close);
+		}
+	}
+	if (w->banner) {
+		ok(strstr(c.text->str, "[BIPostal] Sent by ") != NULL &&
+		    strstr(c.text->str, "shop.example") != NULL,
+		    "%s: banner header", w->file);
+		ok(strstr(c.text->str, "https://dash.test/v1/unsubscribe/tok?sig=00ff") != NULL,
+		    "%s: one-click link in the footer", w->file);
+	} else
+		ok(strstr(c.text->str, "[BIPostal]") == NULL, "%s: no banner", w->file);
+	if (w->keep)
+		ok(strstr(c.text->str, w->keep) != NULL, "%s: text intact", w->file);
+	for (i = 0; i < (size_t)nblobs; i++) {
+		char	url[128];
+
+		snprintf(url, sizeof(url), "https://dash.test/v1/blobs/blob%zu", i);
+		ok(strstr(c.text->str, url) != NULL, "%s: footer links %s (%s)",
+		    w->file, url, blobs[i].name);
+	}
+	g_string_free(c.text, TRUE);
+	if (m)
+		g_object_unref(m);
+	g_object_unref(p);
+	g_object_unref(s);
+	g_string_free(out, TRUE);
+	free_headers(h, nh);
+	rewrite_result_free(&r);
+	free(msg);
+}
+
+/* specific content checks */
+static void
+check_specifics(const char *dir)
+{
+	struct rewrite_env env;
+	struct rewrite_result r;
+	char	 path[1024], *msg;
+	size_t	 len;
+	gsize	 dlen;
+	guchar	*pdf;
+
+	/* mixed.eml: the PDF comes out of the blob exactly */
+	snprintf(path, sizeof(path), "%s/mixed.eml", dir);
+	msg = read_all(path, &len);
+	env_init(&env, REWRITE_FORWARD);
+	blobs_reset();
+	rewrite_message(&env, (unsigned char *)msg, len, &r);
+	pdf = g_base64_decode("JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCkJU"
+	    "CkVUCmVuZHN0cmVhbQplbmRvYmoKJSVFT0YK", &dlen);
+	ok(nblobs == 2 && blobs[0].len == dlen && memcmp(blobs[0].data, pdf, dlen) == 0,
+	    "mixed.eml: the PDF blob is byte for byte the attachment");
+	is_str(blobs[0].name, "invoice.pdf", "mixed.eml: blob name");
+	is_str(blobs[0].type, "application/pdf", "mixed.eml: blob type");
+	g_free(pdf);
+	rewrite_result_free(&r);
+
+	/* a failing blob store: tempfail, nothing to apply */
+	fail_blobs = 1;
+	is_int(rewrite_message(&env, (unsigned char *)msg, len, &r), REWRITE_TEMP,
+	    "mixed.eml: blob store down -> tempfail");
+	is_int(r.nops + r.body_changed, 0, "mixed.eml: no half rewrite after a failure");
+	fail_blobs = 0;
+	rewrite_result_free(&r);
+
+	/* content policy keep: nothing parked, banner added */
+	env.strip = 0;
+	blobs_reset();
+	is_int(rewrite_message(&env, (unsigned char *)msg, len, &r), REWRITE_OK,
+	    "mixed.eml, keep policy: ok");
+	is_int(r.nblobs, 0, "mixed.eml, keep policy: no blob");
+	ok(r.body && memmem(r.body, r.body_len, "invoice.pdf", 11) != NULL,
+	    "mixed.eml, keep policy: attachment still there");
+	rewrite_result_free(&r);
+	free(msg);
+
+	/* json.eml: the note is the JSON */
+	snprintf(path, sizeof(path), "%s/json.eml", dir);
+	msg = read_all(path, &len);
+	env_init(&env, REWRITE_FORWARD);
+	rewrite_message(&env, (unsigned char *)msg, len, &r);
+	ok(r.nnotes == 1 && strstr(r.notes[0].data, "\"status\":\"shipped\"") != NULL,
+	    "json.eml: the notification text");
+	ok(r.body && memmem(r.body, r.body_len, "application/json", 16) == NULL,
+	    "json.eml: JSON removed from the mail");
+	rewrite_result_free(&r);
+	free(msg);
+
+	/* html.eml: header just after <BODY ...> */
+	snprintf(path, sizeof(path), "%s/html.eml", dir);
+	msg = read_all(path, &len);
+	rewrite_message(&env, (unsigned char *)msg, len, &r);
+	ok(r.body && memmem(r.body, r.body_len, "<BODY bgcolor=\"#fff\"><div class=\"bipostal-header\"", 49) != NULL,
+	    "html.eml: header right after the body tag");
+	ok(r.body && memmem(r.body, r.body_len, "</div>\r\n</BODY>", 15) != NULL,
+	    "html.eml: footer right before </body>");
+	rewrite_result_free(&r);
+	free(msg);
+
+	/* HTML escaping of the origin */
+	snprintf(path, sizeof(path), "%s/html.eml", dir);
+	msg = read_all(path, &len);
+	env.origin = "<script>x</script>";
+	rewrite_message(&env, (unsigned char *)msg, len, &r);
+	ok(r.body && memmem(r.body, r.body_len, "<script>", 8) == NULL &&
+	    memmem(r.body, r.body_len, "&lt;script&gt;", 14) != NULL,
+	    "html.eml: origin HTML-escaped");
+	rewrite_result_free(&r);
+	free(msg);
+
+	/* Reply-To: every mailbox rewritten */
+	snprintf(path, sizeof(path), "%s/alternative.eml", dir);
+	msg = read_all(path, &len);
+	env_init(&env, REWRITE_FORWARD);
+	rewrite_message(&env, (unsigned char *)msg, len, &r);
+	{
+		size_t	i;
+		int	found = 0;
+
+		for (i = 0; i < r.nops; i++)
+			if (strcasecmp(r.ops[i].name, "Reply-To") == 0 && r.ops[i].value &&
+			    strstr(r.ops[i].value, "help@shop.example") &&
+			    strstr(r.ops[i].value, "sales@shop.example") &&
+			    strstr(r.ops[i].value, "@alias.test") &&
+			    !strstr(r.ops[i].value, "<help@shop.example>"))
+				found = 1;
+		ok(found, "alternative.eml: Reply-To points to reply addresses");
+	}
+	rewrite_result_free(&r);
+	free(msg);
+}
+
+/* reply mode: From the alias, nothing of the owner left */
+static void
+check_reply(void)
+{
+	static const char msg[] =
+	    "Received: from [10.0.0.5] (home.owner.example [198.51.100.9])\r\n"
+	    "\tby mail.owner.example with ESMTPSA id 77\r\n"
+	    "Received: from mail.owner.example by mx.alias.test\r\n"
+	    "From: Real Person <Owner@Real.example>\r\n"
+	    "To: \"Shop via BIPostal\" <r123@alias.test>\r\n"
+	    "Cc: owner@real.example\r\n"
+	    "Subject: Re: Your order\r\n"
+	    "X-Originating-IP: [198.51.100.9]\r\n"
+	    "User-Agent: Mutt/2.2\r\n"
+	    "Disposition-Notification-To: owner@real.example\r\n"
+	    "X-Whatever: contact me at owner@real.example please\r\n"
+	    "Authentication-Results: mx.alias.test; dmarc=pass header.from=real.example\r\n"
+	    "Message-ID: <abc@mail.owner.example>\r\n"
+	    "\r\n"
+	    "Where is my parcel?\r\n";
+	struct rewrite_env env;
+	struct rewrite_result r;
+	struct mhdr *h;
+	size_t	 nh, off, i;
+	int	 leak = 0;
+
+	env_init(&env, REWRITE_REPLY);
+	env.owner = "owner@real.example";
+	env.recipient = "news@shop.example";
+	env.trusted_authserv = "mx.alias.test";
+	is_int(rewrite_message(&env, (const unsigned char *)msg, sizeof(msg) - 1, &r),
+	    REWRITE_OK, "reply: ok");
+	is_str(r.from_addr, "Owner@Real.example", "reply: From address reported");
+	is_int(r.dmarc_pass, 1, "reply: trusted dmarc=pass seen");
+	is_int(r.body_changed, 0, "reply: body untouched");
+	nh = split_headers(msg, sizeof(msg) - 1, &h, &off);
+	apply_ops(&h, &nh, &r);
+	for (i = 0; i < nh; i++) {
+		if (strcasestr(h[i].value, "owner@real.example") ||
+		    strcasestr(h[i].value, "198.51.100.9"))
+			leak++;
+	}
+	is_int(leak, 0, "reply: no header carries the owner's address or IP");
+	is_int(count_header(h, nh, "Received"), 0, "reply: Received lines gone");
+	is_int(count_header(h, nh, "User-Agent"), 0, "reply: User-Agent gone");
+	is_str(get_header(h, nh, "From"), " tok@alias.test", "reply: From is the alias");
+	is_str(get_header(h, nh, "To"), " news@shop.example", "reply: To is the site");
+	ok(get_header(h, nh, "Subject") != NULL, "reply: Subject kept");
+	free_headers(h, nh);
+	rewrite_result_free(&r);
+
+	env.trusted_authserv = "other.test";
+	rewrite_message(&env, (const unsigned char *)msg, sizeof(msg) - 1, &r);
+	is_int(r.dmarc_pass, 0, "reply: untrusted Authentication-Results ignored");
+	rewrite_result_free(&r);
+}
+
+static void
+check_signing(void)
+{
+	const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+	char	 addr[320], tok[65], sig[33], sig2[33];
+	int64_t	 ts = 0;
+	char	*local;
+
+	ok(rewrite_bounce_address(key, 32, "abc123", 1763840000, "alias.test",
+	    addr, sizeof(addr)) == 0, "bounce address: %s", addr);
+	ok(strncmp(addr, "bounce+", 7) == 0 && strstr(addr, "+abc123+") &&
+	    strstr(addr, "@alias.test"), "bounce address: shape");
+	local = strndup(addr, strcspn(addr, "@"));
+	ok(rewrite_bounce_check(key, 32, local, tok, sizeof(tok), &ts) == 0,
+	    "bounce address: verifies");
+	is_str(tok, "abc123", "bounce address: token back");
+	is_int(ts, 1763840000, "bounce address: time back");
+	local[strlen(local) - 1] ^= 1;
+	ok(rewrite_bounce_check(key, 32, local, tok, sizeof(tok), &ts) < 0,
+	    "bounce address: a changed MAC is refused");
+	free(local);
+	ok(rewrite_bounce_check(key, 32, "bounce+1+2", tok, sizeof(tok), &ts) < 0,
+	    "bounce address: malformed refused");
+	ok(rewrite_bounce_address(key, 32, "abc", 1, "d", addr, 10) < 0,
+	    "bounce address: small buffer refused");
+	rewrite_unsub_sig(key, 32, "abc123", sig);
+	rewrite_unsub_sig(key, 31, "abc123", sig2);
+	ok(strlen(sig) == 32 && strcmp(sig, sig2) != 0, "unsubscribe sig: 32 hex, keyed");
+}
+
+int
+main(void)
+{
+	const char *srcdir = getenv("top_srcdir");
+	char	 dir[512], tdir[512], err[256];
+	size_t	 i;
+
+	snprintf(dir, sizeof(dir), "%s/tests/milter/corpus", srcdir ? srcdir : ".");
+	snprintf(tdir, sizeof(tdir), "%s/milter/templates", srcdir ? srcdir : ".");
+	rewrite_init();
+	if (rewrite_templates_load(&tmpl, tdir, err, sizeof(err)) < 0)
+		bail("templates: %s", err);
+	for (i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++)
+		run_one(dir, &corpus[i]);
+	check_specifics(dir);
+	check_reply();
+	check_signing();
+	blobs_reset();
+	rewrite_templates_free(&tmpl);
+	return (tap_done());
+}
