@@ -1,0 +1,767 @@
+/*
+ * contract.c - the store contract: one body run against any backend
+ *
+ *	contract STORE-URI		(or env BIPOSTAL_TEST_STORE)
+ *
+ * The wrappers sqlite.test and mysql.test give it a fresh, empty store
+ * (a new file, a new database); some counts below assume that.  Every case
+ * goes through the public store_* calls only, so the same expectations
+ * hold for every backend.  Prints TAP.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "passwd.h"
+#include "store.h"
+#include "token.h"
+#include "util.h"
+#include "../lib/tap.h"
+
+#define NPROC	8
+
+static const char *uri;
+static struct store *st;
+static char sfx[TOKEN_LEN + 1];	/* makes names unique per run */
+
+/* is_token - TOKEN_LEN characters of [0-9a-z] */
+static int
+is_token(const char *t)
+{
+	size_t	i;
+
+	for (i = 0; t[i] != '\0'; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' &&
+		    t[i] <= 'z')))
+			return (0);
+	return (i == TOKEN_LEN);
+}
+
+/* upper - an upper-case copy (static buffer) */
+static const char *
+upper(const char *s)
+{
+	static char buf[512];
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++)
+		buf[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) :
+		    s[i];
+	buf[i] = '\0';
+	return (buf);
+}
+
+static void
+test_open(void)
+{
+	enum store_status s;
+	const char *why;
+
+	why = "";
+	st = store_open("nosuch:/x", &s, &why);
+	ok(st == NULL && s == STORE_PERM, "unknown scheme refused (%s)", why);
+	st = store_open(uri, &s, &why);
+	if (st == NULL)
+		bail("store_open %s: %s: %s", uri, store_strstatus(s), why);
+	is_int(store_migrate(st), STORE_OK, "migrate again is a no-op");
+	is_int(store_ping(st), STORE_OK, "ping");
+}
+
+static struct user u1, u2, u3;
+
+static void
+test_users(void)
+{
+	struct user u, *list;
+	char	email[128], ident[128], pw[PWHASH_MAX + 1];
+	size_t	n, i;
+	int	seen;
+
+	ok(passwd_hash("secret", pw, sizeof(pw)) == 0, "password hashed");
+	snprintf(email, sizeof(email), "Alice.%s@Example.ORG", sfx);
+	is_int(store_user_create(st, email, pw, &u1), STORE_OK, "user create");
+	ok(u1.id > 0 && is_token(u1.queue_id), "user has id and queue id");
+	is_str(u1.email, email, "email kept as given");
+	is_int(store_user_create(st, email, "", &u), STORE_EXISTS,
+	    "same email again: exists");
+	is_int(store_user_create(st, upper(email), "", &u), STORE_EXISTS,
+	    "same email other case: exists");
+	snprintf(email, sizeof(email), "bob.%s@example.net", sfx);
+	is_int(store_user_create(st, email, "", &u2), STORE_OK, "second user");
+	snprintf(email, sizeof(email), "carol.%s@example.net", sfx);
+	is_int(store_user_create(st, email, "", &u3), STORE_OK, "third user");
+	ok(u1.id != u2.id && strcmp(u1.queue_id, u2.queue_id) != 0,
+	    "users differ");
+
+	is_int(store_user_create(st, "no-at-sign", "", &u), STORE_INVALID,
+	    "email without @ invalid");
+	is_int(store_user_create(st, "a b@example.org", "", &u), STORE_INVALID,
+	    "email with space invalid");
+	is_int(store_user_create(st, "<a@example.org>", "", &u), STORE_INVALID,
+	    "email with brackets invalid");
+
+	memset(&u, 0, sizeof(u));
+	is_int(store_user_get(st, u1.id, &u), STORE_OK, "user get");
+	ok(u.id == u1.id && strcmp(u.email, u1.email) == 0 &&
+	    strcmp(u.pwhash, pw) == 0 && u.status == USER_ACTIVE &&
+	    u.created > 0, "user get fields");
+	ok(passwd_verify(u.pwhash, "secret") == 1, "stored hash verifies");
+	is_int(store_user_get(st, 999999999, &u), STORE_NOTFOUND,
+	    "unknown user id: not found");
+	is_int(store_user_by_identity(st, upper(u1.email), &u), STORE_OK,
+	    "user by identity, any case");
+	is_int(u.id, u1.id, "right user by identity");
+	snprintf(ident, sizeof(ident), "nobody.%s@example.org", sfx);
+	is_int(store_user_by_identity(st, ident, &u), STORE_NOTFOUND,
+	    "unknown identity: not found");
+	is_int(store_user_by_queue_id(st, upper(u1.queue_id), &u), STORE_OK,
+	    "user by queue id, upper case");
+	is_int(u.id, u1.id, "right user by queue id");
+	is_int(store_user_by_queue_id(st, "no+such", &u), STORE_NOTFOUND,
+	    "malformed queue id: not found");
+
+	snprintf(ident, sizeof(ident), "OIDC|https://id.example/%s", sfx);
+	is_int(store_identity_add(st, u1.id, ident), STORE_OK, "identity add");
+	is_int(store_user_by_identity(st, ident, &u), STORE_OK,
+	    "user by added identity");
+	is_int(u.id, u1.id, "added identity is the user's");
+	is_int(store_identity_add(st, u2.id, ident), STORE_EXISTS,
+	    "identity taken by another user: exists");
+	is_int(store_identity_add(st, u2.id, u1.email), STORE_EXISTS,
+	    "another user's email as identity: exists");
+	is_int(store_identity_add(st, 999999999, "x@example.org"),
+	    STORE_NOTFOUND, "identity for unknown user: not found");
+	is_int(store_identity_add(st, u1.id, "with space"), STORE_INVALID,
+	    "identity with space invalid");
+
+	u = u1;
+	u.disabled_action = DISABLED_REJECT;
+	u.content_policy = CONTENT_KEEP;
+	u.is_admin = 1;
+	bp_strlcpy(u.totp, "JBSWY3DPEHPK3PXP", sizeof(u.totp));
+	is_int(store_user_update(st, &u), STORE_OK, "user update");
+	is_int(store_user_get(st, u1.id, &u), STORE_OK, "user get again");
+	ok(u.disabled_action == DISABLED_REJECT &&
+	    u.content_policy == CONTENT_KEEP && u.is_admin == 1 &&
+	    strcmp(u.totp, "JBSWY3DPEHPK3PXP") == 0, "settings kept");
+	u1 = u;
+	u.id = 999999999;
+	is_int(store_user_update(st, &u), STORE_NOTFOUND,
+	    "update unknown user: not found");
+	u = u1;
+	u.disabled_action = 7;
+	is_int(store_user_update(st, &u), STORE_INVALID,
+	    "update with bad setting invalid");
+
+	is_int(store_user_revoke(st, u3.id), STORE_OK, "revoke");
+	is_int(store_user_get(st, u3.id, &u), STORE_OK, "get revoked");
+	is_int(u.status, USER_REVOKED, "revoked status");
+	is_int(store_user_revoke(st, 999999999), STORE_NOTFOUND,
+	    "revoke unknown: not found");
+
+	is_int(store_user_list(st, &list, &n), STORE_OK, "user list");
+	for (i = 0, seen = 0; i < n; i++)
+		if (list[i].id == u1.id || list[i].id == u2.id ||
+		    list[i].id == u3.id)
+			seen++;
+	is_int(seen, 3, "list holds the three users");
+	free(list);
+}
+
+static char tok_a[TOKEN_MAX + 1], tok_deleted[TOKEN_MAX + 1];
+static char tok_expired[TOKEN_MAX + 1];
+
+static void
+test_aliases(void)
+{
+	struct alias a, b, *list;
+	struct alias_route rt;
+	char	key[200], big[CONTEXT_MAX + 1];
+	size_t	n, i;
+	int	created, found;
+
+	is_int(store_alias_create(st, u1.id, "Shop.Example", 0, &a, &created),
+	    STORE_OK, "alias create");
+	ok(created == 1 && is_token(a.token), "new alias, a token");
+	is_str(a.origin, "shop.example", "origin folded");
+	ok(a.status == ALIAS_ACTIVE && a.user_id == u1.id && a.created > 0,
+	    "alias fields");
+	bp_strlcpy(tok_a, a.token, sizeof(tok_a));
+
+	is_int(store_alias_create(st, u1.id, "shop.example", 0, &b, &created),
+	    STORE_OK, "same user and origin again");
+	is_str(b.token, tok_a, "same token back");
+	is_int(created, 0, "not created");
+
+	is_int(store_alias_set_status(st, tok_a, ALIAS_INACTIVE), STORE_OK,
+	    "disable");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get disabled");
+	is_int(b.status, ALIAS_INACTIVE, "inactive");
+	is_int(store_alias_create(st, u1.id, "SHOP.example", 0, &b, &created),
+	    STORE_OK, "ask again for a disabled alias");
+	ok(strcmp(b.token, tok_a) == 0 && created == 0 &&
+	    b.status == ALIAS_ACTIVE, "same token, re-activated");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get re-activated");
+	is_int(b.status, ALIAS_ACTIVE, "active in the store");
+
+	is_int(store_alias_create(st, u2.id, "shop.example", 0, &b, &created),
+	    STORE_OK, "other user, same origin");
+	ok(created == 1 && strcmp(b.token, tok_a) != 0,
+	    "other user gets another token");
+
+	is_int(store_alias_route(st, upper(tok_a), &rt), STORE_OK,
+	    "route upper-case token");
+	snprintf(key, sizeof(key), "%s@Alias.Example", upper(tok_a));
+	is_int(store_alias_route(st, key, &rt), STORE_OK,
+	    "route TOKEN@Domain");
+	ok(rt.user_id == u1.id && rt.status == ALIAS_ACTIVE &&
+	    strcmp(rt.email, u1.email) == 0 &&
+	    strcmp(rt.origin, "shop.example") == 0 &&
+	    rt.disabled_action == DISABLED_REJECT &&
+	    rt.content_policy == CONTENT_KEEP &&
+	    rt.user_status == USER_ACTIVE, "route fields");
+	is_int(store_alias_get(st, upper(tok_a), &b), STORE_OK,
+	    "get upper-case token");
+
+	/* unknown and malformed keys */
+	is_int(store_alias_get(st, "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcd",
+	    &b), STORE_NOTFOUND, "get unknown: not found");
+	is_int(store_alias_route(st, "zzzz@alias.example", &rt),
+	    STORE_NOTFOUND, "route unknown: not found");
+	memset(key, 'a', 65);
+	key[65] = '\0';
+	is_int(store_alias_get(st, key, &b), STORE_NOTFOUND,
+	    "65 characters: not found");
+	is_int(store_alias_route(st, key, &rt), STORE_NOTFOUND,
+	    "route 65 characters: not found");
+	key[64] = '\0';
+	is_int(store_alias_get(st, key, &b), STORE_NOTFOUND,
+	    "64 characters, unknown: not found");
+	is_int(store_alias_get(st, "", &b), STORE_NOTFOUND, "empty: not found");
+	is_int(store_alias_route(st, "", &rt), STORE_NOTFOUND,
+	    "route empty: not found");
+	is_int(store_alias_route(st, "@alias.example", &rt), STORE_NOTFOUND,
+	    "route empty local part: not found");
+	is_int(store_alias_get(st, "abc+def", &b), STORE_NOTFOUND,
+	    "'+' in token: not found");
+	is_int(store_alias_get(st, "abc%def", &b), STORE_NOTFOUND,
+	    "'%%' in token: not found");
+	is_int(store_alias_route(st, "abc'; DROP TABLE aliases; --", &rt),
+	    STORE_NOTFOUND, "SQL in token: not found");
+	is_int(store_alias_get(st, NULL, &b), STORE_NOTFOUND, "NULL: not found");
+	is_int(store_alias_create(st, u1.id, "bad origin", 0, &b, &created),
+	    STORE_INVALID, "origin with space invalid");
+	is_int(store_alias_create(st, u1.id, "", 0, &b, &created),
+	    STORE_INVALID, "empty origin invalid");
+	memset(big, 'o', ORIGIN_MAX + 1);
+	big[ORIGIN_MAX + 1] = '\0';
+	is_int(store_alias_create(st, u1.id, big, 0, &b, &created),
+	    STORE_INVALID, "origin too long invalid");
+	big[ORIGIN_MAX] = '\0';
+	is_int(store_alias_create(st, u1.id, big, 0, &b, &created),
+	    STORE_OK, "origin of ORIGIN_MAX ok");
+	is_int(store_alias_create(st, 999999999, "x.example", 0, &b, &created),
+	    STORE_NOTFOUND, "alias for unknown user: not found");
+
+	/* context */
+	for (i = 0; i < CONTEXT_MAX + 1; i++)
+		big[i] = (char)(i * 7);
+	is_int(store_alias_set_context(st, tok_a, big, CONTEXT_MAX), STORE_OK,
+	    "context of 4096 bytes");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get with context");
+	ok(b.context_len == CONTEXT_MAX &&
+	    memcmp(b.context, big, CONTEXT_MAX) == 0, "context round trip");
+	is_int(store_alias_set_context(st, tok_a, big, CONTEXT_MAX + 1),
+	    STORE_INVALID, "context of 4097 bytes invalid");
+	is_int(store_alias_set_context(st, tok_a, "", 0), STORE_OK,
+	    "empty context");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get empty context");
+	is_int(b.context_len, 0, "context emptied");
+	is_int(store_alias_set_context(st, "nosuchalias", "x", 1),
+	    STORE_NOTFOUND, "context of unknown: not found");
+
+	/* expiry */
+	is_int(store_alias_set_expiry(st, tok_a, bp_now() + 3600), STORE_OK,
+	    "set expiry");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get with expiry");
+	ok(b.expires_at > bp_now(), "expiry kept");
+	is_int(store_alias_create(st, u1.id, "shop.example", 0, &b, &created),
+	    STORE_OK, "ask again before expiry");
+	is_str(b.token, tok_a, "same token before expiry");
+	is_int(store_alias_set_expiry(st, tok_a, 0), STORE_OK, "never expire");
+	is_int(store_alias_set_expiry(st, tok_a, -5), STORE_INVALID,
+	    "negative expiry invalid");
+
+	is_int(store_alias_create(st, u1.id, "expire.example", 0, &a,
+	    &created), STORE_OK, "alias to expire");
+	bp_strlcpy(tok_expired, a.token, sizeof(tok_expired));
+	is_int(store_alias_set_expiry(st, tok_expired, bp_now() - 10),
+	    STORE_OK, "expire it");
+	is_int(store_alias_route(st, tok_expired, &rt), STORE_OK,
+	    "route expired: found, for the caller to judge");
+	ok(rt.expires_at != 0 && rt.expires_at < bp_now(),
+	    "route shows expiry");
+	is_int(store_alias_create(st, u1.id, "expire.example", 0, &b,
+	    &created), STORE_OK, "ask again after expiry");
+	ok(created == 1 && strcmp(b.token, tok_expired) != 0,
+	    "expired alias replaced by a new one");
+	is_int(store_alias_get(st, tok_expired, &b), STORE_OK, "get expired");
+	is_int(b.status, ALIAS_DELETED, "expired alias is now deleted");
+
+	/* delete: never handed out again */
+	is_int(store_alias_create(st, u2.id, "gone.example", 0, &a, &created),
+	    STORE_OK, "alias to delete");
+	bp_strlcpy(tok_deleted, a.token, sizeof(tok_deleted));
+	is_int(store_alias_set_status(st, tok_deleted, ALIAS_DELETED),
+	    STORE_OK, "delete");
+	is_int(store_alias_set_status(st, tok_deleted, ALIAS_DELETED),
+	    STORE_OK, "delete again is fine");
+	is_int(store_alias_get(st, tok_deleted, &b), STORE_OK, "get deleted");
+	ok(b.status == ALIAS_DELETED && b.deleted_at > 0,
+	    "deleted with its time");
+	is_int(store_alias_route(st, tok_deleted, &rt), STORE_OK,
+	    "route deleted: found");
+	is_int(rt.status, ALIAS_DELETED, "route says deleted");
+	is_int(store_alias_set_status(st, tok_deleted, ALIAS_ACTIVE),
+	    STORE_INVALID, "re-enable deleted: invalid");
+	is_int(store_alias_set_context(st, tok_deleted, "x", 1),
+	    STORE_INVALID, "context of deleted: invalid");
+	is_int(store_alias_create(st, u2.id, "gone.example", 0, &b, &created),
+	    STORE_OK, "ask again after delete");
+	ok(created == 1 && strcmp(b.token, tok_deleted) != 0,
+	    "deleted alias never re-issued");
+	is_int(store_alias_set_status(st, "nosuchalias", ALIAS_INACTIVE),
+	    STORE_NOTFOUND, "status of unknown: not found");
+	is_int(store_alias_set_status(st, tok_a, 9), STORE_INVALID,
+	    "bad status invalid");
+
+	is_int(store_alias_list(st, u2.id, &list, &n), STORE_OK, "alias list");
+	for (i = 0, found = 0; i < n; i++) {
+		if (strcmp(list[i].token, tok_deleted) == 0)
+			found = -100;
+		if (list[i].user_id != u2.id)
+			found = -100;
+		found++;
+	}
+	is_int(found, 2, "list: live aliases only, the user's only");
+	free(list);
+
+	/* counters */
+	is_int(store_alias_count(st, tok_a, COUNT_FORWARDED), STORE_OK,
+	    "count forwarded");
+	is_int(store_alias_count(st, tok_a, COUNT_FORWARDED), STORE_OK,
+	    "count forwarded again");
+	is_int(store_alias_count(st, tok_a, COUNT_BLOCKED), STORE_OK,
+	    "count blocked");
+	is_int(store_alias_count(st, tok_a, COUNT_REPLIED), STORE_OK,
+	    "count replied");
+	is_int(store_alias_get(st, tok_a, &b), STORE_OK, "get counters");
+	ok(b.forwarded == 2 && b.blocked == 1 && b.replied == 1 &&
+	    b.last_seen > 0, "counters and last seen");
+	is_int(store_alias_count(st, "nosuchalias", COUNT_FORWARDED),
+	    STORE_NOTFOUND, "count unknown: not found");
+}
+
+static void
+test_replies(void)
+{
+	struct reply r1, r2, r3, r;
+	struct alias a;
+
+	is_int(store_reply_get_or_create(st, tok_a, "Bob@Site.Example", &r1),
+	    STORE_OK, "reply create");
+	ok(is_token(r1.token) && strcmp(r1.alias, tok_a) == 0,
+	    "reply token for the alias");
+	is_str(r1.sender, "bob@site.example", "sender folded");
+	is_int(store_reply_get_or_create(st, upper(tok_a), "bob@site.example",
+	    &r2), STORE_OK, "reply again");
+	is_str(r2.token, r1.token, "same reply token for same sender");
+	is_int(store_reply_get_or_create(st, tok_a, "eve@site.example", &r3),
+	    STORE_OK, "reply for another sender");
+	ok(strcmp(r3.token, r1.token) != 0, "different sender, other token");
+	is_int(store_reply_get(st, upper(r1.token), &r), STORE_OK,
+	    "reply get");
+	ok(strcmp(r.alias, tok_a) == 0 &&
+	    strcmp(r.sender, "bob@site.example") == 0, "reply resolves");
+	is_int(store_reply_get(st, "nosuchreply", &r), STORE_NOTFOUND,
+	    "unknown reply: not found");
+	is_int(store_reply_get(st, "bad+reply", &r), STORE_NOTFOUND,
+	    "malformed reply: not found");
+	is_int(store_reply_get_or_create(st, "nosuchalias", "a@b.example",
+	    &r), STORE_NOTFOUND, "reply for unknown alias: not found");
+	is_int(store_reply_get_or_create(st, tok_a, "not an address", &r),
+	    STORE_INVALID, "bad sender invalid");
+	is_int(store_reply_get_or_create(st, tok_deleted, "a@b.example", &r),
+	    STORE_INVALID, "reply for deleted alias: invalid");
+	is_int(store_reply_get_or_create(st, tok_expired, "a@b.example", &r),
+	    STORE_INVALID, "reply for expired (so deleted) alias: invalid");
+
+	/* a reply on an alias deleted afterwards, for purge to count */
+	is_int(store_alias_create(st, u2.id, "replied.example", 0, &a, NULL),
+	    STORE_OK, "alias with a reply");
+	is_int(store_reply_get_or_create(st, a.token, "x@y.example", &r),
+	    STORE_OK, "its reply");
+	is_int(store_alias_set_status(st, a.token, ALIAS_DELETED), STORE_OK,
+	    "delete it");
+	is_int(store_reply_get(st, r.token, &r), STORE_OK,
+	    "reply of a deleted alias resolves until purged");
+}
+
+static int64_t q_idx[4];
+static char blob_live[TOKEN_MAX + 1], blob_short[TOKEN_MAX + 1];
+
+static void
+test_queue_blobs_before(void)
+{
+	struct qmsg *m;
+	struct blob b, g;
+	unsigned char data[1000];
+	char	big[QUEUE_DATA_MAX + 1];
+	size_t	n, i;
+	int64_t	first, idx;
+
+	is_int(store_queue_append(st, u1.id, "{\"n\":1}", 7, 1, &q_idx[0]),
+	    STORE_OK, "queue append (short ttl)");
+	is_int(store_queue_append(st, u1.id, "{\"n\":2}", 7, 3600, &q_idx[1]),
+	    STORE_OK, "queue append");
+	is_int(store_queue_append(st, u1.id, "{\"n\":3}", 7, 3600, &q_idx[2]),
+	    STORE_OK, "queue append");
+	is_int(store_queue_append(st, u1.id, "{\"n\":4}", 7, 1, &q_idx[3]),
+	    STORE_OK, "queue append (short ttl)");
+	ok(q_idx[0] > 0 && q_idx[0] < q_idx[1] && q_idx[1] < q_idx[2] &&
+	    q_idx[2] < q_idx[3], "indexes strictly increase");
+	is_int(store_queue_append(st, u2.id, "{}", 2, 60, &idx), STORE_OK,
+	    "another user's queue");
+	is_int(store_queue_read(st, u1.id, 0, 10, &m, &n, &first), STORE_OK,
+	    "queue read");
+	ok(n == 4 && first == q_idx[0] && m[0].idx == q_idx[0] &&
+	    m[3].idx == q_idx[3], "all four, first index");
+	ok(n == 4 && m[1].len == 7 && strcmp(m[1].data, "{\"n\":2}") == 0 &&
+	    m[1].expires_at > bp_now(), "message data");
+	qmsgs_free(m, n);
+	is_int(store_queue_read(st, u1.id, q_idx[1], 1, &m, &n, &first),
+	    STORE_OK, "queue read from index, limit 1");
+	ok(n == 1 && m[0].idx == q_idx[1] && first == q_idx[0],
+	    "one message from the index");
+	qmsgs_free(m, n);
+	is_int(store_queue_read(st, u1.id, q_idx[3] + 1, 10, &m, &n, &first),
+	    STORE_OK, "read past the end");
+	is_int(n, 0, "nothing past the end");
+	qmsgs_free(m, n);
+	is_int(store_queue_append(st, 999999999, "{}", 2, 60, &idx),
+	    STORE_NOTFOUND, "append for unknown user: not found");
+	is_int(store_queue_append(st, u1.id, "", 0, 60, &idx), STORE_INVALID,
+	    "empty message invalid");
+	memset(big, 'x', sizeof(big));
+	is_int(store_queue_append(st, u1.id, big, QUEUE_DATA_MAX + 1, 60,
+	    &idx), STORE_INVALID, "message over QUEUE_DATA_MAX invalid");
+	is_int(store_queue_append(st, u1.id, big, QUEUE_DATA_MAX, 3600,
+	    &idx), STORE_OK, "message of QUEUE_DATA_MAX ok");
+	is_int(store_queue_append(st, u1.id, "{}", 2, 0, &idx), STORE_INVALID,
+	    "ttl 0 invalid");
+	is_int(store_queue_read(st, u1.id, 0, 0, &m, &n, &first),
+	    STORE_INVALID, "limit 0 invalid");
+	is_int(store_queue_read(st, 999999999, 0, 10, &m, &n, &first),
+	    STORE_OK, "read unknown user: ok, empty");
+	ok(n == 0 && first == 0, "no messages, first index 0");
+	qmsgs_free(m, n);
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i % 251);	/* includes NULs */
+	memset(&b, 0, sizeof(b));
+	b.user_id = u1.id;
+	bp_strlcpy(b.alias, tok_a, sizeof(b.alias));
+	bp_strlcpy(b.name, "report 2026.pdf", sizeof(b.name));
+	bp_strlcpy(b.type, "application/pdf", sizeof(b.type));
+	b.data = data;
+	b.size = sizeof(data);
+	is_int(store_blob_put(st, &b, 3600), STORE_OK, "blob put");
+	ok(is_token(b.id), "blob id is a token");
+	bp_strlcpy(blob_live, b.id, sizeof(blob_live));
+	is_int(store_blob_get(st, upper(b.id), &g), STORE_OK, "blob get");
+	ok(g.size == sizeof(data) && memcmp(g.data, data, g.size) == 0 &&
+	    strcmp(g.name, "report 2026.pdf") == 0 &&
+	    strcmp(g.type, "application/pdf") == 0 && g.user_id == u1.id &&
+	    strcmp(g.alias, tok_a) == 0, "blob round trip");
+	blob_free(&g);
+	blob_free(NULL);
+	is_int(store_blob_put(st, &b, 1), STORE_OK, "blob put (short ttl)");
+	bp_strlcpy(blob_short, b.id, sizeof(blob_short));
+	ok(strcmp(blob_short, blob_live) != 0, "fresh id per put");
+	is_int(store_blob_get(st, "nosuchblob", &g), STORE_NOTFOUND,
+	    "unknown blob: not found");
+	b.size = 11 * 1024 * 1024;
+	is_int(store_blob_put(st, &b, 60), STORE_INVALID, "huge blob invalid");
+	b.size = sizeof(data);
+	is_int(store_blob_put(st, &b, 0), STORE_INVALID, "blob ttl 0 invalid");
+	bp_strlcpy(b.type, "bad type", sizeof(b.type));
+	is_int(store_blob_put(st, &b, 60), STORE_INVALID,
+	    "blob type with space invalid");
+}
+
+static void
+test_queue_blobs_after(void)
+{
+	struct qmsg *m;
+	struct blob g;
+	size_t	n;
+	int64_t	first;
+
+	is_int(store_queue_read(st, u1.id, 0, 10, &m, &n, &first), STORE_OK,
+	    "queue read after ttl");
+	ok(n == 3 && m[0].idx == q_idx[1] && m[1].idx == q_idx[2],
+	    "expired messages skipped");
+	is_int(first, q_idx[1], "first index moved past the expired one");
+	qmsgs_free(m, n);
+	is_int(store_blob_get(st, blob_short, &g), STORE_NOTFOUND,
+	    "expired blob: not found");
+	is_int(store_blob_get(st, blob_live, &g), STORE_OK, "live blob stays");
+	blob_free(&g);
+}
+
+static void
+test_nodes(void)
+{
+	struct node n, *list;
+	size_t	cnt, i;
+	int64_t	a, b, c;
+	int	loadb = -1;
+
+	is_int(store_node_list(st, &list, &cnt), STORE_OK, "node list");
+	if (cnt == 0)
+		is_int(store_node_assign(st, u1.id, &n), STORE_NOTFOUND,
+		    "no node: not found");
+	free(list);
+
+	is_int(store_node_add(st, "q1.example", 8080, 10, &a), STORE_OK,
+	    "node add small");
+	is_int(store_node_add(st, "q2.example", 8080, 100, &b), STORE_OK,
+	    "node add big");
+	is_int(store_node_add(st, "q2.example", 8080, 5, &c), STORE_EXISTS,
+	    "same host and port: exists");
+	is_int(store_node_add(st, "bad host", 80, 5, &c), STORE_INVALID,
+	    "bad host invalid");
+	is_int(store_node_add(st, "q3.example", 0, 5, &c), STORE_INVALID,
+	    "port 0 invalid");
+
+	is_int(store_node_assign(st, u1.id, &n), STORE_OK, "assign");
+	is_int(n.id, b, "most free capacity chosen");
+	ok(n.load == 1 && n.available == 9,
+	    "load 1, a tenth of the capacity released, one taken");
+	is_int(store_node_assign(st, u1.id, &n), STORE_OK, "assign again");
+	ok(n.id == b && n.load == 1, "stays on its node, load unchanged");
+	is_int(store_user_get(st, u1.id, &u1), STORE_OK, "user get");
+	is_int(u1.node_id, b, "user records its node");
+
+	/* drain the big node: new users go elsewhere, old ones stay */
+	memset(&n, 0, sizeof(n));
+	n.id = b;
+	bp_strlcpy(n.host, "q2.example", sizeof(n.host));
+	n.port = 8080;
+	n.capacity = 100;
+	n.available = 9;
+	n.draining = 1;
+	is_int(store_node_update(st, &n), STORE_OK, "drain big node");
+	is_int(store_node_assign(st, u2.id, &n), STORE_OK, "assign other user");
+	is_int(n.id, a, "draining node skipped");
+	is_int(store_node_assign(st, u1.id, &n), STORE_OK, "assign first user");
+	is_int(n.id, b, "draining node keeps its users");
+
+	/* down it: its users move */
+	n.downed = 1;
+	is_int(store_node_update(st, &n), STORE_OK, "down big node");
+	is_int(store_node_assign(st, u1.id, &n), STORE_OK, "assign after down");
+	is_int(n.id, a, "moved off the downed node");
+	is_int(store_node_list(st, &list, &cnt), STORE_OK, "node list");
+	for (i = 0; i < cnt; i++)
+		if (list[i].id == b)
+			loadb = list[i].load;
+	is_int(loadb, 0, "downed node's load released");
+	free(list);
+	n.id = 999999999;
+	is_int(store_node_update(st, &n), STORE_NOTFOUND,
+	    "update unknown node: not found");
+	is_int(store_node_assign(st, 999999999, &n), STORE_NOTFOUND,
+	    "assign unknown user: not found");
+}
+
+static void
+test_events(void)
+{
+	struct event *v;
+	size_t	n;
+	int64_t	e1, e2, e3, e4;
+	char	big[EVENT_DATA_MAX + 2];
+
+	is_int(store_event_append(st, u1.id, "alias", "{\"a\":1}", &e1),
+	    STORE_OK, "event append");
+	is_int(store_event_append(st, u2.id, "queue", "{\"b\":1}", &e2),
+	    STORE_OK, "event for another user");
+	is_int(store_event_append(st, u1.id, "mail", "{\"a\":2}", &e3),
+	    STORE_OK, "event append");
+	is_int(store_event_append(st, u1.id, "alias", "{\"a\":3}", &e4),
+	    STORE_OK, "event append");
+	ok(e1 < e2 && e2 < e3 && e3 < e4, "event ids increase");
+	is_int(store_event_read(st, u1.id, 0, 10, &v, &n), STORE_OK,
+	    "event read");
+	ok(n == 3 && v[0].id == e1 && v[1].id == e3 && v[2].id == e4 &&
+	    strcmp(v[1].type, "mail") == 0 &&
+	    strcmp(v[1].data, "{\"a\":2}") == 0 && v[0].user_id == u1.id &&
+	    v[0].created > 0, "the user's events, in order");
+	free(v);
+	is_int(store_event_read(st, u1.id, e1, 1, &v, &n), STORE_OK,
+	    "event read after, limit 1");
+	ok(n == 1 && v[0].id == e3, "next event");
+	free(v);
+	memset(big, 'x', sizeof(big));
+	big[EVENT_DATA_MAX + 1] = '\0';
+	is_int(store_event_append(st, u1.id, "alias", big, &e1), STORE_INVALID,
+	    "event data too long invalid");
+	is_int(store_event_append(st, u1.id, "Bad Type", "{}", &e1),
+	    STORE_INVALID, "bad event type invalid");
+}
+
+static void
+test_purge(void)
+{
+	struct purge_counts c;
+	struct alias a;
+	struct reply r;
+	struct event *v;
+	size_t	n;
+
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge");
+	ok(c.aliases >= 2, "deleted aliases purged (%ld)", c.aliases);
+	ok(c.replies >= 1, "their replies purged (%ld)", c.replies);
+	ok(c.qmsgs >= 2, "expired messages purged (%ld)", c.qmsgs);
+	ok(c.blobs >= 1, "expired blobs purged (%ld)", c.blobs);
+	is_int(c.events, 0, "recent events kept");
+	is_int(store_alias_get(st, tok_deleted, &a), STORE_NOTFOUND,
+	    "purged alias gone");
+	is_int(store_alias_get(st, tok_a, &a), STORE_OK, "live alias stays");
+	is_int(store_reply_get_or_create(st, tok_a, "bob@site.example", &r),
+	    STORE_OK, "live reply stays");
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge again");
+	ok(c.aliases == 0 && c.replies == 0 && c.qmsgs == 0 && c.blobs == 0,
+	    "nothing left to purge");
+	is_int(store_purge(st, 1000000, 0, &c), STORE_OK,
+	    "purge events with horizon 0");
+	ok(c.events >= 4, "events purged (%ld)", c.events);
+	is_int(store_event_read(st, u1.id, 0, 10, &v, &n), STORE_OK,
+	    "event read after purge");
+	is_int(n, 0, "no events left");
+	free(v);
+	is_int(store_purge(st, -1, 0, &c), STORE_INVALID,
+	    "negative retention invalid");
+}
+
+/* race - NPROC processes, each with its own connection, start together */
+static void
+test_race(void)
+{
+	int	go[2], res[2], i, status, nok = 0, nexists = 0, same = 1;
+	char	buf[NPROC][TOKEN_MAX + 2], email[128];
+	struct alias *list;
+	struct user u;
+	size_t	n;
+	pid_t	pid;
+
+	if (pipe(go) < 0 || pipe(res) < 0)
+		bail("pipe");
+	snprintf(email, sizeof(email), "race.%s@example.org", sfx);
+	for (i = 0; i < NPROC; i++) {
+		if ((pid = fork()) < 0)
+			bail("fork");
+		if (pid == 0) {
+			struct store *cs;
+			struct alias a;
+			struct user cu;
+			enum store_status s;
+			char	out[TOKEN_MAX + 3], c;
+			const char *why;
+
+			close(go[1]);
+			close(res[0]);
+			cs = store_open(uri, &s, &why);
+			(void)read(go[0], &c, 1);	/* EOF: everyone goes */
+			memset(out, 0, sizeof(out));
+			if (cs == NULL)
+				out[0] = '!';
+			else {
+				s = store_user_create(cs, email, "", &cu);
+				out[0] = s == STORE_OK ? 'o' :
+				    s == STORE_EXISTS ? 'e' : '!';
+				s = store_alias_create(cs, u3.id,
+				    "race.example", 0, &a, NULL);
+				if (s == STORE_OK)
+					memcpy(out + 1, a.token, TOKEN_LEN);
+				else
+					out[1] = '!';
+			}
+			(void)write(res[1], out, TOKEN_LEN + 1);
+			store_close(cs);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(res[1]);
+	close(go[1]);		/* start */
+	for (i = 0; i < NPROC; i++) {
+		memset(buf[i], 0, sizeof(buf[i]));
+		if (read(res[0], buf[i], TOKEN_LEN + 1) != TOKEN_LEN + 1)
+			buf[i][0] = '!';
+		if (buf[i][0] == 'o')
+			nok++;
+		if (buf[i][0] == 'e')
+			nexists++;
+		if (strcmp(buf[i] + 1, buf[0] + 1) != 0 ||
+		    !is_token(buf[i] + 1))
+			same = 0;
+	}
+	close(res[0]);
+	for (i = 0; i < NPROC; i++)
+		wait(&status);
+	ok(nok == 1 && nexists == NPROC - 1,
+	    "%d racing user creations: one made (%d), others exist (%d)",
+	    NPROC, nok, nexists);
+	ok(same, "%d racing alias creations all got the same token", NPROC);
+	is_int(store_alias_list(st, u3.id, &list, &n), STORE_OK,
+	    "list after race");
+	is_int(n, 1, "exactly one alias");
+	free(list);
+	is_int(store_user_by_identity(st, email, &u), STORE_OK,
+	    "raced user exists once");
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_open("contract", 1);
+	uri = argc > 1 ? argv[1] : getenv("BIPOSTAL_TEST_STORE");
+	if (uri == NULL || *uri == '\0')
+		bail("usage: contract STORE-URI (or BIPOSTAL_TEST_STORE)");
+	if (token_new(sfx, sizeof(sfx)) < 0)
+		bail("token_new");
+	sfx[8] = '\0';
+	diag("store %.*s", (int)strcspn(uri, ":"), uri);
+
+	test_open();
+	test_users();
+	test_aliases();
+	test_replies();
+	test_queue_blobs_before();
+	test_nodes();
+	test_events();
+	test_race();
+	sleep(2);		/* let the one-second TTLs run out */
+	test_queue_blobs_after();
+	test_purge();
+	store_close(st);
+	return (tap_done());
+}
