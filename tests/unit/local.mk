@@ -1,0 +1,13 @@
+# tests/unit
+check_PROGRAMS += tests/unit/test_conf
+TESTS += tests/unit/test_conf
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_conf_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_token tests/unit/test_passwd
+TESTS += tests/unit/test_token tests/unit/test_passwd
+tests_unit_test_token_SOURCES = tests/unit/test_token.c
+tests_unit_test_token_LDADD = $(BIPOSTAL_LIBS)
+tests_unit_test_passwd_SOURCES = tests/unit/test_passwd.c
+tests_unit_test_passwd_LDADD = $(BIPOSTAL_LIBS)
