@@ -146,31 +146,67 @@ now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-/* worker_conf - take the current conf; its store uri; under pool.mu */
-static char *
+/* worker_conf - take the current conf; under pool.mu */
+static void
 worker_conf(struct conf **mine)
 {
 	if (*mine != pool.conf) {
 		conf_release(*mine);
 		*mine = conf_retain(pool.conf);
 	}
-	return ((*mine)->store);
+}
+
+struct wstore {				/* one worker's store handle */
+	struct store	*st;
+	char		*uri;		/* the uri st was opened with */
+	const char	*want;		/* the uri of the current conf */
+	uint64_t	 opened;	/* monotonic ms */
+	uint64_t	 failed;	/* last failed open, 0 = none */
+};
+
+/* worker_store - this worker's handle, (re)opened as needed; or NULL */
+static struct store *
+worker_store(void *arg)
+{
+	struct wstore *w = arg;
+	enum store_status sst;
+	const char *why;
+	uint64_t t = now_ms();
+
+	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
+	    t - w->opened > STORE_REFRESH * 1000)) {
+		store_close(w->st);
+		w->st = NULL;
+	}
+	if (w->st != NULL)
+		return (w->st);
+	if (w->failed != 0 && t - w->failed < STORE_BACKOFF &&
+	    strcmp(w->uri, w->want) == 0)
+		return (NULL);
+	free(w->uri);
+	w->uri = xstrdup(w->want);
+	w->st = store_open(w->uri, &sst, &why);
+	if (w->st == NULL) {
+		log_warn("store open: %s: %s", store_strstatus(sst),
+		    why ? why : "unknown error");
+		w->failed = now_ms();
+		return (NULL);
+	}
+	w->opened = t;
+	w->failed = 0;
+	return (w->st);
 }
 
 /* worker_main - take jobs, answer them with this thread's store */
 static void *
 worker_main(void *arg)
 {
-	struct store *st = NULL;
+	struct wstore w;
 	struct conf *cf = NULL;
-	char	*uri = NULL;
-	const char *why;
 	enum store_status sst;
-	uint64_t opened = 0, failed = 0, t;
 	struct job *j;
-	int	fresh_conf;
-	char	*cur;
 
+	memset(&w, 0, sizeof(w));
 	pthread_mutex_lock(&pool.mu);
 	for (;;) {
 		while (pool.qhead == NULL && !pool.stop) {
@@ -191,36 +227,16 @@ worker_main(void *arg)
 			continue;
 		}
 		j->state = JOB_RUNNING;
-		cur = worker_conf(&cf);
-		fresh_conf = uri == NULL || strcmp(uri, cur) != 0;
-		if (fresh_conf) {
-			free(uri);
-			uri = xstrdup(cur);
-		}
+		worker_conf(&cf);
 		pthread_mutex_unlock(&pool.mu);
 
-		t = now_ms();
-		if (st != NULL && (fresh_conf ||
-		    t - opened > STORE_REFRESH * 1000)) {
-			store_close(st);
-			st = NULL;
-		}
-		if (st == NULL && (failed == 0 || t - failed >= STORE_BACKOFF)) {
-			st = store_open(uri, &sst, &why);
-			if (st == NULL) {
-				log_warn("store open: %s: %s", store_strstatus(sst),
-				    why ? why : "unknown error");
-				failed = t;
-			} else {
-				opened = t;
-				failed = 0;
-			}
-		}
-		j->replylen = postmapd_query(st, cf->alias_domain, j->req,
-		    j->reqlen, j->reply, sizeof(j->reply), &sst);
-		if (sst == STORE_TEMP && st != NULL) {
-			store_close(st);	/* maybe a dead connection */
-			st = NULL;
+		w.want = cf->store;
+		j->replylen = postmapd_query(worker_store, &w,
+		    cf->alias_domain, j->req, j->reqlen, j->reply,
+		    sizeof(j->reply), &sst);
+		if (sst == STORE_TEMP && w.st != NULL) {
+			store_close(w.st);	/* maybe a dead connection */
+			w.st = NULL;
 		}
 
 		pthread_mutex_lock(&pool.mu);
@@ -245,8 +261,8 @@ out:
 	pool.nthreads--;
 	conf_release(cf);
 	pthread_mutex_unlock(&pool.mu);
-	store_close(st);
-	free(uri);
+	store_close(w.st);
+	free(w.uri);
 	return (NULL);
 }
 

@@ -27,12 +27,14 @@
 #define POSTMAPD_DISCARD_ADDR	"blocked@" POSTMAPD_DISCARD_DOMAIN
 
 /* postmapd_query - answer the request req[0..len) (the netstring payload)
- * with the store st (NULL: the store could not be opened) and alias
- * domain domain; writes the reply text, NUL-terminated, into out (size
- * bytes, at least POSTMAPD_REPLY_MAX) and returns its length.  *sst gets
- * the store's status (STORE_OK when the store was not asked), so the
- * caller can drop a handle that answered STORE_TEMP. */
-size_t	postmapd_query(struct store *st, const char *domain, const char *req,
-	    size_t len, char *out, size_t size, enum store_status *sst);
+ * for alias domain domain; writes the reply text, NUL-terminated, into out
+ * (size bytes, at least POSTMAPD_REPLY_MAX) and returns its length.  The
+ * store is only asked for when the key could name an alias: then
+ * get(arg) gives this thread's handle (NULL: it could not be opened).
+ * *sst gets the store's status (STORE_OK when the store was not asked),
+ * so the caller can drop a handle that answered STORE_TEMP. */
+size_t	postmapd_query(struct store *(*get)(void *), void *arg,
+	    const char *domain, const char *req, size_t len, char *out,
+	    size_t size, enum store_status *sst);
 
 #endif

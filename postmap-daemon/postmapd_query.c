@@ -201,9 +201,11 @@ postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
 
 /* postmapd_query - answer one request */
 size_t
-postmapd_query(struct store *st, const char *domain, const char *req,
-    size_t len, char *out, size_t size, enum store_status *sst)
+postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
+    const char *req, size_t len, char *out, size_t size,
+    enum store_status *sst)
 {
+	struct store *st;
 	const char *sp, *key;
 	char	tok[TOKEN_MAX + 1], name[32];
 	size_t	mlen, klen;
@@ -229,7 +231,7 @@ postmapd_query(struct store *st, const char *domain, const char *req,
 			    is_alias ? "alias" : "reply");
 		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
 	}
-	if (st == NULL) {
+	if ((st = get(arg)) == NULL) {
 		*sst = STORE_TEMP;
 		return (postmapd_say(out, size, STORE_TEMP, "store unavailable"));
 	}
