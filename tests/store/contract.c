@@ -56,6 +56,51 @@ upper(const char *s)
 	return (buf);
 }
 
+/* test_open_race - NPROC processes open the fresh store at once: all
+ * succeed, whoever creates the tables */
+static void
+test_open_race(void)
+{
+	int	go[2], res[2], i, status, good = 0;
+	char	c;
+	pid_t	pid;
+
+	if (pipe(go) < 0 || pipe(res) < 0)
+		bail("pipe");
+	for (i = 0; i < NPROC; i++) {
+		if ((pid = fork()) < 0)
+			bail("fork");
+		if (pid == 0) {
+			struct store *cs;
+			enum store_status s;
+			const char *why;
+
+			close(go[1]);
+			close(res[0]);
+			(void)read(go[0], &c, 1);
+			cs = store_open(uri, &s, &why);
+			c = cs != NULL && store_ping(cs) == STORE_OK ? 'o' : '!';
+			if (cs == NULL)
+				fprintf(stderr, "open: %s: %s\n",
+				    store_strstatus(s), why);
+			(void)write(res[1], &c, 1);
+			store_close(cs);
+			_exit(0);
+		}
+	}
+	close(go[0]);
+	close(res[1]);
+	close(go[1]);
+	for (i = 0; i < NPROC; i++)
+		if (read(res[0], &c, 1) == 1 && c == 'o')
+			good++;
+	close(res[0]);
+	for (i = 0; i < NPROC; i++)
+		wait(&status);
+	is_int(good, NPROC, "%d processes open the fresh store at once",
+	    NPROC);
+}
+
 static void
 test_open(void)
 {
@@ -751,6 +796,7 @@ main(int argc, char **argv)
 	sfx[8] = '\0';
 	diag("store %.*s", (int)strcspn(uri, ":"), uri);
 
+	test_open_race();
 	test_open();
 	test_users();
 	test_aliases();
