@@ -1,0 +1,823 @@
+/*
+ * dash.c - bipostal-dash: the libmicrohttpd daemon, the router, static files
+ *
+ * Purpose: serve the legacy /0.5/ API, /v1/, health (/__heartbeat__,
+ * /__lbheartbeat__, /__version__), /metrics and the web page from
+ * dash_static_dir.
+ *
+ * Interface: bipostal-dash [-c FILE] [-f] [-v].  One thread per connection
+ * (so that an SSE stream may block its own thread only), bounded by
+ * MHD's connection limit and dash_per_ip_conn; request headers are bounded
+ * by the per-connection memory limit, bodies by dash_max_body, idle
+ * connections by dash_conn_timeout.
+ *
+ * Failure: the store is reached through a pool of struct store (one per
+ * thread at a time, never shared); if none can be opened the request gets
+ * 503.  SIGHUP reloads the configuration (the listening address stays);
+ * SIGTERM and SIGINT stop the daemon after the running requests.
+ *
+ * Ownership: each request retains the configuration it started with and
+ * borrows one pooled store for its whole length.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dash.h"
+#include "log.h"
+#include "redis.h"
+#include "util.h"
+
+#define DASH_MEMORY_LIMIT	(64 * 1024)	/* headers + buffers per conn */
+#define DASH_CONN_LIMIT		1024
+#define DASH_POOL_MAX		256
+
+enum route_auth {
+	A_PUBLIC = 0,		/* anyone (handler may check more) */
+	A_USER,			/* a bearer token */
+	A_ADMIN,		/* server key or an admin user */
+	A_SERVER,		/* server key only */
+};
+
+struct route {
+	const char	*method;
+	const char	*path;		/* a trailing '*' matches one segment */
+	enum route_auth	 auth;
+	dash_handler_fn	*fn;
+	const char	*label;		/* metrics */
+};
+
+static void	h_heartbeat(struct req *, const char *);
+static void	h_lbheartbeat(struct req *, const char *);
+static void	h_version(struct req *, const char *);
+
+static const struct route routes[] = {
+	{"GET", "/__heartbeat__", A_PUBLIC, h_heartbeat, "heartbeat"},
+	{"GET", "/__lbheartbeat__", A_PUBLIC, h_lbheartbeat, "lbheartbeat"},
+	{"GET", "/__version__", A_PUBLIC, h_version, "version"},
+	{"GET", "/metrics", A_PUBLIC, dash_h_metrics, "metrics"},
+
+	{"GET", "/0.5/new_token", A_PUBLIC, dash_h_legacy_new_token,
+	    "legacy_new_token"},
+	{"POST", "/0.5/user_queue", A_USER, dash_h_legacy_user_queue,
+	    "legacy_user_queue"},
+	{"POST", "/0.5/new_subscription", A_PUBLIC,
+	    dash_h_legacy_new_subscription, "legacy_new_subscription"},
+	{"POST", "/0.5/remove_subscription", A_PUBLIC,
+	    dash_h_legacy_remove_subscription, "legacy_remove_subscription"},
+
+	{"POST", "/v1/session", A_PUBLIC, dash_h_session, "session"},
+	{"POST", "/v1/users", A_PUBLIC, dash_h_signup, "signup"},
+	{"GET", "/v1/me", A_USER, dash_h_me, "me"},
+	{"PATCH", "/v1/me", A_USER, dash_h_settings, "me"},
+	{"POST", "/v1/me/totp", A_USER, dash_h_totp_enrol, "totp"},
+	{"POST", "/v1/me/totp/verify", A_USER, dash_h_totp_verify, "totp"},
+	{"GET", "/v1/me/totp/qr", A_USER, dash_h_totp_qr, "totp"},
+	{"GET", "/v1/aliases", A_USER, dash_h_aliases, "aliases"},
+	{"POST", "/v1/aliases", A_USER, dash_h_aliases, "aliases_create"},
+	{"GET", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
+	{"PATCH", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
+	{"DELETE", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
+	{"GET", "/v1/queue", A_USER, dash_h_queue, "queue"},
+	{"POST", "/v1/queue/*", A_SERVER, dash_h_queue_user, "queue_append"},
+	{"GET", "/v1/events", A_USER, dash_h_events, "events"},
+	{"GET", "/v1/blobs/*", A_USER, dash_h_blob, "blob"},
+	{"POST", "/v1/unsubscribe/*", A_PUBLIC, dash_h_unsubscribe,
+	    "unsubscribe"},
+	{"GET", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
+	{"POST", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
+	{"GET", "/v1/admin/users/*", A_ADMIN, dash_h_admin_user, "admin"},
+	{"PATCH", "/v1/admin/users/*", A_ADMIN, dash_h_admin_user, "admin"},
+	{"GET", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
+	{"POST", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
+	{"PATCH", "/v1/admin/nodes/*", A_ADMIN, dash_h_admin_node, "admin"},
+	{NULL, NULL, A_PUBLIC, NULL, NULL},
+};
+
+struct dash_keys dash_keys;
+struct conf *dash_conf;
+static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dash_db *pool;
+static int pool_size;
+static char static_root[PATH_MAX];
+
+/* dash_db_get - a store (and Redis) for this request; NULL if unreachable */
+struct dash_db *
+dash_db_get(void)
+{
+	struct dash_db	*d;
+	enum store_status s;
+	const char	*why = "?";
+	struct conf	*cf;
+
+	pthread_mutex_lock(&pool_lock);
+	if ((d = pool) != NULL) {
+		pool = d->next;
+		pool_size--;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (d != NULL)
+		return (d);
+	pthread_mutex_lock(&conf_lock);
+	cf = conf_retain(dash_conf);
+	pthread_mutex_unlock(&conf_lock);
+	d = xcalloc(1, sizeof(*d));
+	d->st = store_open(cf->store, &s, &why);
+	if (d->st == NULL) {
+		log_warn("store %s: %s", store_strstatus(s), why);
+		conf_release(cf);
+		free(d);
+		return (NULL);
+	}
+	d->rd = redis_open(cf->redis);
+	conf_release(cf);
+	return (d);
+}
+
+/* dash_db_put - give the store back to the pool */
+void
+dash_db_put(struct dash_db *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_size < DASH_POOL_MAX) {
+		d->next = pool;
+		pool = d;
+		pool_size++;
+		d = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (d != NULL) {
+		store_close(d->st);
+		redis_close(d->rd);
+		free(d);
+	}
+}
+
+/* pool_drain - close every pooled store (shutdown, reload) */
+static void
+pool_drain(void)
+{
+	struct dash_db	*d, *next;
+
+	pthread_mutex_lock(&pool_lock);
+	d = pool;
+	pool = NULL;
+	pool_size = 0;
+	pthread_mutex_unlock(&pool_lock);
+	for (; d != NULL; d = next) {
+		next = d->next;
+		store_close(d->st);
+		redis_close(d->rd);
+		free(d);
+	}
+}
+
+/* dash_store_status - answer a failed store call; 0 if s is STORE_OK */
+int
+dash_store_status(struct req *r, enum store_status s, const char *what)
+{
+	switch (s) {
+	case STORE_OK:
+		return (0);
+	case STORE_NOTFOUND:
+		dash_error(r, 404, DASH_E_NOTFOUND, "%s not found", what);
+		break;
+	case STORE_INVALID:
+		dash_error(r, 400, DASH_E_PARAM, "invalid %s", what);
+		break;
+	case STORE_EXISTS:
+		dash_error(r, 409, DASH_E_EXISTS, "%s already exists", what);
+		break;
+	case STORE_TEMP:
+		dash_error(r, 503, DASH_E_STORE, "store unavailable, retry");
+		MHD_add_response_header(r->resp, "Retry-After", "5");
+		break;
+	default:
+		log_error("store: %s: %s", what, store_strstatus(s));
+		dash_error(r, 500, DASH_E_INTERNAL, "store error");
+		break;
+	}
+	return (-1);
+}
+
+/* dash_header - a request header (borrowed) or NULL */
+const char *
+dash_header(struct req *r, const char *name)
+{
+	return (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name));
+}
+
+/* dash_arg - a query-string argument (borrowed) or NULL */
+const char *
+dash_arg(struct req *r, const char *name)
+{
+	return (MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+	    name));
+}
+
+/* h_heartbeat - 200 if the store answers, 503 otherwise */
+static void
+h_heartbeat(struct req *r, const char *arg)
+{
+	enum store_status s = store_ping(r->db->st);
+	enum store_status rs = redis_ping(r->db->rd);
+
+	dash_reply_json(r, s == STORE_OK ? 200 : 503,
+	    json_pack("{s:s,s:s,s:s}", "status", s == STORE_OK ? "ok" : "error",
+	    "store", store_strstatus(s),
+	    "redis", r->db->rd == NULL ? "none" : store_strstatus(rs)));
+}
+
+/* h_lbheartbeat - the process is alive; touches nothing */
+static void
+h_lbheartbeat(struct req *r, const char *arg)
+{
+	dash_reply_raw(r, 200, "application/json", "{}", 2, 0);
+}
+
+/* h_version - what is running */
+static void
+h_version(struct req *r, const char *arg)
+{
+	dash_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "name",
+	    PACKAGE_NAME, "version", PACKAGE_VERSION, "source",
+	    "https://github.com/bipostal/bipostal"));
+}
+
+/* content_type - by file name extension */
+static const char *
+content_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".htm", "text/html; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".json", "application/json"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".jpg", "image/jpeg"},
+		{".jpeg", "image/jpeg"},
+		{".gif", "image/gif"},
+		{".ico", "image/x-icon"},
+		{".webp", "image/webp"},
+		{".woff2", "font/woff2"},
+		{".woff", "font/woff"},
+		{".txt", "text/plain; charset=utf-8"},
+		{".webmanifest", "application/manifest+json"},
+	};
+	const char	*dot = strrchr(path, '.');
+	size_t		 i;
+
+	if (dot != NULL && strchr(dot, '/') == NULL)
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcasecmp(dot, types[i].ext) == 0)
+				return (types[i].type);
+	return ("application/octet-stream");
+}
+
+/*
+ * serve_static - GET a file under dash_static_dir.  Segments "." and
+ * ".." , backslashes and NULs are refused before the file system is
+ * touched; the resolved path must still lie under the root (symlinks).
+ */
+static void
+serve_static(struct req *r)
+{
+	char		 rel[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
+	const char	*u = r->url, *seg;
+	struct stat	 sb;
+	size_t		 rootlen = strlen(static_root);
+	int		 fd;
+
+	r->route = "static";
+	if (static_root[0] == '\0' || u[0] != '/') {
+		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
+		return;
+	}
+	if (strcmp(u, "/") == 0)
+		u = "/index.html";
+	if (bp_strlcpy(rel, u, sizeof(rel)) >= sizeof(rel) ||
+	    strchr(rel, '\\') != NULL) {
+		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
+		return;
+	}
+	for (seg = rel; seg != NULL; seg = strchr(seg + 1, '/')) {
+		const char *s = seg + 1;
+
+		if ((s[0] == '.' && (s[1] == '/' || s[1] == '\0')) ||
+		    (s[0] == '.' && s[1] == '.' && (s[2] == '/' ||
+		    s[2] == '\0')) || (s[0] == '/')) {
+			dash_error(r, 404, DASH_E_NOTFOUND, "not found");
+			return;
+		}
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", static_root, rel) >=
+	    sizeof(path) || realpath(path, real) == NULL ||
+	    strncmp(real, static_root, rootlen) != 0 || real[rootlen] != '/') {
+		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
+		return;
+	}
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
+		return;
+	}
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	r->resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	if (r->resp == NULL) {
+		close(fd);
+		dash_error(r, 500, DASH_E_INTERNAL, "cannot send file");
+		return;
+	}
+	MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    content_type(real));
+	MHD_add_response_header(r->resp, "X-Content-Type-Options", "nosniff");
+	r->status = 200;
+}
+
+/* cors_allowed - the Origin header if dash_cors_origins lists it */
+static const char *
+cors_allowed(struct req *r)
+{
+	const char	*o = dash_header(r, "Origin");
+	const char	*list = r->cf->dash_cors_origins, *p;
+	size_t		 n;
+
+	if (o == NULL || list == NULL || *list == '\0')
+		return (NULL);
+	n = strlen(o);
+	for (p = list; *p; ) {
+		size_t	len;
+
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		len = strcspn(p, " ,\t");
+		if (len == 0)
+			break;
+		if ((len == 1 && *p == '*') || (len == n &&
+		    strncmp(p, o, n) == 0))
+			return (o);
+		p += len;
+	}
+	return (NULL);
+}
+
+/* add_common_headers - CORS and the usual safety headers */
+static void
+add_common_headers(struct req *r)
+{
+	const char *o = cors_allowed(r);
+
+	if (o != NULL) {
+		MHD_add_response_header(r->resp,
+		    "Access-Control-Allow-Origin", o);
+		MHD_add_response_header(r->resp, "Vary", "Origin");
+		MHD_add_response_header(r->resp,
+		    "Access-Control-Expose-Headers", "Retry-After");
+	}
+	MHD_add_response_header(r->resp, "Cache-Control", "no-store");
+	MHD_add_response_header(r->resp, "X-Frame-Options", "DENY");
+}
+
+/* preflight - answer a CORS OPTIONS request */
+static void
+preflight(struct req *r)
+{
+	r->route = "preflight";
+	dash_reply_raw(r, 204, NULL, "", 0, 0);
+	if (cors_allowed(r) != NULL) {
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Methods",
+		    "GET, POST, PATCH, DELETE, OPTIONS");
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Headers",
+		    "Authorization, Content-Type, X-TOTP");
+		MHD_add_response_header(r->resp, "Access-Control-Max-Age",
+		    "600");
+	}
+}
+
+/* match - does path match pattern; *arg gets the '*' segment */
+static int
+match(const char *pattern, const char *path, const char **arg)
+{
+	size_t	n = strlen(pattern);
+
+	*arg = NULL;
+	if (n > 0 && pattern[n - 1] == '*') {
+		if (strncmp(pattern, path, n - 1) != 0)
+			return (0);
+		path += n - 1;
+		if (*path == '\0' || strchr(path, '/') != NULL)
+			return (0);
+		*arg = path;
+		return (1);
+	}
+	return (strcmp(pattern, path) == 0);
+}
+
+/* dispatch - route, authenticate, run the handler */
+static void
+dispatch(struct req *r)
+{
+	const struct route *rt, *found = NULL;
+	const char	*arg = NULL;
+	int		 path_known = 0;
+
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		preflight(r);
+		return;
+	}
+	for (rt = routes; rt->method != NULL; rt++) {
+		const char *a;
+
+		if (!match(rt->path, r->url, &a))
+			continue;
+		path_known = 1;
+		if (strcmp(rt->method, r->method) == 0) {
+			found = rt;
+			arg = a;
+			break;
+		}
+	}
+	if (found == NULL) {
+		if (path_known) {
+			r->route = "method";
+			dash_error(r, 405, DASH_E_METHOD, "method not allowed");
+		} else if (strncmp(r->url, "/v1/", 4) == 0 ||
+		    strncmp(r->url, "/0.5/", 5) == 0 ||
+		    (strcmp(r->method, "GET") != 0 &&
+		    strcmp(r->method, "HEAD") != 0)) {
+			r->route = "unknown";
+			dash_error(r, 404, DASH_E_NOTFOUND, "no such endpoint");
+		} else
+			serve_static(r);
+		return;
+	}
+	r->route = found->label;
+	if (r->too_big) {
+		dash_error(r, 413, DASH_E_TOOBIG, "body over %ld bytes",
+		    r->cf->dash_max_body);
+		return;
+	}
+	if (found->fn != h_lbheartbeat && found->fn != h_version &&
+	    found->fn != dash_h_metrics) {
+		if ((r->db = dash_db_get()) == NULL) {
+			dash_store_status(r, STORE_TEMP, "store");
+			return;
+		}
+	}
+	if (dash_authenticate(r) < 0)
+		return;
+	switch (found->auth) {
+	case A_PUBLIC:
+		break;
+	case A_USER:
+		if (r->auth != AUTH_USER) {
+			dash_error(r, r->auth == AUTH_SERVER ? 403 : 401,
+			    DASH_E_AUTH, "a bearer token is required");
+			MHD_add_response_header(r->resp, "WWW-Authenticate",
+			    "Bearer");
+			return;
+		}
+		break;
+	case A_ADMIN:
+		if (r->auth == AUTH_NONE) {
+			dash_error(r, 401, DASH_E_AUTH, "credentials required");
+			return;
+		}
+		if (!r->is_admin) {
+			dash_error(r, 403, DASH_E_FORBIDDEN, "admin only");
+			return;
+		}
+		break;
+	case A_SERVER:
+		if (r->auth != AUTH_SERVER) {
+			dash_error(r, r->auth == AUTH_NONE ? 401 : 403,
+			    DASH_E_FORBIDDEN, "the server key is required");
+			return;
+		}
+		break;
+	}
+	found->fn(r, arg);
+}
+
+/* on_request - libmicrohttpd access handler */
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct req	*r = *con_cls;
+	enum MHD_Result	 ret;
+
+	if (r == NULL) {
+		const union MHD_ConnectionInfo *ci;
+		const char	*cl;
+
+		r = xcalloc(1, sizeof(*r));
+		r->conn = conn;
+		r->method = method;
+		r->url = url;
+		r->route = "unknown";
+		pthread_mutex_lock(&conf_lock);
+		r->cf = conf_retain(dash_conf);
+		pthread_mutex_unlock(&conf_lock);
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL) {
+			const struct sockaddr *sa = ci->client_addr;
+
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *)
+				    (const void *)sa)->sin_addr, r->ip,
+				    sizeof(r->ip));
+			else if (sa->sa_family == AF_INET6)
+				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+				    (const void *)sa)->sin6_addr, r->ip,
+				    sizeof(r->ip));
+		}
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) >
+		    (unsigned long long)r->cf->dash_max_body)
+			r->too_big = 1;
+		*con_cls = r;
+		return (MHD_YES);
+	}
+	if (*upload_size > 0) {
+		if (r->too_big || r->len + *upload_size >
+		    (size_t)r->cf->dash_max_body) {
+			r->too_big = 1;
+			free(r->body);
+			r->body = NULL;
+			r->len = r->cap = 0;
+		} else {
+			if (r->len + *upload_size + 1 > r->cap) {
+				r->cap = (r->len + *upload_size + 1) * 2;
+				if (r->cap > (size_t)r->cf->dash_max_body + 1)
+					r->cap = r->cf->dash_max_body + 1;
+				r->body = xrealloc(r->body, r->cap);
+			}
+			memcpy(r->body + r->len, upload_data, *upload_size);
+			r->len += *upload_size;
+			r->body[r->len] = '\0';
+		}
+		*upload_size = 0;
+		return (MHD_YES);
+	}
+	if (r->done)
+		return (MHD_YES);
+	r->done = 1;
+	if (r->body == NULL) {
+		r->body = xstrdup("");
+		r->cap = 1;
+	}
+	dispatch(r);
+	if (r->resp == NULL)
+		dash_error(r, 500, DASH_E_INTERNAL, "no answer");
+	add_common_headers(r);
+	ret = MHD_queue_response(conn, r->status, r->resp);
+	return (ret);
+}
+
+/* on_completed - the request is over: release everything */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL)
+		return;
+	dash_metrics_count(r->route, r->status, 0);
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
+	dash_db_put(r->db);
+	conf_release(r->cf);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* on_mhd_log - libmicrohttpd's own messages */
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	buf[512];
+	size_t	n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (log_verbose)
+		log_info("microhttpd: %s", buf);
+}
+
+/* parse_listen - "HOST:PORT" or "[V6]:PORT" into a socket address */
+static int
+parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char		 host[256];
+	const char	*colon;
+	long		 port;
+	char		*end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+
+		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec - 1) >=
+		    sizeof(host))
+			return (-1);
+		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
+		host[rb - spec - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL ||
+		    (size_t)(colon - spec) >= sizeof(host))
+			return (-1);
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return (-1);
+	if (host[0] == '\0' || strcmp(host, "*") == 0)
+		bp_strlcpy(host, "0.0.0.0", sizeof(host));
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return (-1);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return (-1);
+		*len = sizeof(*s4);
+	}
+	return (0);
+}
+
+/* drop_privileges - become daemon_user when started as root */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || *user == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		log_fatal("daemon_user %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_fatal("cannot become %s: %s", user, strerror(errno));
+}
+
+/* usage - bad command line */
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: bipostal-dash [-fv] [-c config]\n");
+	exit(2);
+}
+
+/* main - parse arguments, load keys, run the daemon until a signal */
+int
+main(int argc, char **argv)
+{
+	const char	*path = NULL;
+	char		 err[512];
+	int		 ch, fg = 0, sig;
+	struct sockaddr_storage ss;
+	socklen_t	 sslen;
+	struct MHD_Daemon *d;
+	sigset_t	 set;
+	struct dash_db	*db;
+
+	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("bipostal-dash", fg);
+	if ((dash_conf = conf_load(path, err, sizeof(err))) == NULL)
+		log_fatal("%s", err);
+	if (dash_auth_init(dash_conf, err, sizeof(err)) < 0)
+		log_fatal("%s", err);
+	if (parse_listen(dash_conf->dash_listen, &ss, &sslen) < 0)
+		log_fatal("dash_listen = %s: expected HOST:PORT",
+		    dash_conf->dash_listen);
+	if (dash_conf->dash_static_dir[0] != '\0' &&
+	    realpath(dash_conf->dash_static_dir, static_root) == NULL) {
+		log_warn("dash_static_dir %s: %s; no web page",
+		    dash_conf->dash_static_dir, strerror(errno));
+		static_root[0] = '\0';
+	}
+	if (!fg && daemon(0, 0) < 0)
+		log_fatal("daemon: %s", strerror(errno));
+
+	/* Signals are taken by sigwait in this thread only. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	/* Open (and migrate) the store once before serving. */
+	if ((db = dash_db_get()) == NULL)
+		log_warn("store not reachable at startup; will retry");
+	else
+		dash_db_put(db);
+
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
+	    on_request, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)dash_conf->dash_conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)DASH_MEMORY_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)DASH_CONN_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)dash_conf->dash_per_ip_conn,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (d == NULL)
+		log_fatal("cannot listen on %s", dash_conf->dash_listen);
+	drop_privileges(dash_conf->daemon_user);
+	log_info("listening on %s", dash_conf->dash_listen);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct conf *cf = conf_load(dash_conf->path, err,
+			    sizeof(err));
+
+			if (cf == NULL) {
+				log_warn("reload refused: %s", err);
+				continue;
+			}
+			pthread_mutex_lock(&conf_lock);
+			conf_release(dash_conf);
+			dash_conf = cf;
+			pthread_mutex_unlock(&conf_lock);
+			pool_drain();
+			log_info("configuration reloaded");
+			continue;
+		}
+		break;
+	}
+	log_info("stopping on signal %d", sig);
+	dash_events_stop();
+	MHD_stop_daemon(d);
+	pool_drain();
+	conf_release(dash_conf);
+	return (0);
+}

@@ -1,0 +1,170 @@
+/*
+ * dash.h - bipostal-dash internals shared by the dash_*.c files
+ *
+ * Purpose: the REST API (legacy /0.5/ and /v1/), health, metrics and the
+ * static web page, served by libmicrohttpd with one thread per connection.
+ *
+ * Interface: dash.c owns the daemon and the router; every handler has the
+ * signature of dash_handler_fn, reads the request from a struct req and
+ * answers with exactly one of dash_reply_json, dash_reply_raw or
+ * dash_error (which set r->resp / r->status).  A handler that returns
+ * without an answer gets a 500.
+ *
+ * Failure: a request that cannot finish because the store is down answers
+ * 503 with errno 201; nothing here calls log_fatal after startup.
+ *
+ * Ownership: struct req lives from the first call of the access handler to
+ * the completion callback.  r->db is borrowed from the pool for the length
+ * of one request (dash_db_get / dash_db_put); r->user is a copy.
+ */
+#ifndef BIPOSTAL_DASH_H
+#define BIPOSTAL_DASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "conf.h"
+#include "store.h"
+
+/* Error numbers of the JSON error body (documented in dash/openapi.yaml) */
+#define DASH_E_JSON		101	/* body is not valid JSON */
+#define DASH_E_PARAM		102	/* missing or malformed parameter */
+#define DASH_E_AUTH		104	/* bad or missing credentials */
+#define DASH_E_NOTFOUND		105	/* no such resource */
+#define DASH_E_TOOBIG		106	/* body over dash_max_body */
+#define DASH_E_METHOD		107	/* method not allowed */
+#define DASH_E_FORBIDDEN	108	/* authenticated but not allowed */
+#define DASH_E_TOTP		109	/* second factor required or wrong */
+#define DASH_E_EXISTS		110	/* already exists */
+#define DASH_E_RATE		114	/* too many requests */
+#define DASH_E_STORE		201	/* store unreachable: retry */
+#define DASH_E_INTERNAL		999	/* bug or misconfiguration */
+
+#define DASH_JSON_DEPTH		16	/* deepest nesting accepted */
+#define DASH_SECRET_MAX		512
+
+enum auth_kind {
+	AUTH_NONE = 0,
+	AUTH_USER,		/* bearer token (HS256 or OpenID provider) */
+	AUTH_SERVER,		/* BIPostal-Server-Key */
+};
+
+struct dash_db {			/* one per thread at a time, pooled */
+	struct store	*st;
+	struct redis	*rd;
+	struct dash_db	*next;
+};
+
+struct req {
+	struct MHD_Connection *conn;
+	const char	*method;
+	const char	*url;
+	char		*body;
+	size_t		 len;
+	size_t		 cap;
+	int		 too_big;
+	int		 done;		/* a response was queued */
+	char		 ip[64];
+	struct conf	*cf;		/* retained */
+	struct dash_db	*db;		/* borrowed from the pool */
+	enum auth_kind	 auth;
+	struct user	 user;		/* valid when auth == AUTH_USER */
+	int		 is_admin;	/* server key, or an admin user */
+	unsigned	 status;
+	struct MHD_Response *resp;
+	const char	*route;		/* metrics label, static string */
+};
+
+typedef void dash_handler_fn(struct req *, const char *arg);
+
+/* Global state set at startup (dash.c) */
+struct dash_keys {
+	unsigned char	secret[DASH_SECRET_MAX];	/* HS256, links */
+	size_t		secret_len;
+	char		server[DASH_SECRET_MAX];	/* ops key */
+	size_t		server_len;
+};
+extern struct dash_keys dash_keys;
+extern struct conf *dash_conf;
+
+/* dash.c */
+struct dash_db	*dash_db_get(void);
+void		 dash_db_put(struct dash_db *);
+int		 dash_store_status(struct req *, enum store_status, const char *what);
+const char	*dash_header(struct req *, const char *name);
+const char	*dash_arg(struct req *, const char *name);
+
+/* dash_json.c */
+void		 dash_reply_json(struct req *, unsigned status, json_t *steals);
+void		 dash_reply_raw(struct req *, unsigned status, const char *type,
+		    const void *data, size_t len, int copy);
+void		 dash_error(struct req *, unsigned status, int errnum,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+json_t		*dash_body_json(struct req *);		/* new or NULL+error */
+json_t		*dash_body_form_or_json(struct req *);	/* new or NULL+error */
+int		 dash_json_depth_ok(const char *s, size_t len, int max);
+const char	*dash_reason(unsigned status);
+json_t		*dash_alias_json(const struct alias *, const char *domain); /* new */
+int		 dash_b64url_encode(const unsigned char *, size_t, char *, size_t);
+long		 dash_b64url_decode(const char *, size_t, unsigned char *, size_t);
+
+/* dash_auth.c */
+int		 dash_auth_init(struct conf *, char *err, size_t errlen);
+int		 dash_authenticate(struct req *);	/* 0 ok/none, -1 answered */
+int		 dash_token_issue(const struct user *, long ttl, char *out, size_t);
+int		 dash_token_check(struct req *, const char *tok, struct user *u);
+int		 dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
+		    const char *token, char out[33]);
+void		 dash_h_session(struct req *, const char *);
+void		 dash_h_totp_enrol(struct req *, const char *);
+void		 dash_h_totp_verify(struct req *, const char *);
+void		 dash_h_totp_qr(struct req *, const char *);
+void		 dash_h_signup(struct req *, const char *);
+void		 dash_h_me(struct req *, const char *);
+void		 dash_h_settings(struct req *, const char *);
+void		 dash_h_legacy_new_token(struct req *, const char *);
+int		 dash_basic_login(struct req *, struct user *);	/* 0 or answered */
+int		 dash_basic_parse(const char *hdr, char *user, size_t ulen,
+		    char *pass, size_t plen);
+json_t		*dash_jwt_verify(const char *tok, int64_t now, int *external,
+		    const char **why);				/* new */
+int		 dash_ratelimit(struct req *, const char *kind, const char *who,
+		    long limit, long window);
+json_t		*dash_user_json(const struct user *);		/* new */
+
+/* dash_alias.c */
+void		 dash_h_aliases(struct req *, const char *);
+void		 dash_h_alias(struct req *, const char *);
+void		 dash_h_unsubscribe(struct req *, const char *);
+void		 dash_h_blob(struct req *, const char *);
+void		 dash_h_legacy_new_subscription(struct req *, const char *);
+void		 dash_h_legacy_remove_subscription(struct req *, const char *);
+void		 dash_event(struct req *, int64_t user_id, const char *type,
+		    json_t *steals);
+
+/* dash_queue.c */
+void		 dash_h_queue(struct req *, const char *);
+void		 dash_h_queue_user(struct req *, const char *);
+
+/* dash_events.c */
+void		 dash_h_events(struct req *, const char *);
+void		 dash_events_stop(void);
+
+/* dash_nodes.c */
+void		 dash_h_legacy_user_queue(struct req *, const char *);
+void		 dash_h_admin_users(struct req *, const char *);
+void		 dash_h_admin_user(struct req *, const char *);
+void		 dash_h_admin_nodes(struct req *, const char *);
+void		 dash_h_admin_node(struct req *, const char *);
+
+/* dash_metrics.c */
+void		 dash_metrics_count(const char *route, unsigned status,
+		    double seconds);
+void		 dash_metrics_inc(const char *name);
+void		 dash_h_metrics(struct req *, const char *);
+
+#endif

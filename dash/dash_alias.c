@@ -1,0 +1,484 @@
+/*
+ * dash_alias.c - aliases: /v1/aliases, one-click disable, blobs and the
+ * legacy /0.5/ subscription calls
+ *
+ * Interface: handlers called by the router in dash.c with an
+ * authenticated user (r->user) except dash_h_unsubscribe, whose link
+ * carries its own signature (see dash_unsubscribe_sig in dash_auth.c).
+ * Another user's alias or blob is answered exactly like a missing one
+ * (404), so tokens cannot be probed.
+ *
+ * Legacy calls: the user is the bearer of the Authorization header;
+ * POST /0.5/new_subscription also takes the bearer token in its "token"
+ * field when no Authorization header is sent (as the original clients
+ * posted the token new_token gave them), with "origin"; a repeated
+ * subscription for the same origin returns the same alias, re-activated.
+ * POST /0.5/remove_subscription's "token" is the alias (token or address)
+ * to delete.
+ *
+ * Failure: store errors map to 503/500 through dash_store_status.
+ *
+ * Ownership: alias lists from the store are freed here.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dash.h"
+#include "log.h"
+#include "redis.h"
+#include "token.h"
+#include "util.h"
+
+/* dash_event - record an event for the user's stream and fan it out */
+void
+dash_event(struct req *r, int64_t user_id, const char *type, json_t *j)
+{
+	char		*s = json_dumps(j, JSON_COMPACT);
+	int64_t		 id;
+	enum store_status st;
+
+	json_decref(j);
+	if (s == NULL)
+		return;
+	if (strlen(s) <= EVENT_DATA_MAX) {
+		st = store_event_append(r->db->st, user_id, type, s, &id);
+		if (st != STORE_OK)
+			log_warn("event %s user=%lld: %s", type,
+			    (long long)user_id, store_strstatus(st));
+		else
+			redis_publish(r->db->rd, user_id, type, s);
+	}
+	free(s);
+}
+
+/* origin_ok - a site name: a DNS name, optionally with a port */
+static int
+origin_ok(const char *o)
+{
+	size_t	len = strlen(o), i;
+
+	if (len == 0 || len > ORIGIN_MAX)
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)o[i]) && strchr(".-_:", o[i]) ==
+		    NULL)
+			return (0);
+	return (o[0] != '.' && o[0] != '-');
+}
+
+/* alias_key - the token of "token" or "token@alias_domain", folded */
+static int
+alias_key(struct req *r, const char *in, char *out, size_t size)
+{
+	char		 buf[TOKEN_MAX + 1];
+	const char	*at = strchr(in, '@');
+
+	if (at != NULL) {
+		if (strcasecmp(at + 1, r->cf->alias_domain) != 0 ||
+		    (size_t)(at - in) >= sizeof(buf))
+			return (0);
+		memcpy(buf, in, (size_t)(at - in));
+		buf[at - in] = '\0';
+		in = buf;
+	}
+	return (token_fold(out, size, in));
+}
+
+/* own_alias - load the user's live alias; 0, or -1 answered (404 when it
+ * is missing, deleted or someone else's) */
+static int
+own_alias(struct req *r, const char *token, struct alias *a)
+{
+	char		key[TOKEN_MAX + 1];
+	enum store_status s;
+
+	if (!alias_key(r, token, key, sizeof(key))) {
+		dash_error(r, 404, DASH_E_NOTFOUND, "alias not found");
+		return (-1);
+	}
+	s = store_alias_get(r->db->st, key, a);
+	if (s == STORE_OK && (a->user_id != r->user.id ||
+	    a->status == ALIAS_DELETED))
+		s = STORE_NOTFOUND;
+	return (dash_store_status(r, s, "alias"));
+}
+
+/* context_decode - base64 context (≤ CONTEXT_MAX bytes); length or -1 */
+static long
+context_decode(json_t *v, unsigned char *out)
+{
+	const char	*s = json_string_value(v);
+
+	if (s == NULL || strlen(s) > ((CONTEXT_MAX + 2) / 3) * 4)
+		return (-1);
+	return (dash_b64url_decode(s, strlen(s), out, CONTEXT_MAX));
+}
+
+/* alias_event - announce a change of alias a */
+static void
+alias_event(struct req *r, const struct alias *a, const char *what)
+{
+	json_t *j = dash_alias_json(a, r->cf->alias_domain);
+
+	json_object_set_new(j, "event", json_string(what));
+	dash_event(r, a->user_id, "alias", j);
+	redis_invalidate(r->db->rd, a->token);
+}
+
+/* create_alias - the work shared by POST /v1/aliases and new_subscription;
+ * 0 with *a and *created, or -1 answered */
+static int
+create_alias(struct req *r, const char *origin, int64_t expires_at,
+    struct alias *a, int *created)
+{
+	char		 o[ORIGIN_MAX + 1];
+	char		 who[32];
+	enum store_status s;
+
+	if (origin == NULL || !origin_ok(origin)) {
+		dash_error(r, 400, DASH_E_PARAM, "origin: a site name");
+		return (-1);
+	}
+	bp_strlcpy(o, origin, sizeof(o));
+	bp_lower(o);
+	snprintf(who, sizeof(who), "%lld", (long long)r->user.id);
+	if (dash_ratelimit(r, "alias", who, r->cf->dash_rate_alias, 3600) < 0)
+		return (-1);
+	s = store_alias_create(r->db->st, r->user.id, o, expires_at, a,
+	    created);
+	if (dash_store_status(r, s, "alias") < 0)
+		return (-1);
+	dash_metrics_inc(*created ? "aliases_created" : "aliases_reused");
+	return (0);
+}
+
+/*
+ * dash_h_aliases - GET /v1/aliases (the user's aliases with counters);
+ * POST /v1/aliases {origin, context?, expires_in?}
+ */
+void
+dash_h_aliases(struct req *r, const char *arg)
+{
+	struct alias	*list = NULL, a;
+	size_t		 n = 0, i;
+	json_t		*arr, *b, *v;
+	int		 created;
+	int64_t		 expires_at = 0;
+	unsigned char	 ctx[CONTEXT_MAX];
+	long		 ctxlen = -1;
+
+	if (strcmp(r->method, "GET") == 0) {
+		if (dash_store_status(r, store_alias_list(r->db->st,
+		    r->user.id, &list, &n), "aliases") < 0)
+			return;
+		arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, dash_alias_json(&list[i],
+			    r->cf->alias_domain));
+		free(list);
+		dash_reply_json(r, 200, json_pack("{s:o}", "aliases", arr));
+		return;
+	}
+	if ((b = dash_body_json(r)) == NULL)
+		return;
+	if ((v = json_object_get(b, "expires_in")) != NULL &&
+	    !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+		    json_integer_value(v) > 100L * 365 * 86400) {
+			dash_error(r, 400, DASH_E_PARAM,
+			    "expires_in: seconds, a positive integer");
+			goto done;
+		}
+		expires_at = bp_now() + json_integer_value(v);
+	}
+	if ((v = json_object_get(b, "context")) != NULL && !json_is_null(v) &&
+	    (ctxlen = context_decode(v, ctx)) < 0) {
+		dash_error(r, 400, DASH_E_PARAM,
+		    "context: base64 of at most %d bytes", CONTEXT_MAX);
+		goto done;
+	}
+	v = json_object_get(b, "origin");
+	if (v != NULL && !json_is_string(v)) {
+		dash_error(r, 400, DASH_E_PARAM, "origin: a string");
+		goto done;
+	}
+	if (create_alias(r, json_string_value(v), expires_at, &a,
+	    &created) < 0)
+		goto done;
+	if (ctxlen >= 0) {
+		if (dash_store_status(r, store_alias_set_context(r->db->st,
+		    a.token, ctx, (size_t)ctxlen), "alias") < 0)
+			goto done;
+		memcpy(a.context, ctx, (size_t)ctxlen);
+		a.context_len = (size_t)ctxlen;
+	}
+	if (!created && expires_at != 0 && dash_store_status(r,
+	    store_alias_set_expiry(r->db->st, a.token, expires_at), "alias") < 0)
+		goto done;
+	if (!created && expires_at != 0)
+		a.expires_at = expires_at;
+	alias_event(r, &a, created ? "created" : "reactivated");
+	dash_reply_json(r, created ? 201 : 200, dash_alias_json(&a,
+	    r->cf->alias_domain));
+done:
+	json_decref(b);
+}
+
+/* patch_alias - apply {status, context, expires_at}; 0 or -1 answered */
+static int
+patch_alias(struct req *r, struct alias *a, json_t *b)
+{
+	const char	*key, *s;
+	json_t		*v;
+	unsigned char	 ctx[CONTEXT_MAX];
+	long		 n;
+	enum store_status st;
+
+	/* Check every field first, so a bad one changes nothing. */
+	json_object_foreach(b, key, v) {
+		if (strcmp(key, "status") == 0) {
+			s = json_string_value(v);
+			if (s == NULL || (strcmp(s, "active") != 0 &&
+			    strcmp(s, "inactive") != 0)) {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "status: active or inactive");
+				return (-1);
+			}
+		} else if (strcmp(key, "context") == 0) {
+			if (!json_is_null(v) && context_decode(v, ctx) < 0) {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "context: base64 of at most %d bytes",
+				    CONTEXT_MAX);
+				return (-1);
+			}
+		} else if (strcmp(key, "expires_at") == 0) {
+			if (!json_is_null(v) && (!json_is_integer(v) ||
+			    json_integer_value(v) < 0)) {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "expires_at: seconds since the epoch or null");
+				return (-1);
+			}
+		} else {
+			dash_error(r, 400, DASH_E_PARAM, "unknown field %.40s",
+			    key);
+			return (-1);
+		}
+	}
+	json_object_foreach(b, key, v) {
+		if (strcmp(key, "status") == 0) {
+			enum alias_state want = strcmp(json_string_value(v),
+			    "active") == 0 ? ALIAS_ACTIVE : ALIAS_INACTIVE;
+
+			st = store_alias_set_status(r->db->st, a->token, want);
+			a->status = want;
+		} else if (strcmp(key, "context") == 0) {
+			n = json_is_null(v) ? 0 : context_decode(v, ctx);
+			st = store_alias_set_context(r->db->st, a->token, ctx,
+			    (size_t)n);
+			memcpy(a->context, ctx, (size_t)n);
+			a->context_len = (size_t)n;
+		} else {
+			a->expires_at = json_is_null(v) ? 0 :
+			    json_integer_value(v);
+			st = store_alias_set_expiry(r->db->st, a->token,
+			    a->expires_at);
+		}
+		if (dash_store_status(r, st, "alias") < 0)
+			return (-1);
+	}
+	a->updated = bp_now();
+	return (0);
+}
+
+/* dash_h_alias - GET, PATCH, DELETE /v1/aliases/<token> */
+void
+dash_h_alias(struct req *r, const char *token)
+{
+	struct alias	 a;
+	json_t		*b;
+
+	if (own_alias(r, token, &a) < 0)
+		return;
+	if (strcmp(r->method, "GET") == 0) {
+		dash_reply_json(r, 200, dash_alias_json(&a, r->cf->alias_domain));
+		return;
+	}
+	if (strcmp(r->method, "DELETE") == 0) {
+		if (dash_store_status(r, store_alias_set_status(r->db->st,
+		    a.token, ALIAS_DELETED), "alias") < 0)
+			return;
+		a.status = ALIAS_DELETED;
+		alias_event(r, &a, "deleted");
+		dash_metrics_inc("aliases_deleted");
+		dash_reply_raw(r, 204, NULL, "", 0, 0);
+		return;
+	}
+	if ((b = dash_body_json(r)) == NULL)
+		return;
+	if (patch_alias(r, &a, b) == 0) {
+		alias_event(r, &a, "updated");
+		dash_reply_json(r, 200, dash_alias_json(&a, r->cf->alias_domain));
+	}
+	json_decref(b);
+}
+
+/*
+ * dash_h_unsubscribe - POST /v1/unsubscribe/<token>?sig=<sig> (RFC 8058
+ * one-click): disable the alias.  The signature is checked before the
+ * store is asked, so a bad link learns nothing about the alias.
+ */
+void
+dash_h_unsubscribe(struct req *r, const char *token)
+{
+	char		 key[TOKEN_MAX + 1], want[33];
+	const char	*sig = dash_arg(r, "sig");
+	struct alias	 a;
+	enum store_status s;
+
+	if (!token_fold(key, sizeof(key), token) || sig == NULL ||
+	    dash_unsubscribe_sig(dash_keys.secret, dash_keys.secret_len, key,
+	    want) < 0 || !ct_equal(sig, strlen(sig), want, strlen(want))) {
+		dash_error(r, 403, DASH_E_FORBIDDEN, "bad or missing signature");
+		return;
+	}
+	s = store_alias_get(r->db->st, key, &a);
+	if (s == STORE_OK && a.status == ALIAS_DELETED)
+		s = STORE_NOTFOUND;
+	if (dash_store_status(r, s, "alias") < 0)
+		return;
+	if (a.status == ALIAS_ACTIVE) {
+		if (dash_store_status(r, store_alias_set_status(r->db->st, key,
+		    ALIAS_INACTIVE), "alias") < 0)
+			return;
+		a.status = ALIAS_INACTIVE;
+		alias_event(r, &a, "unsubscribed");
+	}
+	dash_metrics_inc("unsubscribes");
+	dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
+	    "status", "inactive"));
+}
+
+/*
+ * dash_h_blob - GET /v1/blobs/<id>: a part stripped from a message, to
+ * its owner only.  Always sent as an attachment of type
+ * application/octet-stream with a sandbox policy: the bytes came from
+ * strangers and must never run as our page.
+ */
+void
+dash_h_blob(struct req *r, const char *id)
+{
+	struct blob	 b;
+	char		 key[TOKEN_MAX + 1], name[BLOB_NAME_MAX + 1];
+	char		 disp[BLOB_NAME_MAX + 64];
+	enum store_status s;
+	size_t		 i;
+
+	memset(&b, 0, sizeof(b));
+	if (!token_fold(key, sizeof(key), id))
+		s = STORE_NOTFOUND;
+	else
+		s = store_blob_get(r->db->st, key, &b);
+	if (s == STORE_OK && b.user_id != r->user.id)
+		s = STORE_NOTFOUND;
+	if (dash_store_status(r, s, "blob") < 0) {
+		blob_free(&b);
+		return;
+	}
+	bp_strlcpy(name, b.name[0] ? b.name : "attachment", sizeof(name));
+	for (i = 0; name[i]; i++)
+		if (!isalnum((unsigned char)name[i]) &&
+		    strchr(".-_ ", name[i]) == NULL)
+			name[i] = '_';
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
+	dash_reply_raw(r, 200, "application/octet-stream", b.data, b.size, 1);
+	MHD_add_response_header(r->resp, "Content-Disposition", disp);
+	MHD_add_response_header(r->resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r->resp, "Content-Security-Policy",
+	    "sandbox; default-src 'none'");
+	for (i = 0; b.type[i]; i++)
+		if ((unsigned char)b.type[i] < ' ' || b.type[i] == 127)
+			b.type[i] = '?';
+	MHD_add_response_header(r->resp, "X-BIPostal-Content-Type", b.type);
+	blob_free(&b);
+}
+
+/* legacy_user - identify the user of a legacy call; 0 or -1 answered */
+static int
+legacy_user(struct req *r, json_t *b, int token_in_body)
+{
+	const char *tok;
+
+	if (r->auth == AUTH_USER)
+		return (0);
+	if (r->auth == AUTH_SERVER) {
+		dash_error(r, 403, DASH_E_FORBIDDEN, "a user token is required");
+		return (-1);
+	}
+	tok = token_in_body ? json_string_value(json_object_get(b, "token")) :
+	    NULL;
+	if (tok == NULL) {
+		dash_error(r, 401, DASH_E_AUTH, "a bearer token is required");
+		return (-1);
+	}
+	if (dash_token_check(r, tok, &r->user) < 0)
+		return (-1);
+	r->auth = AUTH_USER;
+	return (0);
+}
+
+/* dash_h_legacy_new_subscription - POST /0.5/new_subscription */
+void
+dash_h_legacy_new_subscription(struct req *r, const char *arg)
+{
+	json_t		*b;
+	struct alias	 a;
+	int		 created;
+	char		 addr[TOKEN_MAX + 2 + 256];
+
+	if ((b = dash_body_form_or_json(r)) == NULL)
+		return;
+	if (legacy_user(r, b, 1) < 0 ||
+	    create_alias(r, json_string_value(json_object_get(b, "origin")), 0,
+	    &a, &created) < 0) {
+		json_decref(b);
+		return;
+	}
+	json_decref(b);
+	alias_event(r, &a, created ? "created" : "reactivated");
+	snprintf(addr, sizeof(addr), "%s@%s", a.token, r->cf->alias_domain);
+	dash_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:b}", "alias", addr,
+	    "token", a.token, "origin", a.origin, "created", created));
+}
+
+/* dash_h_legacy_remove_subscription - POST /0.5/remove_subscription */
+void
+dash_h_legacy_remove_subscription(struct req *r, const char *arg)
+{
+	json_t		*b;
+	const char	*tok;
+	struct alias	 a;
+
+	if ((b = dash_body_form_or_json(r)) == NULL)
+		return;
+	if (legacy_user(r, b, 0) < 0)
+		goto done;
+	if ((tok = json_string_value(json_object_get(b, "token"))) == NULL) {
+		dash_error(r, 400, DASH_E_PARAM, "token: the alias to remove");
+		goto done;
+	}
+	if (own_alias(r, tok, &a) < 0)
+		goto done;
+	if (dash_store_status(r, store_alias_set_status(r->db->st, a.token,
+	    ALIAS_DELETED), "alias") < 0)
+		goto done;
+	a.status = ALIAS_DELETED;
+	alias_event(r, &a, "deleted");
+	dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
+	    "status", "deleted"));
+done:
+	json_decref(b);
+}

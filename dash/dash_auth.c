@@ -1,0 +1,1158 @@
+/*
+ * dash_auth.c - who is calling: Basic (argon2id), bearer tokens, server key,
+ * TOTP, sessions, users and their settings
+ *
+ * Purpose: turn the Authorization header into r->auth / r->user, and serve
+ * the endpoints that create credentials (/v1/session, /v1/users, TOTP
+ * enrolment, the legacy /0.5/new_token).
+ *
+ * Interface: three credentials are accepted on API calls:
+ *   Authorization: Bearer <JWT>   HS256 signed with secret_key_file by
+ *       /v1/session; or RS256/ES256 signed by the OpenID provider whose
+ *       public keys are in dash_jwks_file (iss and aud checked when set);
+ *   Authorization: BIPostal-Server-Key <key>   the ops key (admin rights);
+ *   Authorization: Basic ...   only on /v1/session and /0.5/new_token, so
+ *       argon2 runs once per session, never per API call.
+ * Any "alg" other than HS256, RS256 and ES256 (notably "none") is refused,
+ * and the algorithm must match the key: an HS256 token is never checked
+ * against a public key.
+ *
+ * Failure: bad credentials answer 401 (errno 104, or 109 for TOTP); a
+ * failed login costs one argon2 verification whether or not the user
+ * exists; login, signup and alias creation are rate limited (429 with
+ * Retry-After).  Secrets are compared with ct_equal.
+ *
+ * Ownership: keys are loaded once at startup into static storage.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <liboath/oath.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/param_build.h>
+#include <png.h>
+#include <qrencode.h>
+
+#include "dash.h"
+#include "log.h"
+#include "passwd.h"
+#include "redis.h"
+#include "token.h"
+#include "util.h"
+
+#define JWT_MAX		8192
+#define JWKS_MAX_KEYS	16
+#define TOTP_DIGITS	6
+#define TOTP_STEP	30
+
+struct jwk {
+	char		 kid[128];
+	int		 is_ec;
+	EVP_PKEY	*pkey;
+};
+
+static struct jwk jwks[JWKS_MAX_KEYS];
+static int njwks;
+
+/* jwk_bn - a base64url big number member of a JWK (new) or NULL */
+static BIGNUM *
+jwk_bn(json_t *k, const char *name)
+{
+	const char	*s = json_string_value(json_object_get(k, name));
+	unsigned char	 buf[1024];
+	long		 n;
+
+	if (s == NULL || (n = dash_b64url_decode(s, strlen(s), buf,
+	    sizeof(buf))) <= 0)
+		return (NULL);
+	return (BN_bin2bn(buf, (int)n, NULL));
+}
+
+/* jwk_load - one key of a JWKS into an EVP_PKEY; 0 or -1 */
+static int
+jwk_load(json_t *k, struct jwk *out)
+{
+	const char	*kty = json_string_value(json_object_get(k, "kty"));
+	const char	*kid = json_string_value(json_object_get(k, "kid"));
+	OSSL_PARAM_BLD	*bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM	*params = NULL;
+	EVP_PKEY_CTX	*ctx = NULL;
+	BIGNUM		*n = NULL, *e = NULL;
+	int		 rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	bp_strlcpy(out->kid, kid ? kid : "", sizeof(out->kid));
+	if (bld == NULL || kty == NULL)
+		goto done;
+	if (strcmp(kty, "RSA") == 0) {
+		if ((n = jwk_bn(k, "n")) == NULL || (e = jwk_bn(k, "e")) ==
+		    NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N,
+		    n) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
+			goto done;
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	} else if (strcmp(kty, "EC") == 0) {
+		const char *crv = json_string_value(json_object_get(k, "crv"));
+		const char *x = json_string_value(json_object_get(k, "x"));
+		const char *y = json_string_value(json_object_get(k, "y"));
+		unsigned char pub[65];
+
+		if (crv == NULL || strcmp(crv, "P-256") != 0 || x == NULL ||
+		    y == NULL ||
+		    dash_b64url_decode(x, strlen(x), pub + 1, 32) != 32 ||
+		    dash_b64url_decode(y, strlen(y), pub + 33, 32) != 32)
+			goto done;
+		pub[0] = 0x04;
+		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)))
+			goto done;
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		out->is_ec = 1;
+	} else
+		goto done;
+	if (ctx == NULL || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &out->pkey, EVP_PKEY_PUBLIC_KEY,
+	    params) <= 0)
+		goto done;
+	rc = 0;
+done:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	BN_free(n);
+	BN_free(e);
+	return (rc);
+}
+
+/* jwks_load - read dash_jwks_file; 0 or -1 with err */
+static int
+jwks_load(const char *path, char *err, size_t errlen)
+{
+	json_error_t	 je;
+	json_t		*j, *keys, *k;
+	size_t		 i;
+
+	if ((j = json_load_file(path, 0, &je)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, je.text);
+		return (-1);
+	}
+	keys = json_object_get(j, "keys");
+	if (!json_is_array(keys)) {
+		snprintf(err, errlen, "%s: no \"keys\" array", path);
+		json_decref(j);
+		return (-1);
+	}
+	json_array_foreach(keys, i, k) {
+		if (njwks >= JWKS_MAX_KEYS)
+			break;
+		if (jwk_load(k, &jwks[njwks]) < 0) {
+			log_warn("%s: key %zu skipped (unsupported or bad)",
+			    path, i);
+			continue;
+		}
+		njwks++;
+	}
+	json_decref(j);
+	return (0);
+}
+
+/* dash_auth_init - load the secret, the server key and the JWKS */
+int
+dash_auth_init(struct conf *cf, char *err, size_t errlen)
+{
+	long	n;
+
+	oath_init();
+	if (cf->secret_key_file[0] != '\0') {
+		n = conf_read_secret(cf->secret_key_file,
+		    (char *)dash_keys.secret, sizeof(dash_keys.secret), err,
+		    errlen);
+		if (n < 0)
+			return (-1);
+		if (n < 16) {
+			snprintf(err, errlen, "%s: secret shorter than 16 bytes",
+			    cf->secret_key_file);
+			return (-1);
+		}
+		dash_keys.secret_len = (size_t)n;
+	} else {
+		if (token_random_bytes(dash_keys.secret, 32) < 0) {
+			snprintf(err, errlen, "no random source");
+			return (-1);
+		}
+		dash_keys.secret_len = 32;
+		log_warn("secret_key_file not set: sessions and one-click links "
+		    "die with this process");
+	}
+	if (cf->server_key_file[0] != '\0') {
+		n = conf_read_secret(cf->server_key_file, dash_keys.server,
+		    sizeof(dash_keys.server), err, errlen);
+		if (n < 0)
+			return (-1);
+		dash_keys.server_len = (size_t)n;
+	}
+	if (cf->dash_jwks_file[0] != '\0' &&
+	    jwks_load(cf->dash_jwks_file, err, errlen) < 0)
+		return (-1);
+	return (0);
+}
+
+/* dash_ratelimit - 0 allowed, or answer 429 with Retry-After and -1 */
+int
+dash_ratelimit(struct req *r, const char *kind, const char *who, long limit,
+    long window)
+{
+	char	key[256], ra[32];
+	long	retry = window;
+
+	snprintf(key, sizeof(key), "rl:%s:%s", kind, who);
+	if (redis_ratelimit(r->db->rd, key, limit, window, &retry))
+		return (0);
+	if (retry < 1)
+		retry = 1;
+	dash_metrics_inc("ratelimited");
+	dash_error(r, 429, DASH_E_RATE, "too many %s requests", kind);
+	snprintf(ra, sizeof(ra), "%ld", retry);
+	MHD_add_response_header(r->resp, "Retry-After", ra);
+	return (-1);
+}
+
+/* hs256 - HMAC-SHA256 of data with the secret key, base64url in out */
+static void
+hs256(const char *data, size_t len, char *out, size_t size)
+{
+	unsigned char	mac[EVP_MAX_MD_SIZE];
+	unsigned int	maclen = 0;
+
+	HMAC(EVP_sha256(), dash_keys.secret, (int)dash_keys.secret_len,
+	    (const unsigned char *)data, len, mac, &maclen);
+	dash_b64url_encode(mac, maclen, out, size);
+}
+
+/* dash_token_issue - a signed bearer token for u; 0 or -1 */
+int
+dash_token_issue(const struct user *u, long ttl, char *out, size_t size)
+{
+	static const char hdr[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+	char	 payload[512], b64[700], sig[64];
+	int64_t	 now = bp_now();
+	int	 n;
+
+	/* hdr is base64url of {"alg":"HS256","typ":"JWT"} */
+	n = snprintf(payload, sizeof(payload),
+	    "{\"iss\":\"bipostal-dash\",\"sub\":\"%lld\",\"qid\":\"%s\","
+	    "\"iat\":%lld,\"exp\":%lld}", (long long)u->id, u->queue_id,
+	    (long long)now, (long long)(now + ttl));
+	if (n < 0 || (size_t)n >= sizeof(payload))
+		return (-1);
+	dash_b64url_encode((unsigned char *)payload, (size_t)n, b64,
+	    sizeof(b64));
+	n = snprintf(out, size, "%s.%s", hdr, b64);
+	if (n < 0 || (size_t)n + 50 >= size)
+		return (-1);
+	hs256(out, (size_t)n, sig, sizeof(sig));
+	snprintf(out + n, size - (size_t)n, ".%s", sig);
+	return (0);
+}
+
+/* es256_der - raw r||s (64 bytes) to a DER ECDSA signature; length or -1 */
+static int
+es256_der(const unsigned char *raw, unsigned char *der, size_t size)
+{
+	ECDSA_SIG	*s = ECDSA_SIG_new();
+	BIGNUM		*br = BN_bin2bn(raw, 32, NULL);
+	BIGNUM		*bs = BN_bin2bn(raw + 32, 32, NULL);
+	unsigned char	*p = der;
+	int		 n = -1;
+
+	if (s == NULL || br == NULL || bs == NULL || !ECDSA_SIG_set0(s, br,
+	    bs)) {
+		BN_free(br);
+		BN_free(bs);
+		ECDSA_SIG_free(s);
+		return (-1);
+	}
+	if (i2d_ECDSA_SIG(s, NULL) <= (int)size)
+		n = i2d_ECDSA_SIG(s, &p);
+	ECDSA_SIG_free(s);
+	return (n);
+}
+
+/* pk_verify - RS256/ES256 signature check with one key; 1 good */
+static int
+pk_verify(EVP_PKEY *pkey, const unsigned char *sig, size_t siglen,
+    const char *data, size_t len)
+{
+	EVP_MD_CTX	*m = EVP_MD_CTX_new();
+	int		 ok;
+
+	if (m == NULL)
+		return (0);
+	ok = EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+	    EVP_DigestVerify(m, sig, siglen, (const unsigned char *)data,
+	    len) == 1;
+	EVP_MD_CTX_free(m);
+	return (ok);
+}
+
+/*
+ * dash_jwt_verify - check a JWT's algorithm, signature and expiry; the
+ * claims (new) or NULL with a reason in *why (static).  *external is set
+ * for tokens of the OpenID provider.  Store-free, so it can be fuzzed.
+ */
+json_t *
+dash_jwt_verify(const char *tok, int64_t now, int *external,
+    const char **why)
+{
+	const char	*d1, *d2, *alg, *kid;
+	unsigned char	 hbuf[1024], pbuf[4096], sig[512], der[128];
+	long		 hlen, plen, slen;
+	json_t		*h = NULL, *c = NULL, *exp;
+	size_t		 len = strlen(tok);
+	int		 good = 0, i;
+
+	*external = 0;
+	*why = "malformed token";
+	if (len > JWT_MAX || (d1 = strchr(tok, '.')) == NULL ||
+	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
+		return (NULL);
+	if ((hlen = dash_b64url_decode(tok, (size_t)(d1 - tok), hbuf,
+	    sizeof(hbuf))) <= 0 ||
+	    (plen = dash_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), pbuf,
+	    sizeof(pbuf))) <= 0 ||
+	    (slen = dash_b64url_decode(d2 + 1, strlen(d2 + 1), sig,
+	    sizeof(sig))) < 0)
+		return (NULL);
+	if (!dash_json_depth_ok((char *)hbuf, (size_t)hlen, 4) ||
+	    (h = json_loadb((char *)hbuf, (size_t)hlen, 0, NULL)) == NULL ||
+	    (alg = json_string_value(json_object_get(h, "alg"))) == NULL)
+		goto done;
+	kid = json_string_value(json_object_get(h, "kid"));
+	if (strcmp(alg, "HS256") == 0) {
+		char want[64];
+
+		hs256(tok, (size_t)(d2 - tok), want, sizeof(want));
+		good = ct_equal(d2 + 1, strlen(d2 + 1), want, strlen(want));
+	} else if (strcmp(alg, "RS256") == 0 || strcmp(alg, "ES256") == 0) {
+		int	is_ec = alg[0] == 'E';
+		const unsigned char *s = sig;
+		long	sl = slen;
+
+		*external = 1;
+		if (njwks == 0) {
+			*why = "no OpenID provider keys configured";
+			goto done;
+		}
+		if (is_ec) {
+			if (slen != 64 || (sl = es256_der(sig, der,
+			    sizeof(der))) < 0)
+				goto bad;
+			s = der;
+		}
+		for (i = 0; i < njwks && !good; i++) {
+			if (jwks[i].is_ec != is_ec)
+				continue;
+			if (kid != NULL && jwks[i].kid[0] != '\0' &&
+			    strcmp(kid, jwks[i].kid) != 0)
+				continue;
+			good = pk_verify(jwks[i].pkey, s, (size_t)sl, tok,
+			    (size_t)(d2 - tok));
+		}
+	} else {
+		*why = "unsupported algorithm";
+		goto done;
+	}
+bad:
+	if (!good) {
+		*why = "bad signature";
+		goto done;
+	}
+	if (!dash_json_depth_ok((char *)pbuf, (size_t)plen, 4) ||
+	    (c = json_loadb((char *)pbuf, (size_t)plen, 0, NULL)) == NULL ||
+	    !json_is_object(c)) {
+		json_decref(c);
+		c = NULL;
+		goto done;
+	}
+	exp = json_object_get(c, "exp");
+	if (!json_is_integer(exp) && !json_is_real(exp)) {
+		*why = "token without expiry";
+		json_decref(c);
+		c = NULL;
+	} else if ((int64_t)json_number_value(exp) <= now) {
+		*why = "token expired";
+		json_decref(c);
+		c = NULL;
+	}
+done:
+	json_decref(h);
+	return (c);
+}
+
+/* aud_ok - the aud claim (string or array) names want */
+static int
+aud_ok(json_t *aud, const char *want)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (json_is_string(aud))
+		return (strcmp(json_string_value(aud), want) == 0);
+	json_array_foreach(aud, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			return (1);
+	return (0);
+}
+
+/* external_user - map an OpenID token to a user, creating one on open
+ * signup; 0 or -1 with why */
+static int
+external_user(struct req *r, json_t *c, struct user *u, const char **why)
+{
+	const char	*sub = json_string_value(json_object_get(c, "sub"));
+	const char	*email = json_string_value(json_object_get(c, "email"));
+	const char	*iss = r->cf->dash_oidc_issuer;
+	const char	*aud = r->cf->dash_oidc_audience;
+	char		 ident[EMAIL_MAX + 1];
+	enum store_status s;
+
+	*why = "token rejected";
+	if (*iss != '\0' && !json_is_string(json_object_get(c, "iss")))
+		return (-1);
+	if (*iss != '\0' && strcmp(json_string_value(json_object_get(c,
+	    "iss")), iss) != 0) {
+		*why = "wrong issuer";
+		return (-1);
+	}
+	if (*aud != '\0' && !aud_ok(json_object_get(c, "aud"), aud)) {
+		*why = "wrong audience";
+		return (-1);
+	}
+	if (sub == NULL || (size_t)snprintf(ident, sizeof(ident), "oidc:%s",
+	    sub) >= sizeof(ident))
+		return (-1);
+	s = store_user_by_identity(r->db->st, ident, u);
+	if (s == STORE_NOTFOUND && email != NULL &&
+	    strcmp(r->cf->dash_signup, "open") == 0 &&
+	    json_is_true(json_object_get(c, "email_verified"))) {
+		s = store_user_create(r->db->st, email, "", u);
+		if (s == STORE_OK)
+			s = store_identity_add(r->db->st, u->id, ident);
+	}
+	if (s == STORE_NOTFOUND) {
+		*why = "unknown user";
+		return (-1);
+	}
+	if (s != STORE_OK) {
+		dash_store_status(r, s, "user");
+		return (-2);
+	}
+	return (0);
+}
+
+/* dash_token_check - a bearer token to its live user; 0, or -1 answered */
+int
+dash_token_check(struct req *r, const char *tok, struct user *u)
+{
+	const char	*why;
+	json_t		*c;
+	int		 ext, rc;
+	enum store_status s;
+
+	if ((c = dash_jwt_verify(tok, bp_now(), &ext, &why)) == NULL)
+		goto refuse;
+	if (ext) {
+		rc = external_user(r, c, u, &why);
+		json_decref(c);
+		if (rc == -2)
+			return (-1);
+		if (rc < 0)
+			goto refuse;
+	} else {
+		const char *sub = json_string_value(json_object_get(c, "sub"));
+		const char *iss = json_string_value(json_object_get(c, "iss"));
+		char	*end;
+		long long id;
+
+		if (sub == NULL || iss == NULL ||
+		    strcmp(iss, "bipostal-dash") != 0) {
+			json_decref(c);
+			why = "token rejected";
+			goto refuse;
+		}
+		id = strtoll(sub, &end, 10);
+		rc = *end != '\0' || id <= 0;
+		json_decref(c);
+		if (rc) {
+			why = "token rejected";
+			goto refuse;
+		}
+		s = store_user_get(r->db->st, (int64_t)id, u);
+		if (s == STORE_NOTFOUND) {
+			why = "unknown user";
+			goto refuse;
+		}
+		if (s != STORE_OK)
+			return (dash_store_status(r, s, "user"));
+	}
+	if (u->status != USER_ACTIVE) {
+		why = "account revoked";
+		goto refuse;
+	}
+	return (0);
+refuse:
+	dash_metrics_inc("auth_failures");
+	dash_error(r, 401, DASH_E_AUTH, "%s", why);
+	MHD_add_response_header(r->resp, "WWW-Authenticate",
+	    "Bearer error=\"invalid_token\"");
+	return (-1);
+}
+
+/* dash_authenticate - read the Authorization header; 0, or -1 answered */
+int
+dash_authenticate(struct req *r)
+{
+	const char *h = dash_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	r->auth = AUTH_NONE;
+	if (h == NULL || strncasecmp(h, "Basic ", 6) == 0)
+		return (0);	/* Basic is read by the handlers that take it */
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		h += 7;
+		while (*h == ' ')
+			h++;
+		if (dash_token_check(r, h, &r->user) < 0)
+			return (-1);
+		r->auth = AUTH_USER;
+		r->is_admin = r->user.is_admin;
+		return (0);
+	}
+	if (strncasecmp(h, "BIPostal-Server-Key ", 20) == 0) {
+		h += 20;
+		while (*h == ' ')
+			h++;
+		if (dash_keys.server_len > 0 && ct_equal(h, strlen(h),
+		    dash_keys.server, dash_keys.server_len)) {
+			r->auth = AUTH_SERVER;
+			r->is_admin = 1;
+			return (0);
+		}
+		dash_metrics_inc("auth_failures");
+		dash_error(r, 401, DASH_E_AUTH, "bad server key");
+		return (-1);
+	}
+	dash_error(r, 401, DASH_E_AUTH, "unsupported Authorization scheme");
+	return (-1);
+}
+
+/*
+ * dash_basic_parse - split "Basic base64(user:pass)"; 0 or -1.  user and
+ * pass are NUL-terminated; a NUL inside either is refused.
+ */
+int
+dash_basic_parse(const char *h, char *user, size_t ulen, char *pass,
+    size_t plen)
+{
+	unsigned char	 buf[EMAIL_MAX + PASSWD_MAX + 8];
+	long		 n;
+	const char	*p;
+	unsigned char	*colon;
+
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return (-1);
+	for (p = h + 6; *p == ' '; p++)
+		;
+	if (strlen(p) > ((sizeof(buf) - 1) / 3) * 4 || (n =
+	    dash_b64url_decode(p, strlen(p), buf, sizeof(buf) - 1)) <= 0)
+		return (-1);
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n) != NULL ||
+	    (colon = (unsigned char *)strchr((char *)buf, ':')) == NULL)
+		return (-1);
+	*colon = '\0';
+	if ((size_t)(colon - buf) >= ulen || strlen((char *)colon + 1) >= plen)
+		return (-1);
+	memcpy(user, buf, (size_t)(colon - buf) + 1);
+	memcpy(pass, colon + 1, strlen((char *)colon + 1) + 1);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return (0);
+}
+
+/* totp_check - 1 if code is valid now (one step of drift) for secret */
+static int
+totp_check(const char *secret32, const char *code)
+{
+	char	*raw = NULL;
+	size_t	 rawlen = 0;
+	int	 rc;
+
+	if (code == NULL || strlen(code) != TOTP_DIGITS ||
+	    strspn(code, "0123456789") != TOTP_DIGITS)
+		return (0);
+	if (oath_base32_decode(secret32, strlen(secret32), &raw, &rawlen) !=
+	    OATH_OK)
+		return (0);
+	rc = oath_totp_validate(raw, rawlen, time(NULL), TOTP_STEP, 0, 1,
+	    code);
+	free(raw);
+	return (rc >= 0);
+}
+
+/* totp_code - the TOTP code of a request: X-TOTP header or "totp" field */
+static const char *
+totp_code(struct req *r, json_t *body)
+{
+	const char *c = dash_header(r, "X-TOTP");
+
+	if (c == NULL && body != NULL)
+		c = json_string_value(json_object_get(body, "totp"));
+	return (c);
+}
+
+/*
+ * dash_basic_login - check Basic credentials (and TOTP when enrolled);
+ * 0 with *u, or -1 answered.  Unknown users cost one argon2 run too.
+ */
+int
+dash_basic_login(struct req *r, struct user *u)
+{
+	char		 name[EMAIL_MAX + 1], pw[PASSWD_MAX + 1];
+	enum store_status s;
+	json_t		*body = NULL;
+	int		 good;
+
+	if (dash_ratelimit(r, "login", r->ip, r->cf->dash_rate_login, 60) < 0)
+		return (-1);
+	if (dash_basic_parse(dash_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+	    name, sizeof(name), pw, sizeof(pw)) < 0) {
+		dash_error(r, 401, DASH_E_AUTH, "Basic credentials required");
+		MHD_add_response_header(r->resp, "WWW-Authenticate",
+		    "Basic realm=\"bipostal\"");
+		return (-1);
+	}
+	s = store_user_by_identity(r->db->st, name, u);
+	if (s != STORE_OK && s != STORE_NOTFOUND) {
+		OPENSSL_cleanse(pw, sizeof(pw));
+		return (dash_store_status(r, s, "user"));
+	}
+	if (s == STORE_OK && u->pwhash[0] != '\0')
+		good = passwd_verify(u->pwhash, pw);
+	else
+		good = passwd_verify_dummy(pw);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (!good || u->status != USER_ACTIVE) {
+		dash_metrics_inc("login_failures");
+		dash_error(r, 401, DASH_E_AUTH, "wrong user name or password");
+		MHD_add_response_header(r->resp, "WWW-Authenticate",
+		    "Basic realm=\"bipostal\"");
+		return (-1);
+	}
+	if (u->totp[0] != '\0') {
+		const char *code;
+
+		if (r->len > 0 && r->body[0] == '{' &&
+		    dash_json_depth_ok(r->body, r->len, DASH_JSON_DEPTH))
+			body = json_loadb(r->body, r->len, 0, NULL);
+		code = totp_code(r, body);
+		if (code == NULL) {
+			json_decref(body);
+			dash_error(r, 401, DASH_E_TOTP,
+			    "a TOTP code is required (X-TOTP or \"totp\")");
+			return (-1);
+		}
+		good = totp_check(u->totp, code);
+		json_decref(body);
+		if (!good) {
+			dash_metrics_inc("login_failures");
+			dash_error(r, 401, DASH_E_TOTP, "wrong TOTP code");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* user_json - the public view of a user (new) */
+static json_t *
+user_json(const struct user *u)
+{
+	return (json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:s,s:s,s:I}",
+	    "id", (json_int_t)u->id, "email", u->email,
+	    "queue_id", u->queue_id,
+	    "status", u->status == USER_ACTIVE ? "active" : "revoked",
+	    "admin", u->is_admin, "totp", u->totp[0] != '\0',
+	    "disabled_action", u->disabled_action == DISABLED_REJECT ?
+	    "reject" : "discard",
+	    "content_policy", u->content_policy == CONTENT_KEEP ? "keep" :
+	    "strip", "created", (json_int_t)u->created));
+}
+
+/* dash_user_json - exported for the admin endpoints (new) */
+json_t *
+dash_user_json(const struct user *u)
+{
+	return (user_json(u));
+}
+
+/* session_reply - answer with a fresh bearer token for u */
+static void
+session_reply(struct req *r, const struct user *u, unsigned status)
+{
+	char	tok[1024];
+
+	if (dash_token_issue(u, r->cf->dash_token_ttl, tok, sizeof(tok)) < 0) {
+		dash_error(r, 500, DASH_E_INTERNAL, "cannot issue token");
+		return;
+	}
+	dash_reply_json(r, status, json_pack("{s:s,s:s,s:I,s:o}", "token", tok,
+	    "token_type", "Bearer", "expires_in", (json_int_t)r->cf->dash_token_ttl,
+	    "user", user_json(u)));
+}
+
+/* dash_h_session - POST /v1/session: Basic (+TOTP) for a bearer token */
+void
+dash_h_session(struct req *r, const char *arg)
+{
+	struct user u;
+
+	if (dash_basic_login(r, &u) < 0)
+		return;
+	dash_metrics_inc("sessions");
+	session_reply(r, &u, 201);
+}
+
+/* dash_h_legacy_new_token - GET /0.5/new_token: Basic, or a bearer token
+ * to refresh */
+void
+dash_h_legacy_new_token(struct req *r, const char *arg)
+{
+	struct user u;
+
+	if (r->auth == AUTH_USER) {
+		session_reply(r, &r->user, 200);
+		return;
+	}
+	if (r->auth == AUTH_SERVER) {
+		dash_error(r, 403, DASH_E_FORBIDDEN, "tokens are for users");
+		return;
+	}
+	if (dash_basic_login(r, &u) < 0)
+		return;
+	session_reply(r, &u, 200);
+}
+
+/* email_ok - a plausible address: local@domain, printable, no spaces */
+static int
+email_ok(const char *e)
+{
+	const char	*at = strchr(e, '@'), *p;
+	size_t		 len = strlen(e);
+
+	if (len < 3 || len > EMAIL_MAX || at == NULL || at == e ||
+	    at[1] == '\0' || strchr(at + 1, '@') != NULL)
+		return (0);
+	for (p = e; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 ||
+		    strchr("<>()[],;:\\\"", *p) != NULL)
+			return (0);
+	return (1);
+}
+
+/* password_ok - length bounds for a new password */
+static int
+password_ok(const char *pw)
+{
+	size_t len = strlen(pw);
+
+	return (len >= 8 && len <= PASSWD_MAX);
+}
+
+/*
+ * dash_h_signup - POST /v1/users {email, password}.  Open to anyone when
+ * dash_signup = open (rate limited per address), else admins only.
+ */
+void
+dash_h_signup(struct req *r, const char *arg)
+{
+	json_t		*b, *adm;
+	const char	*email, *pw;
+	char		 hash[PWHASH_MAX + 1];
+	struct user	 u;
+	enum store_status s;
+
+	if (!r->is_admin) {
+		if (strcmp(r->cf->dash_signup, "open") != 0) {
+			dash_error(r, r->auth == AUTH_NONE ? 401 : 403,
+			    DASH_E_FORBIDDEN, "signup is by an administrator");
+			return;
+		}
+		if (dash_ratelimit(r, "signup", r->ip, r->cf->dash_rate_signup,
+		    3600) < 0)
+			return;
+	}
+	if ((b = dash_body_json(r)) == NULL)
+		return;
+	email = json_string_value(json_object_get(b, "email"));
+	pw = json_string_value(json_object_get(b, "password"));
+	adm = json_object_get(b, "admin");
+	if (email == NULL || !email_ok(email)) {
+		dash_error(r, 400, DASH_E_PARAM, "email: a valid address");
+		goto done;
+	}
+	if (pw == NULL || !password_ok(pw)) {
+		dash_error(r, 400, DASH_E_PARAM,
+		    "password: 8 to %d characters", PASSWD_MAX);
+		goto done;
+	}
+	if (adm != NULL && (!json_is_boolean(adm) || (json_is_true(adm) &&
+	    !r->is_admin))) {
+		dash_error(r, json_is_boolean(adm) ? 403 : 400,
+		    json_is_boolean(adm) ? DASH_E_FORBIDDEN : DASH_E_PARAM,
+		    "admin: only an administrator makes administrators");
+		goto done;
+	}
+	if (passwd_hash(pw, hash, sizeof(hash)) < 0) {
+		dash_error(r, 500, DASH_E_INTERNAL, "cannot hash password");
+		goto done;
+	}
+	s = store_user_create(r->db->st, email, hash, &u);
+	if (dash_store_status(r, s, "user") < 0)
+		goto done;
+	if (json_is_true(adm)) {
+		u.is_admin = 1;
+		if (dash_store_status(r, store_user_update(r->db->st, &u),
+		    "user") < 0)
+			goto done;
+	}
+	dash_metrics_inc("signups");
+	dash_reply_json(r, 201, user_json(&u));
+done:
+	json_decref(b);
+}
+
+/* dash_h_me - GET /v1/me */
+void
+dash_h_me(struct req *r, const char *arg)
+{
+	dash_reply_json(r, 200, user_json(&r->user));
+}
+
+/*
+ * dash_h_settings - PATCH /v1/me {disabled_action: discard|reject,
+ * content_policy: strip|keep, password + old_password}
+ */
+void
+dash_h_settings(struct req *r, const char *arg)
+{
+	json_t		*b, *v;
+	struct user	 u = r->user;
+	const char	*key, *s;
+
+	if ((b = dash_body_json(r)) == NULL)
+		return;
+	json_object_foreach(b, key, v) {
+		if (strcmp(key, "disabled_action") == 0) {
+			s = json_string_value(v);
+			if (s != NULL && strcmp(s, "discard") == 0)
+				u.disabled_action = DISABLED_DISCARD;
+			else if (s != NULL && strcmp(s, "reject") == 0)
+				u.disabled_action = DISABLED_REJECT;
+			else {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "disabled_action: discard or reject");
+				goto done;
+			}
+		} else if (strcmp(key, "content_policy") == 0) {
+			s = json_string_value(v);
+			if (s != NULL && strcmp(s, "strip") == 0)
+				u.content_policy = CONTENT_STRIP;
+			else if (s != NULL && strcmp(s, "keep") == 0)
+				u.content_policy = CONTENT_KEEP;
+			else {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "content_policy: strip or keep");
+				goto done;
+			}
+		} else if (strcmp(key, "password") == 0) {
+			const char *old = json_string_value(json_object_get(b,
+			    "old_password"));
+
+			s = json_string_value(v);
+			if (s == NULL || !password_ok(s)) {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "password: 8 to %d characters", PASSWD_MAX);
+				goto done;
+			}
+			if (old == NULL || u.pwhash[0] == '\0' ||
+			    !passwd_verify(u.pwhash, old)) {
+				dash_error(r, 403, DASH_E_FORBIDDEN,
+				    "old_password is wrong");
+				goto done;
+			}
+			if (passwd_hash(s, u.pwhash, sizeof(u.pwhash)) < 0) {
+				dash_error(r, 500, DASH_E_INTERNAL,
+				    "cannot hash password");
+				goto done;
+			}
+		} else if (strcmp(key, "old_password") != 0) {
+			dash_error(r, 400, DASH_E_PARAM, "unknown setting %.40s",
+			    key);
+			goto done;
+		}
+	}
+	if (dash_store_status(r, store_user_update(r->db->st, &u), "user") < 0)
+		goto done;
+	r->user = u;
+	dash_reply_json(r, 200, user_json(&u));
+done:
+	json_decref(b);
+}
+
+/* otpauth_uri - the Key URI Format string for secret (new) */
+static char *
+otpauth_uri(const char *email, const char *secret)
+{
+	char	 enc[3 * EMAIL_MAX + 1], *o = enc, *uri;
+	const char *p;
+	size_t	 n;
+
+	for (p = email; *p; p++) {
+		if (isalnum((unsigned char)*p) || strchr(".-_", *p) != NULL)
+			*o++ = *p;
+		else
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+	}
+	*o = '\0';
+	n = strlen(enc) + strlen(secret) + 128;
+	uri = xmalloc(n);
+	snprintf(uri, n, "otpauth://totp/BIPostal:%s?secret=%s&issuer=BIPostal"
+	    "&algorithm=SHA1&digits=%d&period=%d", enc, secret, TOTP_DIGITS,
+	    TOTP_STEP);
+	return (uri);
+}
+
+/* secret_ok - a base32 TOTP secret of sane length */
+static int
+secret_ok(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return (0);
+	len = strlen(s);
+	return (len >= 16 && len <= TOTP_MAX &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == len);
+}
+
+/*
+ * dash_h_totp_enrol - POST /v1/me/totp: a fresh secret, its otpauth URI and
+ * the address of its QR code.  Nothing is stored until verify; replacing
+ * an enrolled secret needs a current code.
+ */
+void
+dash_h_totp_enrol(struct req *r, const char *arg)
+{
+	unsigned char	 raw[20];
+	char		*b32 = NULL, *uri, qr[128];
+	size_t		 len = 0;
+	json_t		*b = NULL;
+
+	if (r->user.totp[0] != '\0') {
+		if (r->len > 0 && (b = dash_body_json(r)) == NULL)
+			return;
+		if (!totp_check(r->user.totp, totp_code(r, b))) {
+			json_decref(b);
+			dash_error(r, 401, DASH_E_TOTP,
+			    "already enrolled: a current TOTP code is required");
+			return;
+		}
+		json_decref(b);
+	}
+	if (token_random_bytes(raw, sizeof(raw)) < 0 ||
+	    oath_base32_encode((char *)raw, sizeof(raw), &b32, &len) !=
+	    OATH_OK) {
+		dash_error(r, 500, DASH_E_INTERNAL, "cannot make a secret");
+		return;
+	}
+	while (len > 0 && b32[len - 1] == '=')
+		b32[--len] = '\0';
+	uri = otpauth_uri(r->user.email, b32);
+	snprintf(qr, sizeof(qr), "/v1/me/totp/qr?secret=%s", b32);
+	dash_reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "secret", b32,
+	    "uri", uri, "qr", qr));
+	free(uri);
+	free(b32);
+}
+
+/* dash_h_totp_verify - POST /v1/me/totp/verify {secret, code}: enrol */
+void
+dash_h_totp_verify(struct req *r, const char *arg)
+{
+	json_t		*b;
+	const char	*secret, *code;
+	struct user	 u = r->user;
+
+	if ((b = dash_body_json(r)) == NULL)
+		return;
+	secret = json_string_value(json_object_get(b, "secret"));
+	code = json_string_value(json_object_get(b, "code"));
+	if (!secret_ok(secret) || code == NULL) {
+		dash_error(r, 400, DASH_E_PARAM,
+		    "secret (base32) and code are required");
+	} else if (!totp_check(secret, code)) {
+		dash_error(r, 401, DASH_E_TOTP, "wrong TOTP code");
+	} else {
+		bp_strlcpy(u.totp, secret, sizeof(u.totp));
+		if (dash_store_status(r, store_user_update(r->db->st, &u),
+		    "user") == 0) {
+			r->user = u;
+			dash_reply_json(r, 200, user_json(&u));
+		}
+	}
+	json_decref(b);
+}
+
+struct pngbuf {
+	unsigned char	*data;
+	size_t		 len, cap;
+};
+
+/* png_write_mem - libpng write callback into a growing buffer */
+static void
+png_write_mem(png_structp p, png_bytep data, png_size_t len)
+{
+	struct pngbuf *b = png_get_io_ptr(p);
+
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+/* png_flush_mem - nothing to flush */
+static void
+png_flush_mem(png_structp p)
+{
+}
+
+/* qr_png - the QR code of text as a PNG (new in *out); 0 or -1 */
+static int
+qr_png(const char *text, unsigned char **out, size_t *outlen)
+{
+	enum { SCALE = 6, MARGIN = 4 };
+	QRcode		*q;
+	png_structp	 p;
+	png_infop	 info;
+	struct pngbuf	 b = {NULL, 0, 0};
+	unsigned char	*row = NULL;
+	int		 size, x, y;
+
+	if ((q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) ==
+	    NULL)
+		return (-1);
+	size = (q->width + 2 * MARGIN) * SCALE;
+	p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	info = p ? png_create_info_struct(p) : NULL;
+	if (p == NULL || info == NULL || setjmp(png_jmpbuf(p))) {
+		png_destroy_write_struct(&p, &info);
+		QRcode_free(q);
+		free(row);
+		free(b.data);
+		return (-1);
+	}
+	png_set_write_fn(p, &b, png_write_mem, png_flush_mem);
+	png_set_IHDR(p, info, (png_uint_32)size, (png_uint_32)size, 8,
+	    PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+	    PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(p, info);
+	row = xmalloc((size_t)size);
+	for (y = 0; y < size; y++) {
+		int my = y / SCALE - MARGIN;
+
+		for (x = 0; x < size; x++) {
+			int mx = x / SCALE - MARGIN, dark = 0;
+
+			if (mx >= 0 && my >= 0 && mx < q->width &&
+			    my < q->width)
+				dark = q->data[my * q->width + mx] & 1;
+			row[x] = dark ? 0 : 255;
+		}
+		png_write_row(p, row);
+	}
+	png_write_end(p, NULL);
+	png_destroy_write_struct(&p, &info);
+	QRcode_free(q);
+	free(row);
+	*out = b.data;
+	*outlen = b.len;
+	return (0);
+}
+
+/* dash_h_totp_qr - GET /v1/me/totp/qr?secret=...: the QR code PNG */
+void
+dash_h_totp_qr(struct req *r, const char *arg)
+{
+	const char	*secret = dash_arg(r, "secret");
+	unsigned char	*png;
+	size_t		 len;
+	char		*uri;
+	int		 rc;
+
+	if (!secret_ok(secret)) {
+		dash_error(r, 400, DASH_E_PARAM, "secret: base32 is required");
+		return;
+	}
+	uri = otpauth_uri(r->user.email, secret);
+	rc = qr_png(uri, &png, &len);
+	free(uri);
+	if (rc < 0) {
+		dash_error(r, 500, DASH_E_INTERNAL, "cannot draw the QR code");
+		return;
+	}
+	dash_reply_raw(r, 200, "image/png", png, len, 1);
+	free(png);
+}
+
+/*
+ * dash_unsubscribe_sig - the signature of a one-click disable link:
+ *	sig = lowercase hex HMAC-SHA256(secret, "unsubscribe:" + token),
+ *	first 32 hex characters
+ * where secret is the contents of secret_key_file and token the alias
+ * token in lower case.  The link is POST <dash_url>/v1/unsubscribe/<token>
+ * ?sig=<sig>.  The milter computes the same formula; keep them in step.
+ * Returns 0, or -1 if token is too long.
+ */
+int
+dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
+    const char *token, char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	char		 msg[16 + TOKEN_MAX];
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen = 0;
+	int		 n, i;
+
+	n = snprintf(msg, sizeof(msg), "unsubscribe:%s", token);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return (-1);
+	HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)msg, (size_t)n,
+	    mac, &maclen);
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[32] = '\0';
+	return (0);
+}
