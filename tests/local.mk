@@ -7,3 +7,4 @@ include tests/milter/local.mk
 include tests/dash/local.mk
 include tests/e2e/local.mk
 include tests/badinput/local.mk
+include tests/browser/local.mk
