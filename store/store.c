@@ -250,6 +250,7 @@ store_user_create(struct store *st, const char *email, const char *pwhash,
     struct user *out)
 {
 	char	qid[TOKEN_MAX + 1];
+	enum store_status s;
 
 	if (pwhash == NULL)
 		pwhash = "";
@@ -258,8 +259,8 @@ store_user_create(struct store *st, const char *email, const char *pwhash,
 		return (store_trace(st, "user_create", NULL, STORE_INVALID));
 	if (token_new(qid, sizeof(qid)) < 0)
 		return (store_trace(st, "user_create", NULL, STORE_TEMP));
-	return (store_trace(st, "user_create", qid,
-	    st->be->user_create(st, email, pwhash, qid, bp_now(), out)));
+	s = st->be->user_create(st, email, pwhash, qid, bp_now(), out);
+	return (store_trace(st, "user_create", s == STORE_OK ? qid : NULL, s));
 }
 
 /* store_user_get - by id */

@@ -788,6 +788,7 @@ main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_open("contract", 1);
+	log_verbose = getenv("BIPOSTAL_TEST_VERBOSE") != NULL;
 	uri = argc > 1 ? argv[1] : getenv("BIPOSTAL_TEST_STORE");
 	if (uri == NULL || *uri == '\0')
 		bail("usage: contract STORE-URI (or BIPOSTAL_TEST_STORE)");
