@@ -7,14 +7,18 @@
 # here in order: NNN_what.sql, NNN = the schema version it brings.
 SQLITE_SQL = \
 	sql/sqlite/001_init.sql
-MYSQL_SQL =
+MYSQL_SQL = \
+	sql/mysql/001_init.sql
 
 sqlitesqldir = $(pkgdatadir)/sql/sqlite
 dist_sqlitesql_DATA = $(SQLITE_SQL)
 mysqlsqldir = $(pkgdatadir)/sql/mysql
 dist_mysqlsql_DATA = $(MYSQL_SQL)
 
-# Each file becomes { version, "name", "sql text" }, in the order listed.
+# Each file becomes one initializer { version, "name", "sql text" }, in
+# the order listed, for an array of
+#	struct { int version; const char *name; const char *sql; }
+# in store_sqlite.c and store_mysql.c.
 SQL_TO_C = for f in $$files; do \
 	b=`basename $$f .sql`; \
 	v=`echo $$b | sed -e 's/_.*//' -e 's/^0*//'`; \
