@@ -1411,15 +1411,20 @@ sq_event_read(struct store *st, int64_t user_id, int64_t after_id, int limit,
 {
 	struct store_sqlite *s = SQ(st);
 	sqlite3_stmt *q = sq_stmt(s, SQ_EVENT_READ);
-	struct event *v;
-	size_t	 len = 0;
+	struct event *v = NULL;
+	size_t	 len = 0, cap = 0;
 	int	 rc = SQLITE_DONE;
 
 	sqlite3_bind_int64(q, 1, user_id);
 	sqlite3_bind_int64(q, 2, after_id);
 	sqlite3_bind_int(q, 3, limit);
-	v = xcalloc((size_t)limit, sizeof(*v));
+	/* grown as rows come: an event is 4 KiB, limit may be large */
 	while (len < (size_t)limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		memset(&v[len], 0, sizeof(v[len]));
 		v[len].id = sqlite3_column_int64(q, 0);
 		v[len].user_id = sqlite3_column_int64(q, 1);
 		sq_text(q, 2, v[len].type, sizeof(v[len].type));
