@@ -318,6 +318,7 @@ function signOut(msg) {
 	state.token = null;
 	state.me = null;
 	state.aliases.clear();
+	state.listSig = '';
 	state.labelKey = null;
 	sessionStorage.removeItem(TOKEN_KEY);
 	$('aliases-body').textContent = '';
@@ -399,8 +400,28 @@ async function enterApp(focus) {
 	await loadAliases();
 	loadQueue().catch(() => {});
 	startStream();
-	if (focus)
+	const blob = openHashBlob();
+	if (focus && !blob)
 		$('create-origin').focus();
+}
+
+/*
+ * openHashBlob - a link to the page ending in #blob=<id> (from a forwarded
+ * message's footer) offers that stripped attachment for download once
+ * signed in: the download needs the bearer token, which a plain link
+ * cannot carry.  True when there was one.
+ */
+function openHashBlob() {
+	const m = /^#blob=([0-9A-Za-z]{1,64})$/.exec(location.hash);
+	if (!m)
+		return false;
+	history.replaceState(null, '', location.pathname + location.search);
+	addNote('attachment', { text: 'An attachment kept aside from a forwarded message:',
+	    blobs: [{ id: m[1] }] });
+	const link = document.querySelector('#notes .blob-link');
+	if (link)
+		link.focus();
+	return true;
 }
 
 /* ---------- aliases ---------- */
@@ -408,10 +429,19 @@ async function enterApp(focus) {
 async function loadAliases() {
 	const j = await api('GET', '/v1/aliases');
 	const list = listOf(j, 'aliases', 'items', 'data');
+	/* Nothing changed: leave the table (and the reader's place) alone. */
+	const sig = JSON.stringify(list);
+	if (sig === state.listSig && state.aliases.size >= list.length)
+		return;
+	state.listSig = sig;
 	const fresh = new Map();
 	await Promise.all(list.map(withLabel));
 	for (const a of list)
 		fresh.set(a.token, a);
+	/* Aliases deleted here stay listed (under "Show deleted"). */
+	for (const [t, a] of state.aliases)
+		if (a.status === 'deleted' && !fresh.has(t))
+			fresh.set(t, a);
 	state.aliases = fresh;
 	renderAliases();
 }
@@ -728,6 +758,8 @@ async function editExpiry(token, opener) {
 
 function noteText(type, d, a) {
 	const site = (a && a.origin) || d.origin || '';
+	if (type === 'mail')
+		type = d.action || d.result || d.event || 'forwarded';
 	const from = d.sender || d.from || '';
 	const subj = d.subject ? ' “' + d.subject + '”' : '';
 	switch (type) {
@@ -754,6 +786,7 @@ function noteText(type, d, a) {
 	case 'alias.deleted':
 	case 'deleted':
 		return 'Alias for ' + (site || 'a site') + ' deleted.';
+	case 'attachment':
 	case 'notification':
 	case 'queue':
 		return d.title || d.text || d.message || 'New notification.';
@@ -762,7 +795,9 @@ function noteText(type, d, a) {
 	}
 }
 
-function noteKind(type) {
+function noteKind(type, d) {
+	if (type === 'mail' && d)
+		type = d.action || d.result || d.event || 'forwarded';
 	if (/block|reject/.test(type))
 		return 'blocked';
 	if (/delet/.test(type))
@@ -785,8 +820,9 @@ function blobLink(b) {
 			const res = await api('GET', '/v1/blobs/' + encodeURIComponent(id), undefined, { raw: true,
 			    headers: { Accept: '*/*' } });
 			const blob = await res.blob();
+			const cd = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
 			const url = URL.createObjectURL(blob);
-			const a = el('a', { href: url, download: name });
+			const a = el('a', { href: url, download: (b && (b.name || b.filename)) || (cd && cd[1]) || name });
 			document.body.append(a);
 			a.click();
 			a.remove();
@@ -821,7 +857,7 @@ function blobsOf(d) {
 function addNote(type, d, when) {
 	const list = $('notes');
 	const a = d.token ? state.aliases.get(d.token) : (d.alias && d.alias.token ? state.aliases.get(d.alias.token) : null);
-	const li = el('li', { class: 'note kind-' + noteKind(type), dataset: { type } });
+	const li = el('li', { class: 'note kind-' + noteKind(type, d), dataset: { type } });
 	li.append(el('p', { class: 'note-text' }, noteText(type, d, a)));
 	li.append(timeEl(when || Math.floor(Date.now() / 1000)));
 	const files = blobsOf(d);
@@ -1237,6 +1273,13 @@ document.addEventListener('DOMContentLoaded', async () => {
 			$('expiry-input').value = toLocalInput(Math.floor(Date.now() / 1000) + Number(b.dataset.quick));
 		});
 	setInterval(tick, 30000);
+	/* Counters also move without an event (the MX hosts count in the
+	 * store): refresh them now and then while the page is seen. */
+	setInterval(() => {
+		if (state.token && !document.hidden && !document.querySelector('dialog[open]'))
+			loadAliases().catch(() => {});
+	}, 10000);
+	window.addEventListener('hashchange', () => { if (state.token) openHashBlob(); });
 
 	state.token = sessionStorage.getItem(TOKEN_KEY);
 	if (state.token) {
