@@ -783,6 +783,73 @@ test_race(void)
 	    "raced user exists once");
 }
 
+/* test_storm - NPROC processes write at once, shared and own origins:
+ * every call succeeds (lock waits and deadlocks are the backend's to
+ * absorb) and each shared origin still has one alias */
+#define STORM	20
+static void
+test_storm(void)
+{
+	int	res[2], i, k, status, good = 0;
+	char	c, origin[64];
+	struct alias *list;
+	size_t	n;
+	pid_t	pid;
+
+	if (pipe(res) < 0)
+		bail("pipe");
+	for (i = 0; i < NPROC; i++) {
+		if ((pid = fork()) < 0)
+			bail("fork");
+		if (pid == 0) {
+			struct store *cs;
+			struct alias a;
+			enum store_status s;
+			const char *why;
+
+			close(res[0]);
+			c = 'o';
+			if ((cs = store_open(uri, &s, &why)) == NULL)
+				c = '!';
+			for (k = 0; cs != NULL && k < STORM; k++) {
+				snprintf(origin, sizeof(origin),
+				    "storm-%d.example", k);
+				if ((s = store_alias_create(cs, u3.id, origin, 0,
+				    &a, NULL)) != STORE_OK) {
+					fprintf(stderr, "storm %s: %s\n", origin,
+					    store_strstatus(s));
+					c = '!';
+				}
+				snprintf(origin, sizeof(origin),
+				    "storm-%d-%d.example", i, k);
+				if ((s = store_alias_create(cs, u3.id, origin, 0,
+				    &a, NULL)) != STORE_OK) {
+					fprintf(stderr, "storm %s: %s\n", origin,
+					    store_strstatus(s));
+					c = '!';
+				}
+			}
+			(void)write(res[1], &c, 1);
+			store_close(cs);
+			_exit(0);
+		}
+	}
+	close(res[1]);
+	for (i = 0; i < NPROC; i++)
+		if (read(res[0], &c, 1) == 1 && c == 'o')
+			good++;
+	close(res[0]);
+	for (i = 0; i < NPROC; i++)
+		wait(&status);
+	is_int(good, NPROC, "%d processes x %d creations at once: all succeed",
+	    NPROC, 2 * STORM);
+	is_int(store_alias_list(st, u3.id, &list, &n), STORE_OK,
+	    "list after the storm");
+	is_int(n, 1 + STORM + NPROC * STORM,
+	    "one alias per shared origin, one per own origin");
+	free(list);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -806,6 +873,7 @@ main(int argc, char **argv)
 	test_nodes();
 	test_events();
 	test_race();
+	test_storm();
 	sleep(2);		/* let the one-second TTLs run out */
 	test_queue_blobs_after();
 	test_purge();
