@@ -1,0 +1,4 @@
+# tests/e2e: real Postfix on loopback (tests/lib/postfix.sh), swaks
+dist_check_SCRIPTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
+TESTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
+EXTRA_DIST += tests/e2e/postmapd-run.sh
