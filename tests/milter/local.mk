@@ -5,3 +5,10 @@ tests_milter_rewrite_corpus_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) -I$(top_srcdir
 tests_milter_rewrite_corpus_LDADD = $(REWRITE_LIBS)
 TESTS += tests/milter/rewrite_corpus
 EXTRA_DIST += tests/milter/corpus
+
+check_PROGRAMS += tests/milter/seed
+tests_milter_seed_SOURCES = tests/milter/seed.c
+tests_milter_seed_LDADD = $(BIPOSTAL_LIBS)
+dist_check_SCRIPTS += tests/milter/miltertest.test
+TESTS += tests/milter/miltertest.test
+EXTRA_DIST += tests/milter/lua

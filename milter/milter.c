@@ -1,0 +1,163 @@
+/*
+ * milter.c - bipostal-milter: main and the libmilter registration
+ *
+ *	bipostal-milter [-fv] [-c FILE]
+ *
+ * Loads the configuration (milter_socket, milter_max_*, milter_template_dir,
+ * milter_trusted_authserv, secret_key_file, dash_url, alias_domain,
+ * blob_ttl, queue_ttl, store), the four templates and the secret key, once;
+ * opens the socket, drops privileges to daemon_user when started as root,
+ * and hands over to smfi_main().  The callbacks live in milter_mail.c.
+ *
+ * Failure: every startup problem is fatal with one line saying why (a
+ * milter that is down makes Postfix tempfail, milter_default_action =
+ * tempfail); after startup nothing is fatal because of one message.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "milter.h"
+#include "store.h"
+#include "util.h"
+
+struct milter_global milter_g;
+
+static struct smfiDesc mlfi_desc = {
+	"bipostal-milter",
+	SMFI_VERSION,
+	SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_CHGFROM,
+	mlfi_connect,
+	NULL,			/* helo */
+	mlfi_envfrom,
+	mlfi_envrcpt,
+	mlfi_header,
+	mlfi_eoh,
+	mlfi_body,
+	mlfi_eom,
+	mlfi_abort,
+	mlfi_close,
+	NULL,			/* unknown */
+	NULL,			/* data */
+	NULL,			/* negotiate */
+};
+
+/* usage - exit 2 */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bipostal-milter [-fv] [-c config]\n");
+	exit(2);
+}
+
+/* drop_privileges - become daemon_user when started as root */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0') {
+		log_warn("running as root: set daemon_user");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		log_fatal("daemon_user %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_fatal("cannot become %s: %s", user, strerror(errno));
+	if (setuid(0) == 0)
+		log_fatal("could become root again after dropping privileges");
+}
+
+/* check_store - open the store once at startup so that a bad URI is
+ * fatal now, not a tempfail on every message */
+static void
+check_store(const char *uri)
+{
+	struct store *st;
+	enum store_status s;
+	const char *why = NULL;
+
+	if ((st = store_open(uri, &s, &why)) == NULL) {
+		if (s == STORE_PERM)
+			log_fatal("store: %s", why ? why : "cannot open");
+		log_warn("store: %s; will retry per connection", why ? why : "down");
+		return;
+	}
+	store_close(st);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	char	 err[512];
+	int	 ch, foreground = 0;
+	long	 n;
+	struct conf *cf;
+
+	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("bipostal-milter", foreground);
+
+	if ((cf = conf_load(path, err, sizeof(err))) == NULL)
+		log_fatal("%s", err);
+	milter_g.conf = cf;
+	if (cf->secret_key_file[0] == '\0')
+		log_fatal("secret_key_file is not set: it signs bounce addresses "
+		    "and one-click links");
+	n = conf_read_secret(cf->secret_key_file, (char *)milter_g.key,
+	    sizeof(milter_g.key), err, sizeof(err));
+	if (n < 16)
+		log_fatal("%s", n < 0 ? err : "secret_key_file: shorter than 16 bytes");
+	milter_g.keylen = (size_t)n;
+	if (rewrite_templates_load(&milter_g.tmpl, cf->milter_template_dir,
+	    err, sizeof(err)) < 0)
+		log_fatal("templates: %s", err);
+	rewrite_init();
+	check_store(cf->store);
+
+	signal(SIGPIPE, SIG_IGN);
+	if (smfi_setconn(cf->milter_socket) == MI_FAILURE)
+		log_fatal("milter_socket %s: bad address", cf->milter_socket);
+	if (smfi_register(mlfi_desc) == MI_FAILURE)
+		log_fatal("smfi_register failed");
+	if (smfi_opensocket(1) == MI_FAILURE)
+		log_fatal("milter_socket %s: cannot listen", cf->milter_socket);
+	drop_privileges(cf->daemon_user);
+	if (!foreground && daemon(0, 0) < 0)
+		log_fatal("daemon: %s", strerror(errno));
+	log_info("listening on %s, alias domain %s", cf->milter_socket,
+	    cf->alias_domain);
+	if (smfi_main() == MI_FAILURE)
+		log_fatal("smfi_main failed");
+	rewrite_templates_free(&milter_g.tmpl);
+	conf_release(cf);
+	return (0);
+}

@@ -1,0 +1,40 @@
+/*
+ * milter.h - what milter.c (main, smfiDesc) and milter_mail.c (the
+ * callbacks and per-message state) share
+ *
+ * The configuration, templates and secret key are loaded once at startup
+ * and only read afterwards, by every libmilter thread.  Each SMTP
+ * connection owns a struct conn (smfi_setpriv) with its own store handle,
+ * because a struct store is not thread-safe; the per-message state in it
+ * dies at MAIL FROM, at abort and at close.
+ */
+#ifndef BIPOSTAL_MILTER_H
+#define BIPOSTAL_MILTER_H
+
+#include <libmilter/mfapi.h>
+
+#include "conf.h"
+#include "milter_rewrite.h"
+
+#define MILTER_KEY_MAX	512
+
+struct milter_global {
+	struct conf	*conf;
+	struct rewrite_templates tmpl;
+	unsigned char	 key[MILTER_KEY_MAX];	/* secret_key_file */
+	size_t		 keylen;
+};
+
+extern struct milter_global milter_g;
+
+sfsistat	mlfi_connect(SMFICTX *, char *, _SOCK_ADDR *);
+sfsistat	mlfi_envfrom(SMFICTX *, char **);
+sfsistat	mlfi_envrcpt(SMFICTX *, char **);
+sfsistat	mlfi_header(SMFICTX *, char *, char *);
+sfsistat	mlfi_eoh(SMFICTX *);
+sfsistat	mlfi_body(SMFICTX *, unsigned char *, size_t);
+sfsistat	mlfi_eom(SMFICTX *);
+sfsistat	mlfi_abort(SMFICTX *);
+sfsistat	mlfi_close(SMFICTX *);
+
+#endif

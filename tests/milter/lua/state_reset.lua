@@ -1,0 +1,18 @@
+-- nothing leaks from one transaction to the next on one connection
+local conn = begin("<news@shop.example>")
+rcpt(conn, "<" .. A1 .. "@" .. DOMAIN .. ">", SMFIR_CONTINUE, "first alias")
+check(mt.abort(conn) == nil, "abort")
+check(mt.mailfrom(conn, "<news@shop.example>") == nil, "mailfrom")
+want(conn, SMFIR_CONTINUE, "MAIL FROM after abort")
+rcpt(conn, "<" .. A2 .. "@" .. DOMAIN .. ">", SMFIR_CONTINUE, "another alias after abort")
+check(headers(conn, std_headers("news@shop.example", A2 .. "@" .. DOMAIN, "one")) == SMFIR_CONTINUE, "headers")
+check(body(conn, "one\r\n") == SMFIR_CONTINUE, "body")
+check(mt.eom(conn) == nil, "eom")
+want(conn, SMFIR_CONTINUE, "first message")
+-- a new MAIL FROM without abort: the previous alias is forgotten
+check(mt.mailfrom(conn, "<a@b.example>") == nil, "mailfrom")
+want(conn, SMFIR_CONTINUE, "second MAIL FROM")
+rcpt(conn, "<c@d.example>", SMFIR_CONTINUE, "other domain in the next transaction")
+check(mt.header(conn, "From", "a@b.example") == nil, "header")
+want(conn, SMFIR_ACCEPT, "second message untouched")
+mt.disconnect(conn)

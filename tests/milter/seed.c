@@ -1,0 +1,89 @@
+/*
+ * seed.c - reach into the store the milter uses, for the milter tests
+ *
+ *	seed CONF reply ALIAS SENDER	print the reply token for (alias, sender)
+ *	seed CONF counts ALIAS		print "forwarded blocked replied"
+ *	seed CONF blob ID		write the blob's bytes to stdout
+ *	seed CONF queue EMAIL		print how many queue messages the user has
+ *
+ * Exit 0, or 1 with the reason on stderr.  It goes through store.h, so it
+ * works the same over every backend.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "store.h"
+
+int
+main(int argc, char **argv)
+{
+	struct conf *cf;
+	struct store *st;
+	enum store_status s;
+	const char *why = NULL;
+	char	 err[512];
+	int	 rc = 1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: seed CONF reply|counts|blob|queue ARGS\n");
+		return (2);
+	}
+	if ((cf = conf_load(argv[1], err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return (1);
+	}
+	if ((st = store_open(cf->store, &s, &why)) == NULL) {
+		fprintf(stderr, "store: %s\n", why ? why : "?");
+		return (1);
+	}
+	if (strcmp(argv[2], "reply") == 0 && argc == 5) {
+		struct reply rp;
+
+		if ((s = store_reply_get_or_create(st, argv[3], argv[4], &rp)) == STORE_OK) {
+			printf("%s\n", rp.token);
+			rc = 0;
+		}
+	} else if (strcmp(argv[2], "counts") == 0) {
+		struct alias a;
+
+		if ((s = store_alias_get(st, argv[3], &a)) == STORE_OK) {
+			printf("%lld %lld %lld\n", (long long)a.forwarded,
+			    (long long)a.blocked, (long long)a.replied);
+			rc = 0;
+		}
+	} else if (strcmp(argv[2], "blob") == 0) {
+		struct blob b;
+
+		if ((s = store_blob_get(st, argv[3], &b)) == STORE_OK) {
+			fwrite(b.data, 1, b.size, stdout);
+			blob_free(&b);
+			rc = 0;
+		}
+	} else if (strcmp(argv[2], "queue") == 0) {
+		struct user u;
+		struct qmsg *q = NULL;
+		size_t	 n = 0;
+		int64_t	 first;
+
+		if ((s = store_user_by_identity(st, argv[3], &u)) == STORE_OK &&
+		    (s = store_queue_read(st, u.id, 0, 100, &q, &n, &first)) == STORE_OK) {
+			printf("%zu\n", n);
+			if (n > 0)
+				fprintf(stderr, "%s\n", q[n - 1].data);
+			qmsgs_free(q, n);
+			rc = 0;
+		}
+	} else {
+		fprintf(stderr, "seed: unknown command %s\n", argv[2]);
+		return (2);
+	}
+	if (rc != 0)
+		fprintf(stderr, "seed %s: %s\n", argv[2], store_strstatus(s));
+	store_close(st);
+	conf_release(cf);
+	return (rc);
+}
