@@ -2,3 +2,6 @@
 dist_check_SCRIPTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
 TESTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
 EXTRA_DIST += tests/e2e/postmapd-run.sh
+# bipostal-milter end to end (milter engineer)
+dist_check_SCRIPTS += tests/e2e/milter.test
+TESTS += tests/e2e/milter.test
