@@ -84,6 +84,8 @@ op_add(struct rw *rw, const char *name, int idx, const char *value)
 	struct rewrite_result *r = rw->res;
 	struct rewrite_hdr_op *op;
 
+	if (name == NULL || *name == '\0')
+		return;			/* cannot be named to the MTA */
 	if (r->nops == rw->nops_alloc) {
 		rw->nops_alloc = rw->nops_alloc ? 2 * rw->nops_alloc : 16;
 		r->ops = xrealloc(r->ops, rw->nops_alloc * sizeof(*r->ops));
@@ -92,6 +94,14 @@ op_add(struct rw *rw, const char *name, int idx, const char *value)
 	op->name = xstrdup(name);
 	op->idx = idx;
 	op->value = value ? xstrdup(value) : NULL;
+	if (op->value) {
+		char	*p;
+
+		/* one line: nothing may smuggle a header of its own in */
+		for (p = op->value; *p; p++)
+			if (*p == '\r' || *p == '\n')
+				*p = ' ';
+	}
 }
 
 /* op_cmp - indexed edits grouped by name, descending index; adds last in
@@ -363,8 +373,11 @@ text_utf8(GMimePart *part)
 	}
 	if (conv == NULL) {
 		/* unknown or lying charset: keep what is valid UTF-8 */
-		conv = g_utf8_make_valid((const char *)ba->data, (gssize)inlen);
+		conv = inlen > 0 ?
+		    g_utf8_make_valid((const char *)ba->data, (gssize)inlen) : NULL;
 	}
+	if (conv == NULL)
+		conv = g_strdup("");
 	g_byte_array_free(ba, TRUE);
 	s = conv;
 	for (p = d = s; *p; p++) {
@@ -824,7 +837,8 @@ top_headers(struct rw *rw, GMimeObject *top, struct hdr *h, size_t nh)
 
 		if (raw == NULL)
 			raw = g_mime_header_get_value(gh);
-		if (raw == NULL)
+		if (raw == NULL || g_ascii_strncasecmp(g_mime_header_get_name(gh),
+		    "Content-", 8) != 0)
 			continue;
 		v = unfold(raw);
 		op_add(rw, g_mime_header_get_name(gh), 0, v);

@@ -1,0 +1,187 @@
+/*
+ * rewrite_fuzz - libFuzzer target over rewrite_message(), the milter's
+ * rewrite of one message
+ *
+ * Any byte string is a message.  Forward mode (with stripping) and reply
+ * mode must each succeed or refuse with a reason, never crash, leak or
+ * read out of bounds; a success must produce header edits with a name and
+ * one-line values (no header smuggled in), a body when the body changed,
+ * and nothing to apply after a refusal.
+ *
+ * Build for libFuzzer (clang):
+ *	make fuzz-rewrite	(see fuzz/local.mk)
+ * Built without FUZZ_LIBFUZZER the file has a main() that replays files
+ * or directories given as arguments (default: tests/milter/corpus and
+ * fuzz/corpus/rewrite) and prints TAP, which is how make check runs it.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "milter_rewrite.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static char th[] = "[BIPostal] {{origin}} {{alias}}\n";
+static char tf[] = "{{attachments}}{{manage_url}} {{disable_url}}\n";
+static char hh[] = "<p>{{origin}} {{alias}}</p>";
+static char hf[] = "<p>{{attachments}}<a href=\"{{disable_url}}\">x</a></p>";
+static struct rewrite_templates tmpl = { th, tf, hh, hf };
+
+static int
+f_reply(void *arg, const char *sender, char *out, size_t len)
+{
+	snprintf(out, len, "r%zu@alias.test", strlen(sender));
+	return (0);
+}
+
+static int
+f_blob(void *arg, const char *name, const char *type,
+    const unsigned char *data, size_t len, char *id, size_t idlen)
+{
+	if (name == NULL || type == NULL || (len > 0 && data == NULL))
+		__builtin_trap();
+	snprintf(id, idlen, "b%zu", len);
+	return (0);
+}
+
+/* broken - report which invariant failed, then crash for the fuzzer */
+static void
+broken(const char *what)
+{
+	fprintf(stderr, "rewrite_fuzz: %s\n", what);
+	__builtin_trap();
+}
+
+/* check - the invariants of a result */
+static void
+check(enum rewrite_status st, const struct rewrite_result *r)
+{
+	size_t	i;
+
+	if (st != REWRITE_OK) {
+		if (r->why == NULL || r->nops != 0 || r->body != NULL)
+			broken("a refusal without reason, or with changes");
+		return;
+	}
+	for (i = 0; i < r->nops; i++) {
+		if (r->ops[i].name == NULL || r->ops[i].name[0] == '\0')
+			broken("a header edit without a name");
+		if (r->ops[i].value && strpbrk(r->ops[i].value, "\r\n"))
+			broken("a header value on more than one line");
+	}
+	if (r->body_changed && r->body == NULL)
+		broken("a changed body without bytes");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int init;
+	struct rewrite_env env;
+	struct rewrite_result r;
+	enum rewrite_status st;
+
+	if (!init) {
+		rewrite_init();
+		init = 1;
+	}
+	memset(&env, 0, sizeof(env));
+	env.mode = REWRITE_FORWARD;
+	env.alias_addr = "tok@alias.test";
+	env.origin = "shop.example";
+	env.manage_url = "https://d.test/m";
+	env.disable_url = "https://d.test/u";
+	env.blob_url = "https://d.test/b/";
+	env.brand = "BIPostal";
+	env.envelope_from = "s@site.test";
+	env.strip = 1;
+	env.max_depth = 20;
+	env.max_headers = 1000;
+	env.tmpl = &tmpl;
+	env.reply_addr = f_reply;
+	env.blob_put = f_blob;
+	st = rewrite_message(&env, data, size, &r);
+	check(st, &r);
+	rewrite_result_free(&r);
+
+	env.mode = REWRITE_REPLY;
+	env.owner = "owner@real.test";
+	env.recipient = "s@site.test";
+	env.trusted_authserv = "mx.alias.test";
+	st = rewrite_message(&env, data, size, &r);
+	check(st, &r);
+	rewrite_result_free(&r);
+	return (0);
+}
+
+#ifndef FUZZ_LIBFUZZER
+static int ntests;
+
+/* replay - one file */
+static void
+replay(const char *path)
+{
+	FILE	*fp = fopen(path, "rb");
+	unsigned char *buf;
+	long	 n;
+
+	if (fp == NULL)
+		return;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	n = (long)fread(buf, 1, (size_t)n, fp);
+	fclose(fp);
+	LLVMFuzzerTestOneInput(buf, (size_t)n);
+	free(buf);
+	printf("ok %d - %s\n", ++ntests, path);
+	fflush(stdout);
+}
+
+/* replay_dir - every regular file of a directory, or the file itself */
+static void
+replay_dir(const char *dir)
+{
+	DIR	*d = opendir(dir);
+	struct dirent *e;
+	char	 path[4096];
+
+	if (d == NULL) {
+		replay(dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		replay(path);
+	}
+	closedir(d);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *top = getenv("top_srcdir");
+	char	 dir[4096];
+	int	 i;
+
+	if (argc > 1) {
+		for (i = 1; i < argc; i++)
+			replay_dir(argv[i]);
+	} else {
+		snprintf(dir, sizeof(dir), "%s/tests/milter/corpus", top ? top : ".");
+		replay_dir(dir);
+		snprintf(dir, sizeof(dir), "%s/fuzz/corpus/rewrite", top ? top : ".");
+		replay_dir(dir);
+	}
+	printf("1..%d\n", ntests);
+	return (0);
+}
+#endif
