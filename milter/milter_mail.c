@@ -271,6 +271,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		return (SMFIS_CONTINUE);
 	}
 	addr[at - addr] = '\0';
+	addr[strcspn(addr, "+")] = '\0';	/* tok+ext is tok, as for postmapd */
 	if (!token_fold(token, sizeof(token), addr)) {
 		smfi_setreply(ctx, "550", "5.1.1",
 		    "Recipient address rejected: no such alias");
