@@ -1,0 +1,534 @@
+/*
+ * redis.c - the optional Redis side of the store (hiredis)
+ *
+ * Interface: redis.h.  URIs: redis://[:password@]host[:port][/N] and
+ * unix:/path[?db=N].  Redis holds counters, rate-limit buckets, cache
+ * invalidations and event fan-out; it is never the source of truth.
+ *
+ * Failures: connect and command timeouts are short (REDIS_TIMEOUT_MS).
+ * After any NULL reply, error reply or context error the context is
+ * freed, and the next call connects again - a context that failed once
+ * is never used again.  After a failed connect no new attempt is made for
+ * REDIS_RETRY_MS, so a dead Redis costs one refused connect per second,
+ * not one per call.  Calls that need Redis then answer STORE_TEMP.
+ *
+ * Rate limits are fixed windows: the first hit of a key creates a counter
+ * that expires window seconds later (INCR and EXPIRE in one Lua script,
+ * atomic on the server, shared by every host).  When Redis is down - or
+ * not configured at all (a NULL struct redis) - the same fixed window is
+ * kept in a table in process memory, so a limit never silently turns
+ * into "no limit".  That table is shared by the process, guarded by a
+ * mutex, and bounded: when full, the entry whose window ends first is
+ * reused.
+ *
+ * Ownership: redis_open returns a new struct redis (redis_close, which
+ * accepts NULL).  Strings passed in are borrowed.  Log lines never carry
+ * a full key: keys may contain addresses.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "redis.h"
+#include "util.h"
+
+#define REDIS_TIMEOUT_MS	1000
+#define REDIS_RETRY_MS		1000
+#define REDIS_KEY_MAX		512	/* a longer key is INVALID */
+#define RL_SLOTS		4096	/* in-process fallback buckets */
+#define RL_PROBE		16
+#define RL_KEY_MAX		128	/* stored prefix; the hash covers all */
+
+struct redis {
+	char		*host;		/* NULL with a unix socket */
+	int		 port;
+	char		*path;		/* unix socket or NULL */
+	char		*password;	/* NULL = no AUTH */
+	int		 db;
+	redisContext	*c;		/* NULL: dropped, connect on next use */
+	long long	 retry_ms;	/* no connect attempt before this */
+	int		 down;		/* logged as down */
+};
+
+struct rl_slot {
+	uint64_t	 hash;
+	char		 key[RL_KEY_MAX + 1];
+	int64_t		 start;		/* window start, seconds */
+	long		 window;
+	long		 count;
+};
+
+static struct rl_slot rl_table[RL_SLOTS];
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* INCR, set the expiry on the first hit (or when a crash lost it), and
+ * return the count and the seconds left in the window */
+static const char rl_script[] =
+	"local n = redis.call('INCR', KEYS[1]) "
+	"local ttl = redis.call('TTL', KEYS[1]) "
+	"if n == 1 or ttl < 0 then "
+	"  redis.call('EXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) "
+	"end "
+	"return {n, ttl}";
+
+/* redis_now_ms - monotonic milliseconds */
+static long long
+redis_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* redis_drop - forget a context that failed */
+static void
+redis_drop(struct redis *r)
+{
+	if (r->c != NULL)
+		redisFree(r->c);
+	r->c = NULL;
+}
+
+/* redis_where - host:port or the socket path, for log lines */
+static void
+redis_where(const struct redis *r, char *buf, size_t size)
+{
+	if (r->path != NULL)
+		snprintf(buf, size, "%s", r->path);
+	else
+		snprintf(buf, size, "%s:%d", r->host, r->port);
+}
+
+/* redis_down - log once that Redis cannot be used, drop the context */
+static void
+redis_down(struct redis *r, const char *what, const char *err)
+{
+	char	where[300];
+
+	redis_where(r, where, sizeof(where));
+	if (!r->down)
+		log_warn("redis %s: %s: %s", where, what, err ? err : "?");
+	r->down = 1;
+	redis_drop(r);
+	r->retry_ms = redis_now_ms() + REDIS_RETRY_MS;
+}
+
+/* redis_setup - AUTH and SELECT on a fresh context; 0 or -1 */
+static int
+redis_setup(struct redis *r)
+{
+	redisReply *rep;
+
+	if (r->password != NULL) {
+		rep = redisCommand(r->c, "AUTH %s", r->password);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+			redis_down(r, "AUTH", rep ? rep->str : r->c->errstr);
+			if (rep)
+				freeReplyObject(rep);
+			return (-1);
+		}
+		freeReplyObject(rep);
+	}
+	if (r->db != 0) {
+		rep = redisCommand(r->c, "SELECT %d", r->db);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+			redis_down(r, "SELECT", rep ? rep->str : r->c->errstr);
+			if (rep)
+				freeReplyObject(rep);
+			return (-1);
+		}
+		freeReplyObject(rep);
+	}
+	return (0);
+}
+
+/* redis_ready - a usable context, connecting if needed; 0 or -1 */
+static int
+redis_ready(struct redis *r)
+{
+	struct timeval tv = { REDIS_TIMEOUT_MS / 1000,
+	    (REDIS_TIMEOUT_MS % 1000) * 1000 };
+	char	where[300];
+
+	if (r->c != NULL)
+		return (0);
+	if (redis_now_ms() < r->retry_ms)
+		return (-1);
+	if (r->path != NULL)
+		r->c = redisConnectUnixWithTimeout(r->path, tv);
+	else
+		r->c = redisConnectWithTimeout(r->host, r->port, tv);
+	if (r->c == NULL || r->c->err) {
+		redis_down(r, "connect", r->c ? r->c->errstr : "out of memory");
+		return (-1);
+	}
+	if (redisSetTimeout(r->c, tv) != REDIS_OK) {
+		redis_down(r, "timeout", r->c->errstr);
+		return (-1);
+	}
+	if (redis_setup(r) != 0)
+		return (-1);
+	if (r->down) {
+		redis_where(r, where, sizeof(where));
+		log_info("redis %s: connected again", where);
+	}
+	r->down = 0;
+	return (0);
+}
+
+/* redis_cmd - run one command (argv form); the reply is new, or NULL
+ * after the context has been dropped.  An error reply drops it too. */
+static redisReply *
+redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *rep;
+
+	if (redis_ready(r) != 0)
+		return (NULL);
+	rep = redisCommandArgv(r->c, argc, argv, lens);
+	if (rep == NULL) {
+		redis_down(r, argv[0], r->c->errstr);
+		return (NULL);
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		/* the server is up: drop the context, but no back-off */
+		char	where[300];
+
+		redis_where(r, where, sizeof(where));
+		log_warn("redis %s: %s: %.200s", where, argv[0], rep->str);
+		freeReplyObject(rep);
+		redis_drop(r);
+		return (NULL);
+	}
+	return (rep);
+}
+
+/* redis_parse - fill host/port/path/password/db from uri; 0 or -1 */
+static int
+redis_parse(struct redis *r, const char *uri)
+{
+	const char *p, *at, *slash, *colon, *q;
+	char	*e;
+	long	 v;
+
+	if (strncmp(uri, "unix:", 5) == 0) {
+		p = uri + 5;
+		q = strchr(p, '?');
+		r->path = q ? xstrndup(p, (size_t)(q - p)) : xstrdup(p);
+		if (q != NULL) {
+			if (strncmp(q + 1, "db=", 3) != 0)
+				return (-1);
+			v = strtol(q + 4, &e, 10);
+			if (*e != '\0' || v < 0 || v > 1000)
+				return (-1);
+			r->db = (int)v;
+		}
+		return (*r->path != '\0' ? 0 : -1);
+	}
+	if (strncmp(uri, "redis://", 8) != 0)
+		return (-1);
+	p = uri + 8;
+	slash = strchr(p, '/');
+	at = strchr(p, '@');
+	if (at != NULL && (slash == NULL || at < slash)) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon != NULL)
+			r->password = xstrndup(colon + 1,
+			    (size_t)(at - colon - 1));
+		p = at + 1;
+		slash = strchr(p, '/');
+	}
+	q = slash != NULL ? slash : p + strlen(p);
+	colon = memchr(p, ':', (size_t)(q - p));
+	r->host = xstrndup(p, (size_t)((colon ? colon : q) - p));
+	if (*r->host == '\0') {
+		free(r->host);
+		r->host = xstrdup("127.0.0.1");
+	}
+	r->port = 6379;
+	if (colon != NULL) {
+		v = strtol(colon + 1, &e, 10);
+		if (e != q || v <= 0 || v > 65535)
+			return (-1);
+		r->port = (int)v;
+	}
+	if (slash != NULL && slash[1] != '\0') {
+		v = strtol(slash + 1, &e, 10);
+		if (*e != '\0' || v < 0 || v > 1000)
+			return (-1);
+		r->db = (int)v;
+	}
+	return (0);
+}
+
+/* redis_open - parse uri; NULL for no Redis (""/NULL) or a bad uri */
+struct redis *
+redis_open(const char *uri)
+{
+	struct redis *r;
+
+	if (uri == NULL || *uri == '\0')
+		return (NULL);
+	r = xcalloc(1, sizeof(*r));
+	if (redis_parse(r, uri) != 0) {
+		log_error("redis: bad URI (want redis://host:port/N or "
+		    "unix:/path?db=N)");
+		redis_close(r);
+		return (NULL);
+	}
+	(void)redis_ready(r);		/* a server that is down is fine */
+	return (r);
+}
+
+/* redis_close - drop the context and free; NULL is fine */
+void
+redis_close(struct redis *r)
+{
+	if (r == NULL)
+		return;
+	redis_drop(r);
+	free(r->host);
+	free(r->path);
+	if (r->password != NULL)
+		explicit_bzero(r->password, strlen(r->password));
+	free(r->password);
+	free(r);
+}
+
+/* redis_ping - STORE_OK if Redis answers (or is not configured) */
+enum store_status
+redis_ping(struct redis *r)
+{
+	const char *argv[] = { "PING" };
+	redisReply *rep;
+
+	if (r == NULL)
+		return (STORE_OK);
+	if ((rep = redis_cmd(r, 1, argv, NULL)) == NULL)
+		return (STORE_TEMP);
+	freeReplyObject(rep);
+	return (STORE_OK);
+}
+
+/* rl_hash - FNV-1a of a key */
+static uint64_t
+rl_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (h);
+}
+
+/* rl_local - the in-process fixed window: 1 allowed, 0 refused */
+static int
+rl_local(const char *key, long limit, long window, long *retry_after)
+{
+	uint64_t h = rl_hash(key);
+	int64_t	 now = bp_now();
+	struct rl_slot *e = NULL, *victim = NULL, *t;
+	int	 i, allowed;
+
+	pthread_mutex_lock(&rl_lock);
+	for (i = 0; i < RL_PROBE; i++) {
+		t = &rl_table[(h + (uint64_t)i) % RL_SLOTS];
+		if (t->count > 0 && t->hash == h && t->window == window &&
+		    strncmp(t->key, key, RL_KEY_MAX) == 0) {
+			e = t;
+			break;
+		}
+		/* free or expired slots first, else the one ending first */
+		if (victim == NULL || t->count == 0 ||
+		    (victim->count != 0 && t->start + t->window <
+		    victim->start + victim->window))
+			victim = t;
+	}
+	if (e != NULL && now >= e->start + e->window)
+		e->count = 0;			/* window over: start again */
+	if (e == NULL || e->count == 0) {
+		if (e == NULL)
+			e = victim;
+		e->hash = h;
+		bp_strlcpy(e->key, key, sizeof(e->key));
+		e->start = now;
+		e->window = window;
+		e->count = 0;
+	}
+	e->count++;
+	allowed = e->count <= limit;
+	*retry_after = allowed ? 0 : (long)(e->start + e->window - now);
+	if (*retry_after < 0 || (!allowed && *retry_after == 0))
+		*retry_after = 1;
+	pthread_mutex_unlock(&rl_lock);
+	return (allowed);
+}
+
+/* redis_ratelimit - at most limit hits of key per window seconds */
+int
+redis_ratelimit(struct redis *r, const char *key, long limit, long window,
+    long *retry_after)
+{
+	char	 k[REDIS_KEY_MAX + 16], w[32];
+	const char *argv[5];
+	redisReply *rep;
+	long long n, ttl;
+	long	 dummy;
+
+	if (retry_after == NULL)
+		retry_after = &dummy;
+	*retry_after = 0;
+	if (window < 1)
+		window = 1;
+	if (limit < 0)
+		limit = 0;
+	if (r == NULL)
+		return (rl_local(key, limit, window, retry_after));
+	snprintf(k, sizeof(k), "bipostal:rl:%.*s", REDIS_KEY_MAX, key);
+	snprintf(w, sizeof(w), "%ld", window);
+	argv[0] = "EVAL";
+	argv[1] = rl_script;
+	argv[2] = "1";
+	argv[3] = k;
+	argv[4] = w;
+	if ((rep = redis_cmd(r, 5, argv, NULL)) == NULL)
+		return (rl_local(key, limit, window, retry_after));
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
+	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		redis_down(r, "EVAL", "unexpected reply");
+		return (rl_local(key, limit, window, retry_after));
+	}
+	n = rep->element[0]->integer;
+	ttl = rep->element[1]->integer;
+	freeReplyObject(rep);
+	if (n <= limit)
+		return (1);
+	*retry_after = ttl > 0 ? (long)ttl : 1;
+	return (0);
+}
+
+/* redis_publish1 - PUBLISH channel message; OK or TEMP */
+static enum store_status
+redis_publish1(struct redis *r, const char *chan, const char *msg)
+{
+	const char *argv[] = { "PUBLISH", chan, msg };
+	redisReply *rep;
+
+	if ((rep = redis_cmd(r, 3, argv, NULL)) == NULL)
+		return (STORE_TEMP);
+	freeReplyObject(rep);
+	return (STORE_OK);
+}
+
+/* redis_publish - {"type":T,"data":JSON} on bipostal:events:<user> */
+enum store_status
+redis_publish(struct redis *r, int64_t user_id, const char *type,
+    const char *json)
+{
+	char	 chan[64], *msg;
+	size_t	 i, len;
+	enum store_status s;
+
+	if (r == NULL)
+		return (STORE_OK);
+	if (type == NULL || *type == '\0' || strlen(type) > EVENT_TYPE_MAX)
+		return (STORE_INVALID);
+	for (i = 0; type[i] != '\0'; i++)
+		if (!isalnum((unsigned char)type[i]) && type[i] != '_' &&
+		    type[i] != '-' && type[i] != '.')
+			return (STORE_INVALID);
+	if (json == NULL || *json == '\0')
+		json = "null";
+	snprintf(chan, sizeof(chan), "bipostal:events:%lld",
+	    (long long)user_id);
+	len = strlen(type) + strlen(json) + 32;
+	msg = xmalloc(len);
+	snprintf(msg, len, "{\"type\":\"%s\",\"data\":%s}", type, json);
+	s = redis_publish1(r, chan, msg);
+	free(msg);
+	return (s);
+}
+
+/* redis_invalidate - PUBLISH bipostal:invalidate <token> */
+enum store_status
+redis_invalidate(struct redis *r, const char *token)
+{
+	if (r == NULL)
+		return (STORE_OK);
+	if (token == NULL || *token == '\0' || strlen(token) > TOKEN_MAX)
+		return (STORE_INVALID);
+	return (redis_publish1(r, "bipostal:invalidate", token));
+}
+
+/* redis_counter_key - "bipostal:counter:<name>"; -1 if name is bad */
+static int
+redis_counter_key(char *buf, size_t size, const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > REDIS_KEY_MAX)
+		return (-1);
+	snprintf(buf, size, "bipostal:counter:%s", name);
+	return (0);
+}
+
+/* redis_incr - INCRBY bipostal:counter:<name> n */
+enum store_status
+redis_incr(struct redis *r, const char *name, long n)
+{
+	char	 k[REDIS_KEY_MAX + 32], v[32];
+	const char *argv[3];
+	redisReply *rep;
+
+	if (r == NULL)
+		return (STORE_OK);
+	if (redis_counter_key(k, sizeof(k), name) != 0)
+		return (STORE_INVALID);
+	snprintf(v, sizeof(v), "%ld", n);
+	argv[0] = "INCRBY";
+	argv[1] = k;
+	argv[2] = v;
+	if ((rep = redis_cmd(r, 3, argv, NULL)) == NULL)
+		return (STORE_TEMP);
+	freeReplyObject(rep);
+	return (STORE_OK);
+}
+
+/* redis_get_counter - GET bipostal:counter:<name>; 0 if absent */
+enum store_status
+redis_get_counter(struct redis *r, const char *name, long long *out)
+{
+	char	 k[REDIS_KEY_MAX + 32], *e;
+	const char *argv[2];
+	redisReply *rep;
+	enum store_status s = STORE_OK;
+
+	*out = 0;
+	if (r == NULL)
+		return (STORE_OK);
+	if (redis_counter_key(k, sizeof(k), name) != 0)
+		return (STORE_INVALID);
+	argv[0] = "GET";
+	argv[1] = k;
+	if ((rep = redis_cmd(r, 2, argv, NULL)) == NULL)
+		return (STORE_TEMP);
+	if (rep->type == REDIS_REPLY_STRING) {
+		*out = strtoll(rep->str, &e, 10);
+		if (*e != '\0')
+			s = STORE_PERM;		/* not a counter */
+	} else if (rep->type != REDIS_REPLY_NIL)
+		s = STORE_PERM;
+	freeReplyObject(rep);
+	return (s);
+}
