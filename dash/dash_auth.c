@@ -87,6 +87,7 @@ jwk_load(json_t *k, struct jwk *out)
 	OSSL_PARAM	*params = NULL;
 	EVP_PKEY_CTX	*ctx = NULL;
 	BIGNUM		*n = NULL, *e = NULL;
+	unsigned char	 pub[65];	/* the builder keeps a pointer to it */
 	int		 rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -103,7 +104,6 @@ jwk_load(json_t *k, struct jwk *out)
 		const char *crv = json_string_value(json_object_get(k, "crv"));
 		const char *x = json_string_value(json_object_get(k, "x"));
 		const char *y = json_string_value(json_object_get(k, "y"));
-		unsigned char pub[65];
 
 		if (crv == NULL || strcmp(crv, "P-256") != 0 || x == NULL ||
 		    y == NULL ||

@@ -9,8 +9,8 @@
  *	id: <event id>\nevent: <alias|queue|mail>\ndata: <JSON>\n\n
  * A reconnecting client sends Last-Event-ID (or ?after=ID) and gets what
  * it missed; a new client starts at the present.  A comment line
- * (": heartbeat") goes out every DASH_SSE_HEARTBEAT seconds so proxies
- * and clients see the stream alive.
+ * (": heartbeat") goes out every DASH_SSE_HEARTBEAT seconds (or half of
+ * dash_conn_timeout if less) so proxies and clients see the stream alive.
  *
  * The store's event table is the truth; the stream polls it.  When Redis
  * is configured the stream also subscribes to "bipostal:events:<user>"
@@ -51,6 +51,7 @@ struct sse {
 	char		*buf;		/* pending output */
 	size_t		 len, off;
 	time_t		 last_write;
+	long		 heartbeat;	/* seconds, under dash_conn_timeout */
 	redisContext	*rc;		/* subscription, or NULL */
 	char		*redis_uri;
 	int		 redis_failed;
@@ -199,7 +200,7 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			return (MHD_CONTENT_READER_END_OF_STREAM);
 		if (sse_fill(s) > 0)
 			break;
-		if (time(NULL) - s->last_write >= DASH_SSE_HEARTBEAT) {
+		if (time(NULL) - s->last_write >= s->heartbeat) {
 			sse_append(s, ": heartbeat\n\n", 13);
 			break;
 		}
@@ -281,6 +282,11 @@ dash_h_events(struct req *r, const char *arg)
 	}
 	s->redis_uri = xstrdup(r->cf->redis ? r->cf->redis : "");
 	s->last_write = time(NULL);
+	s->heartbeat = r->cf->dash_conn_timeout / 2;
+	if (s->heartbeat > DASH_SSE_HEARTBEAT)
+		s->heartbeat = DASH_SSE_HEARTBEAT;
+	if (s->heartbeat < 1)
+		s->heartbeat = 1;
 	sse_append(s, "retry: 3000\n: connected\n\n", 25);
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);

@@ -1,0 +1,731 @@
+#!/bin/bash
+# api.sh BACKEND - drive a real bipostal-dash over HTTP with curl (TAP)
+#
+# BACKEND is sqlite (a file in a private directory) or mysql (a fresh
+# database made with $BIPOSTAL_TEST_MYSQL_ADMIN, dropped at the end; the
+# test fails when that variable is unset).  With mysql, Redis is used too
+# when $BIPOSTAL_TEST_REDIS is set, so the SSE stream runs on pub/sub.
+# Covers every endpoint and its errors, the authorisation matrix, bad
+# inputs, JWTs from an OpenID provider, SSE, TTL expiry, CORS, static
+# files and the connection limits.
+
+set -u
+backend=${1:?usage: api.sh sqlite|mysql}
+: "${top_builddir:?}" "${top_srcdir:?}"
+DASH=$top_builddir/bipostal-dash
+TOOL=$top_builddir/tests/dash/dash_tool
+W=$(mktemp -d /tmp/bp-dash-test.XXXXXX)
+n=0
+failed=0
+pid=
+dbname=
+
+# tool - the test helper; it exits at once, so leak checks are noise there
+tool() {
+	ASAN_OPTIONS=detect_leaks=0 "$TOOL" "$@"
+}
+
+ok() {	# ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+finish() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	jobs -p | xargs -r kill 2>/dev/null
+	if [ -n "$dbname" ]; then
+		mysql_admin -e "DROP DATABASE IF EXISTS $dbname" >/dev/null 2>&1
+	fi
+	if [ "$failed" -ne 0 ] && [ -f "$W/log" ]; then
+		echo "# daemon log (tail):"
+		tail -n 30 "$W/log" | sed 's/^/# /'
+	fi
+	rm -rf "$W"
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+trap finish EXIT
+
+# free_port - a port in 20000-60000 with nothing listening
+free_port() {
+	local p
+	while :; do
+		p=$(shuf -i 20000-60000 -n 1)
+		if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# mysql_admin ARGS - the mysql client as the admin of $BIPOSTAL_TEST_MYSQL_ADMIN
+mysql_admin() {
+	local u=${BIPOSTAL_TEST_MYSQL_ADMIN#mysql://}
+	local cred=${u%%@*} hp=${u#*@}
+	hp=${hp%%/*}
+	mysql --protocol=tcp -u "${cred%%:*}" -p"${cred#*:}" -h "${hp%:*}" \
+	    -P "${hp##*:}" "$@"
+}
+
+# call METHOD PATH [curl args] - sets $code, $body, $hdrs
+call() {
+	local m=$1 p=$2
+	shift 2
+	code=$(curl -s -o "$W/body" -D "$W/hdrs" -w '%{http_code}' \
+	    --max-time 20 -X "$m" "$@" "$URL$p")
+	body=$(cat "$W/body")
+	hdrs=$(cat "$W/hdrs")
+}
+
+# expect DESCRIPTION CODE [JQ-EXPRESSION] - check the last call
+expect() {
+	local r=0
+	[ "$code" = "$2" ] || r=1
+	if [ $r = 0 ] && [ $# -ge 3 ]; then
+		echo "$body" | jq -e "$3" >/dev/null 2>&1 || r=1
+	fi
+	ok $r "$1 ($code)"
+	if [ $r != 0 ]; then
+		echo "#   want $2 ${3:-}; body: $(head -c 400 "$W/body")"
+	fi
+}
+
+# error_shape - the last body is a JSON error of the right form
+error_shape() {
+	echo "$body" | jq -e --argjson c "$code" '(.code == $c) and
+	    (.errno | type == "number") and (.error | type == "string") and
+	    (.message | type == "string")' >/dev/null 2>&1
+	ok $? "$1: JSON error {code,errno,error,message}"
+}
+
+# ---- set up a store, keys and a configuration -----------------------------
+case $backend in
+sqlite)
+	store="sqlite:$W/dash.db"
+	redis=
+	;;
+mysql)
+	if [ -z "${BIPOSTAL_TEST_MYSQL_ADMIN:-}" ]; then
+		ok 1 "BIPOSTAL_TEST_MYSQL_ADMIN is set (start tests/lib/servers.sh)"
+		exit 1
+	fi
+	dbname=bipostal_dash_$$_$RANDOM
+	mysql_admin -e "CREATE DATABASE $dbname"
+	ok $? "created database $dbname"
+	store="${BIPOSTAL_TEST_MYSQL_ADMIN%/}/$dbname"
+	redis=${BIPOSTAL_TEST_REDIS:-}
+	;;
+*)
+	echo "Bail out! unknown backend $backend"
+	exit 1
+	;;
+esac
+
+cd "$W" || exit 1
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > secret
+echo "server-key-$RANDOM$RANDOM$RANDOM" > serverkey
+chmod 600 secret serverkey
+SK=$(cat serverkey)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem \
+    2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem \
+    2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rogue.pem \
+    2>/dev/null
+printf '{"keys":[%s,%s]}\n' "$(tool jwk rsa.pem k-rsa)" \
+    "$(tool jwk ec.pem k-ec)" > jwks.json
+mkdir -p www/css
+echo '<!doctype html><title>BIPostal</title>' > www/index.html
+echo 'body{}' > www/css/site.css
+echo 'outside' > outside.txt
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+cat > bipostal.conf <<EOF
+store = $store
+redis = $redis
+alias_domain = alias.example
+daemon_user = $(id -un)
+secret_key_file = $W/secret
+server_key_file = $W/serverkey
+dash_listen = 127.0.0.1:$PORT
+dash_static_dir = $W/www
+dash_signup = open
+dash_cors_origins = https://app.example
+dash_jwks_file = $W/jwks.json
+dash_oidc_issuer = https://idp.example
+dash_oidc_audience = bipostal
+dash_max_body = 64k
+dash_conn_timeout = 3s
+dash_per_ip_conn = 16
+dash_rate_login = 60
+dash_rate_signup = 5
+dash_rate_alias = 30
+queue_max_ttl = 1h
+EOF
+"$DASH" -f -c bipostal.conf > log 2>&1 &
+pid=$!
+for i in $(seq 50); do
+	curl -s -o /dev/null "$URL/__lbheartbeat__" && break
+	sleep 0.2
+done
+
+# ---- health, version, metrics, static files --------------------------------
+call GET /__lbheartbeat__
+expect "lbheartbeat" 200
+call GET /__heartbeat__
+expect "heartbeat checks the store" 200 '.store == "ok"'
+call GET /__version__
+expect "version" 200 '.version | type == "string"'
+call GET /
+expect "GET / serves index.html" 200
+echo "$hdrs" | grep -qi '^content-type: text/html'
+ok $? "index.html is text/html"
+call GET /css/site.css
+echo "$hdrs" | grep -qi '^content-type: text/css'
+ok $? "site.css is text/css"
+call GET /../outside.txt --path-as-is
+expect "no traversal with .." 404
+call GET /%2e%2e/outside.txt --path-as-is
+expect "no traversal with %2e%2e" 404
+call GET /css/../../outside.txt --path-as-is
+expect "no traversal from a subfolder" 404
+call GET /nothing.html
+expect "missing static file" 404
+error_shape "missing file"
+call GET /v1/nothing
+expect "unknown /v1/ endpoint" 404
+call DELETE /v1/me
+expect "wrong method" 405
+error_shape "405"
+
+# ---- users: signup, admin creation, sessions --------------------------------
+SKH="Authorization: BIPostal-Server-Key $SK"
+call POST /v1/users -d '{"email":"alice@real.example","password":"alice-password"}'
+expect "open signup" 201 '.email == "alice@real.example" and .admin == false'
+ALICE_ID=$(echo "$body" | jq -r .id)
+ALICE_QID=$(echo "$body" | jq -r .queue_id)
+call POST /v1/users -d '{"email":"alice@real.example","password":"other-password"}'
+expect "signup twice" 409
+call POST /v1/users -d '{"email":"eve@real.example","password":"x","admin":true}'
+expect "short password refused" 400
+call POST /v1/users -d '{"email":"eve@real.example","password":"eve-password","admin":true}'
+expect "signup cannot make an admin" 403
+call POST /v1/users -d '{"email":"not an address","password":"whatever1"}'
+expect "bad email refused" 400
+call POST /v1/users -d '{"email":"spam@real.example","password":"whatever1"}'
+expect "signup rate limited (5 per hour per address)" 429
+echo "$hdrs" | grep -qi '^retry-after: [0-9]'
+ok $? "429 carries Retry-After"
+error_shape "429"
+call POST /v1/admin/users -H "$SKH" -d '{"email":"bob@real.example","password":"bob-password"}'
+expect "admin creates bob with the server key" 201
+BOB_ID=$(echo "$body" | jq -r .id)
+BOB_QID=$(echo "$body" | jq -r .queue_id)
+call POST /v1/admin/users -H "$SKH" -d '{"email":"root@real.example","password":"root-password","admin":true}'
+expect "admin creates an admin" 201 '.admin == true'
+call POST /v1/admin/users -H "Authorization: BIPostal-Server-Key wrong" -d '{}'
+expect "wrong server key" 401
+
+session() {	# session USER PASSWORD -> prints a bearer token
+	curl -s -X POST -u "$1:$2" "$URL/v1/session" | jq -r .token
+}
+call POST /v1/session -u alice@real.example:alice-password
+expect "session from Basic" 201 '.token_type == "Bearer" and (.token | length > 20)'
+A=$(echo "$body" | jq -r .token)
+B=$(session bob@real.example bob-password)
+R=$(session root@real.example root-password)
+AH="Authorization: Bearer $A"
+BH="Authorization: Bearer $B"
+RH="Authorization: Bearer $R"
+call POST /v1/session -u alice@real.example:wrong-password
+expect "wrong password" 401
+error_shape "401"
+call POST /v1/session -u nobody@real.example:whatever-password
+expect "unknown user" 401
+call POST /v1/session -H 'Authorization: Basic !!!notbase64'
+expect "bad Basic encoding" 401
+call POST /v1/session -H "Authorization: Basic $(printf 'no-colon' | base64)"
+expect "Basic without a colon" 401
+call POST /v1/session
+expect "no credentials" 401
+call GET /v1/aliases -u alice@real.example:alice-password
+expect "Basic is not accepted on API calls" 401
+
+# unknown users cost an argon2 run like known ones
+t0=$(date +%s%N)
+curl -s -o /dev/null -X POST -u alice@real.example:wrong "$URL/v1/session"
+t1=$(date +%s%N)
+curl -s -o /dev/null -X POST -u ghost@real.example:wrong "$URL/v1/session"
+t2=$(date +%s%N)
+known=$(((t1 - t0) / 1000000))
+unknown=$(((t2 - t1) / 1000000))
+[ "$unknown" -ge $((known / 3)) ]
+ok $? "unknown user costs a hash too (known ${known} ms, unknown ${unknown} ms)"
+
+# ---- me and settings ---------------------------------------------------------
+call GET /v1/me -H "$AH"
+expect "GET /v1/me" 200 ".email == \"alice@real.example\" and .queue_id == \"$ALICE_QID\""
+call PATCH /v1/me -H "$AH" -d '{"disabled_action":"reject","content_policy":"keep"}'
+expect "PATCH settings" 200 '.disabled_action == "reject" and .content_policy == "keep"'
+call PATCH /v1/me -H "$AH" -d '{"disabled_action":"explode"}'
+expect "bad setting value" 400
+call PATCH /v1/me -H "$AH" -d '{"disabled_action":5}'
+expect "wrong type in settings" 400
+call PATCH /v1/me -H "$AH" -d '{"colour":"blue"}'
+expect "unknown setting" 400
+call GET /v1/me -H "$AH"
+expect "settings stored" 200 '.disabled_action == "reject" and .content_policy == "keep"'
+call PATCH /v1/me -H "$AH" -d '{"disabled_action":"discard"}'
+expect "settings back" 200
+
+# ---- aliases ---------------------------------------------------------------
+call POST /v1/aliases -H "$AH" -d '{"origin":"Shop.Example","context":"c2VjcmV0","expires_in":86400}'
+expect "create alias" 201 '.origin == "shop.example" and .status == "active" and .context == "c2VjcmV0" and (.alias | endswith("@alias.example"))'
+TOK=$(echo "$body" | jq -r .token)
+call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
+expect "same origin gives the same alias" 200 ".token == \"$TOK\""
+call POST /v1/aliases -H "$BH" -d '{"origin":"shop.example"}'
+expect "bob gets his own alias" 201 ".token != \"$TOK\""
+BTOK=$(echo "$body" | jq -r .token)
+call GET /v1/aliases -H "$AH"
+expect "list aliases with counters" 200 "(.aliases | length == 1) and .aliases[0].token == \"$TOK\" and (.aliases[0].counters.forwarded == 0)"
+call GET /v1/aliases/$TOK -H "$AH"
+expect "get own alias" 200 ".token == \"$TOK\""
+call GET /v1/aliases/$TOK%40alias.example -H "$AH"
+expect "get own alias by address" 200
+call GET /v1/aliases/$TOK -H "$BH"
+expect "another user's alias is 404" 404
+call PATCH /v1/aliases/$TOK -H "$BH" -d '{"status":"inactive"}'
+expect "another user cannot patch (404)" 404
+call DELETE /v1/aliases/$TOK -H "$BH"
+expect "another user cannot delete (404)" 404
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"inactive","context":null,"expires_at":4102444800}'
+expect "patch status, context, expiry" 200 '.status == "inactive" and .context == null and .expires_at == 4102444800'
+call GET /v1/aliases/$TOK -H "$AH"
+expect "patch stored" 200 '.status == "inactive" and .expires_at == 4102444800'
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"deleted"}'
+expect "PATCH cannot delete" 400
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"expires_at":"soon"}'
+expect "PATCH expires_at of the wrong type" 400
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"owner":7}'
+expect "PATCH unknown field" 400
+call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
+expect "re-asking re-activates" 200 ".token == \"$TOK\" and .status == \"active\""
+call POST /v1/aliases -H "$AH" -d '{"origin":5}'
+expect "origin of the wrong type" 400
+call POST /v1/aliases -H "$AH" -d '{"origin":"bad origin!"}'
+expect "malformed origin" 400
+call POST /v1/aliases -H "$AH" -d '{}'
+expect "missing origin" 400
+call POST /v1/aliases -H "$AH" -d '{"origin":"a.example","expires_in":-3}'
+expect "negative expires_in" 400
+big=$(head -c 5000 /dev/zero | base64 -w0)
+call POST /v1/aliases -H "$AH" -d "{\"origin\":\"a.example\",\"context\":\"$big\"}"
+expect "context over 4 KiB" 400
+ctx=$(head -c 4096 /dev/urandom | base64 -w0)
+call POST /v1/aliases -H "$AH" -d "{\"origin\":\"ctx.example\",\"context\":\"$ctx\"}"
+expect "context of exactly 4 KiB" 201 ".context == \"$ctx\""
+CTXTOK=$(echo "$body" | jq -r .token)
+call POST /v1/aliases -H "$AH" -d '{"origin":'
+expect "invalid JSON" 400 '.errno == 101'
+call POST /v1/aliases -H "$AH" -d '["origin"]'
+expect "JSON that is not an object" 400
+deep=$(printf '%.0s[' $(seq 200))$(printf '%.0s]' $(seq 200))
+call POST /v1/aliases -H "$AH" -d "{\"origin\":\"a.example\",\"x\":$deep}"
+expect "deep nesting refused" 400
+head -c 100000 /dev/zero | tr '\0' 'a' > huge
+call POST /v1/aliases -H "$AH" --data-binary @huge
+expect "huge body refused" 413
+error_shape "413"
+call POST /v1/aliases -H "$AH" -H 'Transfer-Encoding: chunked' --data-binary @huge
+expect "huge chunked body refused" 413
+hdr=$(head -c 100000 /dev/zero | tr '\0' 'h')
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $hdr" "$URL/__lbheartbeat__")
+case $code in 413|431|400) r=0 ;; *) r=1 ;; esac
+ok $r "huge header refused ($code)"
+call DELETE /v1/aliases/$CTXTOK -H "$AH"
+expect "delete alias" 204
+call GET /v1/aliases/$CTXTOK -H "$AH"
+expect "deleted alias is gone" 404
+call POST /v1/aliases -H "$AH" -d '{"origin":"ctx.example"}'
+expect "a deleted alias is never handed out again" 201 ".token != \"$CTXTOK\""
+
+# ---- one-click disable (RFC 8058) --------------------------------------------
+SIG=$(tool unsub secret "$TOK")
+call POST "/v1/unsubscribe/$TOK?sig=$SIG"
+expect "one-click disable" 200 '.status == "inactive"'
+call GET /v1/aliases/$TOK -H "$AH"
+expect "alias disabled by the link" 200 '.status == "inactive"'
+call POST "/v1/unsubscribe/$TOK?sig=00000000000000000000000000000000"
+expect "bad link signature" 403
+call POST "/v1/unsubscribe/$TOK"
+expect "link without a signature" 403
+call POST "/v1/unsubscribe/$BTOK?sig=$SIG"
+expect "a signature is bound to its token" 403
+call GET "/v1/unsubscribe/$TOK?sig=$SIG"
+expect "one-click is POST only" 405
+call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
+expect "re-enabled" 200 '.status == "active"'
+
+# ---- blobs -------------------------------------------------------------------
+BLOB=$(tool blob "$store" "$ALICE_ID" "$TOK" "invoice.html" "<script>x</script>")
+ok $? "blob stored"
+call GET /v1/blobs/$BLOB -H "$AH"
+expect "owner downloads the blob" 200
+[ "$body" = "<script>x</script>" ] && echo "$hdrs" | grep -qi '^content-type: application/octet-stream' &&
+    echo "$hdrs" | grep -qi '^content-disposition: attachment'
+ok $? "blob sent as an attachment, never as a page"
+call GET /v1/blobs/$BLOB -H "$BH"
+expect "another user's blob is 404" 404
+call GET /v1/blobs/$BLOB
+expect "blob without auth" 401
+call GET /v1/blobs/nosuchblob -H "$AH"
+expect "unknown blob" 404
+
+# ---- TOTP --------------------------------------------------------------------
+call POST /v1/me/totp -H "$BH"
+expect "TOTP enrolment" 201 '(.uri | startswith("otpauth://totp/")) and (.secret | length >= 16)'
+SECRET=$(echo "$body" | jq -r .secret)
+QR=$(echo "$body" | jq -r .qr)
+curl -s -o qr.png -D qr.h -H "$BH" "$URL$QR"
+grep -qi '^content-type: image/png' qr.h && [ "$(head -c 4 qr.png | od -An -tx1 | tr -d ' ')" = 89504e47 ]
+ok $? "QR code is a PNG"
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$SECRET\",\"code\":\"000000\"}"
+[ "$code" = 401 ] || [ "$(tool totp "$SECRET")" = 000000 ]
+ok $? "wrong TOTP code refused ($code)"
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$SECRET\",\"code\":\"$(tool totp "$SECRET")\"}"
+expect "TOTP verified and enrolled" 200 '.totp == true'
+call POST /v1/session -u bob@real.example:bob-password
+expect "session needs the TOTP code" 401 '.errno == 109'
+call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "$SECRET")"
+expect "session with X-TOTP" 201
+call POST /v1/session -u bob@real.example:bob-password -d "{\"totp\":\"$(tool totp "$SECRET")\"}"
+expect "session with a totp field" 201
+call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "$SECRET" 600)"
+expect "session with a stale code" 401
+call POST /v1/me/totp -H "$BH"
+expect "re-enrolment needs a current code" 401
+call GET /v1/me/totp/qr?secret=bad -H "$BH"
+expect "QR of a malformed secret" 400
+
+# ---- bearer tokens: HS256 and the OpenID provider -----------------------------
+now=$(date +%s)
+T=$(tool jwt secret HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$((now - 10))}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "expired HS256 token" 401
+T=$(tool jwt secret HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$((now + 300))}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "HS256 token signed with the secret" 200
+echo -n wrong-secret-wrong-secret > other
+T=$(tool jwt other HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$((now + 300))}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "HS256 token with another secret" 401
+T=$(tool jwt secret none "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$((now + 300))}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "alg none" 401
+T=$(tool jwt secret none "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$((now + 300))}")
+call GET /v1/me -H "Authorization: Bearer ${T}AAAA"
+expect "alg none with a signature" 401
+c=${A:${#A}-10:1}
+[ "$c" = X ] && c=Y || c=X
+call GET /v1/me -H "Authorization: Bearer ${A:0:${#A}-10}$c${A:${#A}-9}"
+expect "tampered signature" 401
+call GET /v1/me -H "Authorization: Bearer not.a.jwt"
+expect "garbage token" 401
+call GET /v1/me -H "Authorization: Bearer $A" -H "Authorization: Bearer x"
+[ "$code" = 200 ] || [ "$code" = 401 ]
+ok $? "duplicate Authorization headers do not crash ($code)"
+claims="{\"iss\":\"https://idp.example\",\"aud\":\"bipostal\",\"sub\":\"carol-1\",\"email\":\"carol@real.example\",\"email_verified\":true,\"exp\":$((now + 300))}"
+T=$(tool jwt rsa.pem RS256 k-rsa "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "RS256 token from the provider" 200 '.email == "carol@real.example"'
+T=$(tool jwt ec.pem ES256 k-ec "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "ES256 token from the provider, same user" 200 '.email == "carol@real.example"'
+T=$(tool jwt rogue.pem RS256 k-rsa "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "RS256 with an unknown key" 401
+T=$(tool jwt rsa.pem RS256 k-rsa "${claims/bipostal\"/someone-else\"}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "wrong audience" 401
+T=$(tool jwt rsa.pem RS256 k-rsa "${claims/idp.example/evil.example}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "wrong issuer" 401
+T=$(tool jwt rsa.pem RS256 k-rsa "${claims/\"exp\":$((now + 300))/\"exp\":$((now - 5))}")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "expired RS256" 401
+T=$(tool jwt rsa.pem RS512 k-rsa "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "wrong algorithm (RS512)" 401
+T=$(tool jwt rsa.pem ES256 k-rsa "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "ES256 header on an RSA signature" 401
+openssl pkey -in rsa.pem -pubout -out rsa.pub 2>/dev/null
+T=$(tool jwt rsa.pub HS256 k-rsa "$claims")
+call GET /v1/me -H "Authorization: Bearer $T"
+expect "HS256 keyed with the provider's public key" 401
+
+# ---- notification queue (Pushbox) ----------------------------------------------
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"data":"first","ttl":600}'
+expect "append with the server key" 201 '.index > 0'
+I1=$(echo "$body" | jq -r .index)
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"data":{"kind":"json"},"ttl":600}'
+expect "append JSON data" 201
+I2=$(echo "$body" | jq -r .index)
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"data":"third","ttl":600}'
+expect "append a third" 201
+I3=$(echo "$body" | jq -r .index)
+call GET "/v1/queue?limit=2" -H "$AH"
+expect "read with a limit" 200 "(.messages | length == 2) and .messages[0].data == \"first\" and .last == false and .status == \"new\""
+call GET "/v1/queue?index=$I3" -H "$AH"
+expect "read from an index" 200 "(.messages | length == 1) and .messages[0].index == $I3 and .last == true"
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"data":"x","ttl":99999999}'
+expect "TTL over queue_max_ttl" 400
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"ttl":5}'
+expect "append without data" 400
+call POST /v1/queue/nosuchqueue -H "$SKH" -d '{"data":"x"}'
+expect "append to an unknown queue" 404
+call POST /v1/queue/$ALICE_QID -H "$AH" -d '{"data":"x"}'
+expect "a user cannot append" 403
+call POST /v1/queue/$ALICE_QID -d '{"data":"x"}'
+expect "append without auth" 401
+call GET "/v1/queue?index=-1" -H "$AH"
+expect "negative index" 400
+call GET "/v1/queue?limit=0" -H "$AH"
+expect "zero limit" 400
+call GET "/v1/queue?index=$I2&limit=1" -H "$AH"
+expect "JSON data comes back as its text" 200 '.messages[0].data == "{\"kind\":\"json\"}"'
+call POST /v1/queue/$ALICE_QID -H "$SKH" -d '{"data":"brief","ttl":1}'
+expect "append with a 1 s TTL" 201
+I4=$(echo "$body" | jq -r .index)
+sleep 2.2
+call GET "/v1/queue?index=$I3" -H "$AH"
+expect "expired message is gone (TTL)" 200 "all(.messages[]; .index != $I4) and all(.messages[]; .data != \"brief\")"
+call GET "/v1/queue" -H "$BH"
+expect "bob's queue is his own" 200 '.messages | length == 0'
+
+# lost: messages the client wanted expired unread
+call POST /v1/queue/$BOB_QID -H "$SKH" -d '{"data":"short","ttl":1}'
+IS=$(echo "$body" | jq -r .index)
+call POST /v1/queue/$BOB_QID -H "$SKH" -d '{"data":"long","ttl":600}'
+sleep 2.2
+call GET "/v1/queue?index=$IS" -H "$BH"
+expect "expired unread messages give status lost" 200 '.status == "lost" and (.messages | length == 1) and .messages[0].data == "long"'
+
+# ---- SSE -------------------------------------------------------------------------
+curl -sN --max-time 6 -H "$AH" "$URL/v1/events" > sse.out 2>/dev/null &
+ssepid=$!
+sleep 1
+curl -s -o /dev/null -X POST -H "$AH" -d '{"origin":"sse.example"}' "$URL/v1/aliases"
+curl -s -o /dev/null -X POST -H "$SKH" -d '{"data":"ping"}' "$URL/v1/queue/$ALICE_QID"
+for i in $(seq 40); do
+	grep -q '^event: queue' sse.out && break
+	sleep 0.1
+done
+grep -q '^event: alias' sse.out && grep -q 'sse.example' sse.out
+ok $? "SSE client receives the alias event"
+grep -q '^event: queue' sse.out
+ok $? "SSE client receives the queue event"
+kill $ssepid 2>/dev/null
+wait $ssepid 2>/dev/null
+last=$(grep '^id: ' sse.out | tail -n 1 | cut -d' ' -f2)
+curl -sN --max-time 2 -H "$AH" -H "Last-Event-ID: 0" "$URL/v1/events" > sse2.out 2>/dev/null
+grep -q "^id: $last\$" sse2.out
+ok $? "Last-Event-ID replays missed events"
+call GET /v1/events
+expect "events without auth" 401
+call GET /v1/events -H "$SKH"
+expect "events with the server key" 403
+
+# ---- legacy /0.5/ ------------------------------------------------------------------
+call GET /0.5/new_token -u alice@real.example:alice-password
+expect "legacy new_token with Basic" 200 '.token | length > 20'
+LT=$(echo "$body" | jq -r .token)
+call GET /0.5/new_token
+expect "legacy new_token without credentials" 401
+call GET /0.5/new_token -H "$SKH"
+expect "legacy new_token with the server key" 403
+call POST /0.5/new_subscription --data-urlencode "token=$LT" --data-urlencode origin=legacy.example
+expect "legacy new_subscription (form, token field)" 200 '.origin == "legacy.example" and (.alias | endswith("@alias.example"))'
+LTOK=$(echo "$body" | jq -r .token)
+call POST /0.5/new_subscription -H "$AH" -H 'Content-Type: application/json' -d '{"origin":"legacy.example"}'
+expect "re-subscription returns the previous alias" 200 ".token == \"$LTOK\" and .created == false"
+call PATCH /v1/aliases/$LTOK -H "$AH" -d '{"status":"inactive"}'
+call POST /0.5/new_subscription -H "$AH" -H 'Content-Type: application/json' -d '{"origin":"legacy.example"}'
+expect "re-subscription re-activates" 200 ".token == \"$LTOK\""
+call GET /v1/aliases/$LTOK -H "$AH"
+expect "legacy alias active again" 200 '.status == "active"'
+call POST /0.5/new_subscription --data-urlencode "token=bogus" --data-urlencode origin=x.example
+expect "legacy new_subscription with a bad token" 401
+call POST /0.5/new_subscription -d origin=x.example
+expect "legacy new_subscription without a token" 401
+call POST /0.5/remove_subscription -H "$BH" --data-urlencode "token=$LTOK"
+expect "legacy remove of another user's alias" 404
+call POST /0.5/remove_subscription -H "$AH" --data-urlencode "token=$LTOK@alias.example"
+expect "legacy remove_subscription" 200 '.status == "deleted"'
+call POST /0.5/remove_subscription -H "$AH" --data-urlencode "token=$LTOK"
+expect "legacy remove twice" 404
+call POST /0.5/remove_subscription --data-urlencode "token=$LTOK"
+expect "legacy remove without auth" 401
+call POST /0.5/user_queue -H "$AH"
+expect "user_queue without nodes" 503
+error_shape "503"
+
+# ---- admin: nodes and users -----------------------------------------------------------
+call POST /v1/admin/nodes -H "$SKH" -d '{"host":"q1.example","port":8443,"capacity":100}'
+expect "add node q1" 201
+N1=$(echo "$body" | jq -r .id)
+call POST /v1/admin/nodes -H "$RH" -d '{"host":"q2.example","port":8443,"capacity":100}'
+expect "an admin user adds node q2" 201
+N2=$(echo "$body" | jq -r .id)
+call POST /v1/admin/nodes -H "$SKH" -d '{"host":"q3.example","port":"x","capacity":1}'
+expect "node with a bad port" 400
+call PATCH /v1/admin/nodes/$N2 -H "$SKH" -d '{"draining":true}'
+expect "drain q2" 200 '.draining == true'
+call POST /0.5/user_queue -H "$AH"
+expect "user_queue assigns a node" 200 ".queue_id == \"$ALICE_QID\" and .host == \"q1.example\" and .port == 8443"
+call POST /0.5/user_queue -H "$AH"
+expect "the user stays on the node" 200 '.host == "q1.example"'
+call PATCH /v1/admin/nodes/$N2 -H "$SKH" -d '{"draining":false,"capacity":500}'
+expect "undrain and weigh q2" 200 '.capacity == 500'
+call PATCH /v1/admin/nodes/$N1 -H "$SKH" -d '{"downed":true}'
+expect "down q1" 200 '.downed == true'
+call POST /0.5/user_queue -H "$AH"
+expect "users of a downed node move" 200 '.host == "q2.example"'
+call GET /v1/admin/nodes -H "$SKH"
+expect "list nodes" 200 '.nodes | length == 2'
+call PATCH /v1/admin/nodes/99999 -H "$SKH" -d '{"downed":true}'
+expect "unknown node" 404
+call PATCH /v1/admin/nodes/$N1 -H "$SKH" -d '{"weight":"heavy"}'
+expect "bad node field" 400
+call GET /v1/admin/users -H "$SKH"
+expect "list users" 200 '.users | length >= 4'
+call GET /v1/admin/users/bob@real.example -H "$SKH"
+expect "get user by email" 200 '.totp == true'
+call PATCH /v1/admin/users/$BOB_ID -H "$SKH" -d '{"totp":false}'
+expect "reset bob's TOTP" 200 '.totp == false'
+call PATCH /v1/admin/users/$BOB_ID -H "$SKH" -d '{"status":"revoked"}'
+expect "revoke bob" 200 '.status == "revoked"'
+call GET /v1/me -H "$BH"
+expect "a revoked user's token stops working" 401
+call POST /v1/session -u bob@real.example:bob-password
+expect "a revoked user cannot log in" 401
+call PATCH /v1/admin/users/$BOB_ID -H "$SKH" -d '{"status":"active"}'
+expect "reinstate bob" 200
+call PATCH /v1/admin/users/$BOB_ID -H "$SKH" -d '{"status":"gone"}'
+expect "bad user status" 400
+call GET /v1/admin/users/nobody@real.example -H "$SKH"
+expect "unknown user" 404
+
+# ---- the authorisation matrix ----------------------------------------------------------
+# route: METHOD PATH BODY | no auth | other user (bob) | owner (alice) | server key
+matrix() {
+	local m=$1 p=$2 d=$3 want_none=$4 want_other=$5 want_owner=$6 want_srv=$7
+	local args=()
+	[ -n "$d" ] && args=(-d "$d")
+	call "$m" "$p" "${args[@]}"
+	expect "matrix $m $p: no auth" "$want_none"
+	if [ "$want_other" != - ]; then
+		call "$m" "$p" -H "$BH" "${args[@]}"
+		expect "matrix $m $p: another user" "$want_other"
+	fi
+	if [ "$want_owner" != - ]; then
+		call "$m" "$p" -H "$AH" "${args[@]}"
+		expect "matrix $m $p: owner" "$want_owner"
+	fi
+	call "$m" "$p" -H "$SKH" "${args[@]}"
+	expect "matrix $m $p: server key" "$want_srv"
+}
+B=$(session bob@real.example bob-password)
+BH="Authorization: Bearer $B"
+call POST /v1/aliases -H "$AH" -d '{"origin":"matrix.example"}'
+MT=$(echo "$body" | jq -r .token)
+matrix GET /v1/me "" 401 200 200 403
+matrix PATCH /v1/me '{}' 401 200 200 403
+matrix GET /v1/aliases "" 401 200 200 403
+matrix POST /v1/aliases '{"origin":"m2.example"}' 401 201 201 403
+matrix GET /v1/aliases/$MT "" 401 404 200 403
+matrix PATCH /v1/aliases/$MT '{"status":"active"}' 401 404 200 403
+matrix GET /v1/queue "" 401 200 200 403
+matrix POST /v1/queue/$ALICE_QID '{"data":"m"}' 401 403 403 201
+matrix GET /v1/blobs/$BLOB "" 401 404 200 403
+matrix GET /v1/admin/users "" 401 403 403 200
+matrix GET /v1/admin/users/$ALICE_ID "" 401 403 403 200
+matrix PATCH /v1/admin/users/$ALICE_ID '{}' 401 403 403 200
+matrix GET /v1/admin/nodes "" 401 403 403 200
+matrix PATCH /v1/admin/nodes/$N2 '{}' 401 403 403 200
+matrix POST /v1/admin/nodes '{"host":"m.example","port":1,"capacity":1}' 401 403 403 201
+matrix POST /v1/me/totp "" 401 201 201 403
+matrix POST /0.5/user_queue "" 401 200 200 403
+matrix POST /0.5/remove_subscription "token=$MT" 401 404 200 403
+matrix DELETE /v1/aliases/$MT "" 401 404 404 403
+call GET /v1/admin/users -H "$RH"
+expect "an admin user reads admin routes" 200
+
+# ---- CORS ------------------------------------------------------------------------------------
+call GET /v1/aliases -H "$AH" -H 'Origin: https://app.example'
+echo "$hdrs" | grep -qi '^access-control-allow-origin: https://app.example'
+ok $? "CORS: a configured origin is allowed"
+call GET /v1/aliases -H "$AH" -H 'Origin: https://evil.example'
+! echo "$hdrs" | grep -qi '^access-control-allow-origin'
+ok $? "CORS: another origin is not"
+call OPTIONS /v1/aliases -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: POST'
+[ "$code" = 204 ] && echo "$hdrs" | grep -qi '^access-control-allow-methods:.*POST'
+ok $? "CORS preflight"
+
+# ---- rate limits -------------------------------------------------------------------------------
+call POST /v1/users -H "$SKH" -d '{"email":"rl@real.example","password":"rl-password"}'
+RL=$(session rl@real.example rl-password)
+got=
+for i in $(seq 40); do
+	call POST /v1/aliases -H "Authorization: Bearer $RL" -d "{\"origin\":\"rl$i.example\"}"
+	if [ "$code" = 429 ]; then got=$i; break; fi
+done
+[ "$got" = 31 ]
+ok $? "alias creation limited to 30 per hour (429 at ${got:-never})"
+echo "$hdrs" | grep -qi '^retry-after: [0-9]'
+ok $? "alias 429 has Retry-After"
+got=
+for i in $(seq 70); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -u rl@real.example:bad "$URL/v1/session")
+	if [ "$code" = 429 ]; then got=$i; break; fi
+done
+[ -n "$got" ]
+ok $? "login attempts rate limited (429 after $got)"
+
+# ---- connection limits ------------------------------------------------------------------------
+start=$(date +%s)
+timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat <&3 >/dev/null"
+rc=$?
+el=$(( $(date +%s) - start ))
+[ $rc = 0 ] && [ $el -le 6 ]
+ok $? "an idle connection is closed by the timeout (after ${el} s)"
+holders=
+for i in $(seq 16); do
+	(exec 3<>/dev/tcp/127.0.0.1/$PORT; sleep 2.5) 2>/dev/null &
+	holders="$holders $!"
+done
+sleep 0.5
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/__lbheartbeat__")
+[ "$code" != 200 ]
+ok $? "the 17th connection from one address is refused ($code)"
+wait $holders
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/__lbheartbeat__")
+[ "$code" = 200 ]
+ok $? "connections accepted again once the others left"
+
+# ---- metrics, and the daemon survived ------------------------------------------------------
+call GET /metrics
+expect "metrics" 200
+echo "$body" | grep -q '^bipostal_dash_requests_total{route="aliases",code="200"} [0-9]'
+ok $? "metrics count requests per route"
+kill -0 "$pid" 2>/dev/null
+ok $? "the daemon is still running"
+! grep -q 'AddressSanitizer\|runtime error' log
+ok $? "no sanitizer reports"

@@ -1,0 +1,8 @@
+# tests/dash: bipostal-dash driven over HTTP by curl, on SQLite and MariaDB.
+check_PROGRAMS += tests/dash/dash_tool
+tests_dash_dash_tool_SOURCES = tests/dash/dash_tool.c
+tests_dash_dash_tool_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(OATH_CFLAGS)
+tests_dash_dash_tool_LDADD = $(OATH_LIBS) $(CRYPTO_LIBS) $(BIPOSTAL_LIBS)
+dist_check_SCRIPTS += tests/dash/api-sqlite.test tests/dash/api-mysql.test
+TESTS += tests/dash/api-sqlite.test tests/dash/api-mysql.test
+EXTRA_DIST += tests/dash/api.sh
