@@ -8,7 +8,9 @@
  * Failures: connect and command timeouts are short (REDIS_TIMEOUT_MS).
  * After any NULL reply, error reply or context error the context is
  * freed, and the next call connects again - a context that failed once
- * is never used again.  After a failed connect no new attempt is made for
+ * is never used again.  When a context kept from earlier calls meets
+ * end-of-file or a reset (the server restarted in between), the command
+ * is sent once more on a new connection.  After a failed connect no new attempt is made for
  * REDIS_RETRY_MS, so a dead Redis costs one refused connect per second,
  * not one per call.  Calls that need Redis then answer STORE_TEMP.
  *
@@ -190,12 +192,24 @@ redis_ready(struct redis *r)
 static redisReply *
 redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *rep;
+	redisReply *rep = NULL;
+	int	 fresh, try;
 
-	if (redis_ready(r) != 0)
-		return (NULL);
-	rep = redisCommandArgv(r->c, argc, argv, lens);
-	if (rep == NULL) {
+	for (try = 0; try < 2; try++) {
+		fresh = r->c == NULL;
+		if (redis_ready(r) != 0)
+			return (NULL);
+		rep = redisCommandArgv(r->c, argc, argv, lens);
+		if (rep != NULL)
+			break;
+		/* A context kept from before a server restart reads EOF or
+		 * a reset: the command never reached a live server, so it
+		 * is sent once more on a new connection. */
+		if (try == 0 && !fresh && (r->c->err == REDIS_ERR_EOF ||
+		    r->c->err == REDIS_ERR_IO)) {
+			redis_drop(r);
+			continue;
+		}
 		redis_down(r, argv[0], r->c->errstr);
 		return (NULL);
 	}

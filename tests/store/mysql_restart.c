@@ -1,0 +1,221 @@
+/*
+ * mysql_restart.c - the MySQL backend across a server stop and start
+ *
+ * Needs BIPOSTAL_TEST_MYSQL_ADMIN and BIPOSTAL_TEST_MYSQLD_DIR from
+ * tests/lib/servers.sh (fails without them).  Makes a fresh database,
+ * works in it, stops the private MariaDB with "servers.sh stop-mysql":
+ * every call must answer STORE_TEMP (never NOTFOUND) within a few
+ * seconds.  Then "servers.sh start-mysql": the same struct store must
+ * recover without being reopened.  Also opens against a stopped server
+ * (TEMP) and with bad credentials (PERM).  Prints TAP.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "../lib/tap.h"
+
+#define FAST_MS		8000	/* a dead server must answer within this */
+
+static char servers[1024];	/* path of servers.sh */
+static char dbname[64];
+static const char *admin;
+static int mysql_stopped;
+
+/* now_ms - monotonic milliseconds */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* servers_cmd - run servers.sh CMD; 0 on success */
+static int
+servers_cmd(const char *cmd)
+{
+	char	buf[1200];
+
+	snprintf(buf, sizeof(buf), "'%s' %s", servers, cmd);
+	return (system(buf));
+}
+
+/* restart_at_exit - never leave the shared server stopped */
+static void
+restart_at_exit(void)
+{
+	if (mysql_stopped)
+		(void)servers_cmd("start-mysql");
+}
+
+/* admin_query - run one statement on the admin URI (test setup only) */
+static int
+admin_query(const char *sql)
+{
+	char	 user[128], pass[256], host[128];
+	unsigned int port = 3306;
+	MYSQL	*db;
+	int	 rc;
+
+	if (sscanf(admin, "mysql://%127[^:]:%255[^@]@%127[^:/]:%u", user,
+	    pass, host, &port) < 3)
+		bail("cannot parse BIPOSTAL_TEST_MYSQL_ADMIN");
+	if ((db = mysql_init(NULL)) == NULL)
+		bail("mysql_init");
+	if (mysql_real_connect(db, host, user, pass, NULL, port, NULL, 0) ==
+	    NULL) {
+		diag("admin connect: %s", mysql_error(db));
+		mysql_close(db);
+		return (-1);
+	}
+	rc = mysql_query(db, sql);
+	if (rc != 0)
+		diag("admin query: %s", mysql_error(db));
+	mysql_close(db);
+	return (rc);
+}
+
+int
+main(void)
+{
+	const char *dir, *srcdir, *why;
+	char	 uri[1024], bad[1024], ident[64];
+	struct store *st, *st2;
+	struct user u, u2;
+	struct alias a, a2;
+	struct alias_route rt;
+	enum store_status s;
+	long long t0, ms;
+	int	 created, tries;
+
+	admin = getenv("BIPOSTAL_TEST_MYSQL_ADMIN");
+	dir = getenv("BIPOSTAL_TEST_MYSQLD_DIR");
+	if (admin == NULL || *admin == '\0' || dir == NULL || *dir == '\0') {
+		ok(0, "BIPOSTAL_TEST_MYSQL_ADMIN and BIPOSTAL_TEST_MYSQLD_DIR "
+		    "are set (start tests/lib/servers.sh)");
+		return (tap_done());
+	}
+	log_open("mysql_restart", 1);
+	srcdir = getenv("top_srcdir");
+	snprintf(servers, sizeof(servers), "%s/tests/lib/servers.sh",
+	    srcdir != NULL ? srcdir : "../..");
+	atexit(restart_at_exit);
+
+	snprintf(dbname, sizeof(dbname), "bipostal_restart_%ld_%ld",
+	    (long)getpid(), (long)time(NULL));
+	{
+		char	q[128];
+
+		snprintf(q, sizeof(q), "CREATE DATABASE %s", dbname);
+		if (admin_query(q) != 0)
+			bail("cannot create database %s", dbname);
+	}
+	snprintf(uri, sizeof(uri), "%s%s", admin, dbname);
+
+	/* 1. works */
+	st = store_open(uri, &s, &why);
+	if (!ok(st != NULL, "open a fresh database"))
+		bail("store_open: %s: %s", store_strstatus(s), why);
+	snprintf(ident, sizeof(ident), "restart%ld@example.org",
+	    (long)getpid());
+	is_int(store_user_create(st, ident, "", &u), STORE_OK, "user create");
+	is_int(store_alias_create(st, u.id, "shop.example", 0, &a, &created),
+	    STORE_OK, "alias create");
+	is_int(store_alias_get(st, a.token, &a2), STORE_OK, "alias get");
+	is_int(store_ping(st), STORE_OK, "ping");
+
+	/* 2. stopped: TEMP, quickly, never NOTFOUND */
+	mysql_stopped = 1;
+	if (!ok(servers_cmd("stop-mysql") == 0, "servers.sh stop-mysql"))
+		bail("cannot stop MariaDB");
+	t0 = now_ms();
+	s = store_alias_get(st, a.token, &a2);
+	ms = now_ms() - t0;
+	is_int(s, STORE_TEMP, "alias get with the server down: TEMP");
+	ok(ms < FAST_MS, "... answered in %lld ms", ms);
+	t0 = now_ms();
+	s = store_alias_route(st, a.token, &rt);
+	ms = now_ms() - t0;
+	is_int(s, STORE_TEMP, "alias route with the server down: TEMP");
+	ok(ms < FAST_MS, "... answered in %lld ms", ms);
+	is_int(store_alias_route(st, "nosuchtoken0000", &rt), STORE_TEMP,
+	    "unknown alias with the server down: TEMP, not NOTFOUND");
+	is_int(store_user_by_identity(st, ident, &u2), STORE_TEMP,
+	    "user by identity: TEMP");
+	is_int(store_alias_create(st, u.id, "shop.example", 0, &a2, &created),
+	    STORE_TEMP, "alias create: TEMP");
+	is_int(store_alias_count(st, a.token, COUNT_FORWARDED), STORE_TEMP,
+	    "alias count: TEMP");
+	is_int(store_ping(st), STORE_TEMP, "ping: TEMP");
+	t0 = now_ms();
+	st2 = store_open(uri, &s, &why);
+	ms = now_ms() - t0;
+	ok(st2 == NULL && s == STORE_TEMP, "open with the server down: TEMP "
+	    "(%s)", store_strstatus(s));
+	ok(ms < FAST_MS, "... answered in %lld ms", ms);
+	store_close(st2);
+
+	/* 3. started again: the same struct store recovers */
+	if (!ok(servers_cmd("start-mysql") == 0, "servers.sh start-mysql"))
+		bail("cannot start MariaDB again");
+	mysql_stopped = 0;
+	t0 = now_ms();
+	for (tries = 1; tries < 50; tries++) {
+		if ((s = store_alias_get(st, a.token, &a2)) != STORE_TEMP)
+			break;
+		usleep(200000);
+	}
+	is_int(s, STORE_OK, "alias get after the restart");
+	is_int(tries, 1, "... on the first call (%lld ms)", now_ms() - t0);
+	is_str(a2.token, a.token, "... the same alias");
+	is_int(store_alias_create(st, u.id, "shop.example", 0, &a2, &created),
+	    STORE_OK, "alias create after the restart");
+	ok(created == 0 && strcmp(a2.token, a.token) == 0,
+	    "... gives the same alias back");
+	is_int(store_alias_count(st, a.token, COUNT_FORWARDED), STORE_OK,
+	    "alias count after the restart");
+	is_int(store_alias_route(st, "nosuchtoken0000", &rt), STORE_NOTFOUND,
+	    "unknown alias: NOTFOUND again");
+	is_int(store_ping(st), STORE_OK, "ping after the restart");
+
+	/* 4. a restart while idle: the next call reconnects by itself */
+	if (!ok(servers_cmd("stop-mysql") == 0 &&
+	    servers_cmd("start-mysql") == 0, "quick stop and start"))
+		bail("cannot restart MariaDB");
+	is_int(store_user_by_identity(st, ident, &u2), STORE_OK,
+	    "first call after a quick restart: OK");
+	is_int(u2.id, u.id, "... the same user");
+
+	/* 5. bad credentials: PERM, not TEMP */
+	{
+		const char *at = strchr(admin + 8, '@'), *colon;
+
+		colon = strchr(admin + 8, ':');
+		snprintf(bad, sizeof(bad), "mysql://%.*s:wrong%s%s",
+		    (int)(colon - admin - 8), admin + 8, at, dbname);
+		st2 = store_open(bad, &s, &why);
+		ok(st2 == NULL && s == STORE_PERM,
+		    "open with a wrong password: PERM (%s)", store_strstatus(s));
+		store_close(st2);
+	}
+
+	store_close(st);
+	{
+		char	q[128];
+
+		snprintf(q, sizeof(q), "DROP DATABASE %s", dbname);
+		(void)admin_query(q);
+	}
+	return (tap_done());
+}
