@@ -364,7 +364,7 @@ text_utf8(GMimePart *part)
 	gsize	 inlen = ba->len;
 
 	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-	if (cs && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
+	if (inlen > 0 && cs && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(cs, "us-ascii") != 0) {
 		const char *ics = g_mime_charset_iconv_name(cs);
 

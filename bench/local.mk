@@ -1,0 +1,10 @@
+# bench: benchmarks, each printing ratios against a reference in the same run
+# bipostal-postmapd: bench/postmapd-bench.sh (needs bench/socketmap_load)
+noinst_PROGRAMS += bench/socketmap_load
+bench_socketmap_load_SOURCES = bench/socketmap_load.c
+dist_noinst_SCRIPTS += bench/postmapd-bench.sh
+# bipostal-milter: bench/milter-bench.sh (needs bench/passthru_milter)
+noinst_PROGRAMS += bench/passthru_milter
+bench_passthru_milter_SOURCES = bench/passthru_milter.c
+bench_passthru_milter_LDADD = $(MILTER_LIBS) -lpthread
+dist_noinst_SCRIPTS += bench/milter-bench.sh
