@@ -3,26 +3,30 @@
  *
  *	bipostal-postmapd [-c FILE] [-f] [-v] [-w WORKERS]
  *
- * Shape: one event-loop thread (epoll) owns every socket: it accepts,
- * reads, parses netstrings strictly, queues each complete request as a
- * job, and writes replies.  A pool of worker threads, each with its own
- * store handle (handles are not thread-safe), takes jobs off the queue
- * and runs postmapd_query().  A slow store call therefore holds up one
- * worker, never the loop nor the other connections.
+ * Shape (leader/followers): WORKERS threads share one epoll set in which
+ * every connection is registered EPOLLONESHOT.  The thread that gets a
+ * connection's event owns it: it reads, parses netstrings strictly, runs
+ * each complete request through postmapd_query() with its own store
+ * handle (handles are not thread-safe), writes the answers and re-arms
+ * the connection.  No request changes threads, so an answer costs no
+ * hand-off; a slow store call holds up one worker and one connection,
+ * never the others.
  *
- * Deadlines: every job gets postmapd_timeout milliseconds from the moment
- * its request is complete.  Past it the loop answers "TEMP lookup timeout"
- * itself and orphans the job; the worker frees an orphan when it gets to
- * it and its late answer is dropped.  When a job times out while no worker
- * is idle, the loop starts one more worker (up to WORKERS_MAX) so that a
- * store call that hangs does not starve the queue; extra workers leave
- * again when the queue is empty.
+ * The main thread accepts connections, handles signals, and is the
+ * watchdog: every WATCH_MS it answers "TEMP lookup timeout" for each
+ * lookup older than postmapd_timeout, takes the connection back from its
+ * stuck worker (the worker drops its late answer when it returns) and
+ * re-arms it so that the next request is served by another thread.  When
+ * every worker is inside a lookup it starts one more (at most
+ * WORKERS_MAX); extra workers leave after a quiet second.  It also closes
+ * connections idle for postmapd_idle_timeout seconds.
  *
- * A connection has at most one job in flight: further pipelined requests
- * wait in its input buffer, so answers keep their order.  Bad framing is
- * logged and the connection closed.  Idle connections are closed after
- * postmapd_idle_timeout seconds; past postmapd_max_conn new connections
- * are closed at once (Postfix then defers, it never rejects).
+ * Connections live in slots allocated once (postmapd_max_conn of them at
+ * start) and never freed; epoll carries slot index and generation, so an
+ * event for a connection closed meanwhile is recognised and ignored.
+ * Beyond the slots, new connections are closed at once (Postfix then
+ * defers, it never rejects).  Answers on one connection keep the order
+ * of its requests.  Bad framing is logged and the connection closed.
  *
  * Store handles: opened lazily by each worker after privileges are
  * dropped, dropped after any STORE_TEMP answer, and re-opened when older
@@ -31,14 +35,14 @@
  * every lookup asks the store, so a disable or delete is seen by the next
  * lookup.
  *
- * Signals: SIGHUP re-reads the configuration (the listening address is
- * kept; the rest takes effect at once), SIGTERM and SIGINT stop accepting,
- * close every connection and exit 0.
+ * Signals: SIGHUP re-reads the configuration (the listening address and
+ * the number of slots are kept; the rest takes effect at once), SIGTERM
+ * and SIGINT stop accepting, close every connection and exit 0.
  *
- * Ownership: struct conn belongs to the loop thread; a struct job is
- * shared under pool.mu until it is orphaned or answered, and freed by
- * whoever holds it last (see job states below).  Configuration references
- * are taken and released under pool.mu only.
+ * Ownership and locking: a slot's fields are under its mutex; only its
+ * owner (the worker that took its event, or the watchdog) touches the
+ * socket.  Configuration references are taken and released under
+ * pool.mu; workers notice a reload by pool.conf_gen.
  */
 #include "config.h"
 
@@ -56,7 +60,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,38 +76,20 @@
 
 #define WORKERS_DEFAULT	8
 #define WORKERS_MAX	64
+#define WATCH_MS	10	/* watchdog period */
 #define STORE_REFRESH	2	/* seconds a store handle is used */
 #define STORE_BACKOFF	250	/* ms between failed opens, per worker */
 #define INBUF_SIZE	(POSTMAPD_REQ_MAX + 16)
 #define OUTBUF_SIZE	(4 * (POSTMAPD_REPLY_MAX + 16))
 
-enum job_state {
-	JOB_QUEUED,		/* in pool.queue */
-	JOB_RUNNING,		/* a worker has it */
-	JOB_DONE,		/* in pool.done, for the loop */
-};
-
-struct conn;
-
-struct job {
-	struct job	*next;		/* pool.queue or pool.done link */
-	struct job	*iprev, *inext;	/* loop's in-flight list (loop only) */
-	struct conn	*conn;		/* loop only */
-	enum job_state	 state;		/* under pool.mu */
-	int		 orphan;	/* under pool.mu: loop gave up */
-	uint64_t	 deadline;	/* monotonic ms */
-	size_t		 reqlen;
-	size_t		 replylen;
-	char		 req[POSTMAPD_REQ_MAX + 1];
-	char		 reply[POSTMAPD_REPLY_MAX];
-};
-
 struct conn {
-	struct conn	*prev, *next;	/* all connections */
-	int		 fd;
-	uint32_t	 events;	/* registered with epoll */
-	struct job	*job;		/* in flight or NULL */
-	uint64_t	 last;		/* monotonic ms of last activity */
+	pthread_mutex_t	 mu;
+	uint32_t	 gen;		/* bumped when opened and closed */
+	int		 fd;		/* -1: free slot */
+	int		 busy;		/* a worker is inside a lookup */
+	uint32_t	 ask;		/* bumped when the watchdog answers */
+	uint64_t	 since;		/* ms: start of the current lookup */
+	uint64_t	 last;		/* ms: last activity */
 	size_t		 inlen;
 	size_t		 outoff, outlen;
 	char		 in[INBUF_SIZE];
@@ -113,27 +98,22 @@ struct conn {
 
 static struct pool {
 	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	struct job	*qhead, *qtail;	/* waiting for a worker */
-	struct job	*done;		/* answered, for the loop */
-	int		 efd;		/* eventfd: done is not empty */
 	int		 nthreads;
-	int		 base;		/* threads kept when idle */
-	int		 idle;
+	int		 base;		/* threads kept when quiet */
+	int		 busy;		/* threads inside a lookup */
 	int		 stop;
+	unsigned	 conf_gen;	/* bumped by each reload */
 	struct conf	*conf;		/* current; one reference */
 } pool = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
-	.efd = -1,
 };
 
-static int	ep = -1;
+static struct conn *slots;
+static long	nslots, hiwater;	/* slots[0..hiwater) ever used */
+static long	*freeslots, nfree;	/* under slots_mu */
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static int	wep = -1;		/* workers' epoll set */
 static int	lfd = -1;
-static struct conn *conns;
-static struct conn *graveyard;	/* closed in this loop turn, freed after */
-static long	nconns;
-static struct job *iflight_head, *iflight_tail;
 static char	*unix_path;
 
 /* now_ms - monotonic milliseconds */
@@ -144,499 +124,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
-/* worker_conf - take the current conf; under pool.mu */
-static void
-worker_conf(struct conf **mine)
-{
-	if (*mine != pool.conf) {
-		conf_release(*mine);
-		*mine = conf_retain(pool.conf);
-	}
-}
-
-struct wstore {				/* one worker's store handle */
-	struct store	*st;
-	char		*uri;		/* the uri st was opened with */
-	const char	*want;		/* the uri of the current conf */
-	uint64_t	 opened;	/* monotonic ms */
-	uint64_t	 failed;	/* last failed open, 0 = none */
-};
-
-/* worker_store - this worker's handle, (re)opened as needed; or NULL */
-static struct store *
-worker_store(void *arg)
-{
-	struct wstore *w = arg;
-	enum store_status sst;
-	const char *why;
-	uint64_t t = now_ms();
-
-	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
-	    t - w->opened > STORE_REFRESH * 1000)) {
-		store_close(w->st);
-		w->st = NULL;
-	}
-	if (w->st != NULL)
-		return (w->st);
-	if (w->failed != 0 && t - w->failed < STORE_BACKOFF &&
-	    strcmp(w->uri, w->want) == 0)
-		return (NULL);
-	free(w->uri);
-	w->uri = xstrdup(w->want);
-	w->st = store_open(w->uri, &sst, &why);
-	if (w->st == NULL) {
-		log_warn("store open: %s: %s", store_strstatus(sst),
-		    why ? why : "unknown error");
-		w->failed = now_ms();
-		return (NULL);
-	}
-	w->opened = t;
-	w->failed = 0;
-	return (w->st);
-}
-
-/* worker_main - take jobs, answer them with this thread's store */
-static void *
-worker_main(void *arg)
-{
-	struct wstore w;
-	struct conf *cf = NULL;
-	enum store_status sst;
-	struct job *j;
-
-	memset(&w, 0, sizeof(w));
-	pthread_mutex_lock(&pool.mu);
-	for (;;) {
-		while (pool.qhead == NULL && !pool.stop) {
-			if (pool.nthreads > pool.base)
-				goto out;
-			pool.idle++;
-			pthread_cond_wait(&pool.cv, &pool.mu);
-			pool.idle--;
-		}
-		if (pool.stop)
-			break;
-		j = pool.qhead;
-		pool.qhead = j->next;
-		if (pool.qhead == NULL)
-			pool.qtail = NULL;
-		if (j->orphan) {
-			free(j);
-			continue;
-		}
-		j->state = JOB_RUNNING;
-		worker_conf(&cf);
-		pthread_mutex_unlock(&pool.mu);
-
-		w.want = cf->store;
-		j->replylen = postmapd_query(worker_store, &w,
-		    cf->alias_domain, j->req, j->reqlen, j->reply,
-		    sizeof(j->reply), &sst);
-		if (sst == STORE_TEMP && w.st != NULL) {
-			store_close(w.st);	/* maybe a dead connection */
-			w.st = NULL;
-		}
-
-		pthread_mutex_lock(&pool.mu);
-		if (j->orphan) {
-			free(j);
-		} else {
-			j->state = JOB_DONE;
-			j->next = pool.done;
-			pool.done = j;
-			if (j->next == NULL) {
-				uint64_t one = 1;
-
-				if (write(pool.efd, &one, sizeof(one)) < 0 &&
-				    errno != EAGAIN)
-					log_warn("eventfd write: %m");
-			}
-		}
-		if (pool.nthreads > pool.base && pool.qhead == NULL)
-			goto out;
-	}
-out:
-	pool.nthreads--;
-	conf_release(cf);
-	pthread_mutex_unlock(&pool.mu);
-	store_close(w.st);
-	free(w.uri);
-	return (NULL);
-}
-
-/* pool_spawn - start one worker; under pool.mu */
-static int
-pool_spawn(void)
-{
-	pthread_t tid;
-	pthread_attr_t attr;
-	int	err;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&tid, &attr, worker_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (err != 0) {
-		log_warn("cannot start a worker: %s", strerror(err));
-		return (-1);
-	}
-	pool.nthreads++;
-	return (0);
-}
-
-/* conn_events - register the events c needs now */
-static void
-conn_events(struct conn *c)
-{
-	struct epoll_event ev;
-	uint32_t want = 0;
-
-	if (c->inlen < sizeof(c->in))
-		want |= EPOLLIN;
-	if (c->outlen > c->outoff)
-		want |= EPOLLOUT;
-	if (want == c->events)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.ptr = c;
-	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		log_warn("epoll_ctl: %m");
-	c->events = want;
-}
-
-/* inflight_remove - unlink j from the loop's in-flight list */
-static void
-inflight_remove(struct job *j)
-{
-	if (j->iprev)
-		j->iprev->inext = j->inext;
-	else
-		iflight_head = j->inext;
-	if (j->inext)
-		j->inext->iprev = j->iprev;
-	else
-		iflight_tail = j->iprev;
-	j->iprev = j->inext = NULL;
-}
-
-/* job_orphan - the loop gives up on j; whoever holds it frees it */
-static void
-job_orphan(struct job *j)
-{
-	inflight_remove(j);
-	j->conn = NULL;
-	pthread_mutex_lock(&pool.mu);
-	j->orphan = 1;
-	/* a done job is still on pool.done: the loop frees it there */
-	pthread_mutex_unlock(&pool.mu);
-}
-
-/* conn_close - close c, orphaning its job */
-static void
-conn_close(struct conn *c)
-{
-	if (c->job != NULL)
-		job_orphan(c->job);
-	c->job = NULL;
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	nconns--;
-	/* later events of this epoll_wait turn may still name c */
-	c->prev = NULL;
-	c->next = graveyard;
-	graveyard = c;
-}
-
-/* conn_flush - write what is pending; -1 if c is gone */
-static int
-conn_flush(struct conn *c)
-{
-	ssize_t	n;
-
-	while (c->outlen > c->outoff) {
-		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-		    MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (log_verbose)
-				log_info("connection write: %m");
-			conn_close(c);
-			return (-1);
-		}
-		c->outoff += (size_t)n;
-	}
-	if (c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
-	return (0);
-}
-
-/* conn_reply - queue the netstring of text for c; -1 if c is gone */
-static int
-conn_reply(struct conn *c, const char *text, size_t len)
-{
-	size_t	n;
-
-	if (c->outoff > 0 && c->outlen > c->outoff) {
-		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-		c->outlen -= c->outoff;
-		c->outoff = 0;
-	}
-	n = netstring_format(c->out + c->outlen, sizeof(c->out) - c->outlen,
-	    text, len);
-	if (n == 0) {
-		/* only a client that never reads fills this buffer */
-		log_warn("client does not read its answers: closing");
-		conn_close(c);
-		return (-1);
-	}
-	c->outlen += n;
-	return (0);
-}
-
-/* conn_next - parse and queue the next buffered request; -1 if c is gone */
-static int
-conn_next(struct conn *c)
-{
-	const char *data, *why;
-	size_t	dlen, used;
-	enum netstring_status ns;
-	struct job *j;
-	char	peek[24];
-
-	if (c->job != NULL || c->inlen == 0)
-		return (0);
-	ns = netstring_parse(c->in, c->inlen, POSTMAPD_REQ_MAX, &data, &dlen,
-	    &used, &why);
-	if (ns == NETSTRING_MORE)
-		return (0);
-	if (ns == NETSTRING_BAD) {
-		log_warn("bad request framing: %s: \"%s\": closing", why,
-		    log_printable(peek, sizeof(peek), c->in,
-		    c->inlen < 16 ? c->inlen : 16));
-		conn_close(c);
-		return (-1);
-	}
-	j = xcalloc(1, sizeof(*j));
-	memcpy(j->req, data, dlen);
-	j->req[dlen] = '\0';
-	j->reqlen = dlen;
-	memmove(c->in, c->in + used, c->inlen - used);
-	c->inlen -= used;
-	j->conn = c;
-	c->job = j;
-	j->deadline = now_ms() + (uint64_t)pool.conf->postmapd_timeout;
-	j->iprev = iflight_tail;
-	if (iflight_tail)
-		iflight_tail->inext = j;
-	else
-		iflight_head = j;
-	iflight_tail = j;
-
-	pthread_mutex_lock(&pool.mu);
-	j->state = JOB_QUEUED;
-	if (pool.qtail)
-		pool.qtail->next = j;
-	else
-		pool.qhead = j;
-	pool.qtail = j;
-	if (pool.idle > 0)
-		pthread_cond_signal(&pool.cv);
-	pthread_mutex_unlock(&pool.mu);
-	return (0);
-}
-
-/* conn_answer - j's reply is ready (or its deadline passed) */
-static void
-conn_answer(struct conn *c, const char *text, size_t len)
-{
-	c->job = NULL;
-	c->last = now_ms();
-	if (conn_reply(c, text, len) < 0)
-		return;
-	if (conn_next(c) < 0)
-		return;
-	if (conn_flush(c) < 0)
-		return;
-	conn_events(c);
-}
-
-/* conn_read - read what the client sent */
-static void
-conn_read(struct conn *c)
-{
-	ssize_t	n;
-
-	while (c->inlen < sizeof(c->in)) {
-		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (log_verbose)
-				log_info("connection read: %m");
-			conn_close(c);
-			return;
-		}
-		if (n == 0) {
-			if (c->inlen > 0)
-				log_warn("connection closed inside a request");
-			conn_close(c);
-			return;
-		}
-		c->inlen += (size_t)n;
-		c->last = now_ms();
-		if (c->job == NULL && conn_next(c) < 0)
-			return;
-	}
-	if (conn_next(c) < 0)
-		return;
-	conn_events(c);
-}
-
-/* loop_accept - take every pending connection */
-static void
-loop_accept(void)
-{
-	static uint64_t warned;
-	struct epoll_event ev;
-	struct conn *c;
-	int	fd, one = 1;
-
-	for (;;) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != ECONNABORTED)
-				log_warn("accept: %m");
-			return;
-		}
-		if (nconns >= pool.conf->postmapd_max_conn) {
-			if (now_ms() - warned > 10000) {
-				log_warn("postmapd_max_conn (%ld) reached: "
-				    "closing new connections",
-				    pool.conf->postmapd_max_conn);
-				warned = now_ms();
-			}
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->last = now_ms();
-		c->events = EPOLLIN;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.ptr = c;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			log_warn("epoll_ctl add: %m");
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = conns;
-		if (conns)
-			conns->prev = c;
-		conns = c;
-		nconns++;
-	}
-}
-
-/* loop_done - hand the workers' answers to their connections */
-static void
-loop_done(void)
-{
-	struct job *j, *next;
-	uint64_t v;
-
-	if (read(pool.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("eventfd read: %m");
-	pthread_mutex_lock(&pool.mu);
-	j = pool.done;
-	pool.done = NULL;
-	pthread_mutex_unlock(&pool.mu);
-	for (; j != NULL; j = next) {
-		next = j->next;
-		if (j->orphan) {	/* set by this thread: no lock needed */
-			free(j);
-			continue;
-		}
-		inflight_remove(j);
-		conn_answer(j->conn, j->reply, j->replylen);
-		free(j);
-	}
-}
-
-/* loop_deadlines - answer TEMP for every job past its deadline */
-static void
-loop_deadlines(uint64_t t)
-{
-	static const char late[] = "TEMP lookup timeout";
-	struct job *j;
-	struct conn *c;
-	int	running, done;
-
-	for (;;) {
-		running = 0;
-		for (j = iflight_head; j != NULL && j->deadline <= t;
-		    j = j->inext) {
-			pthread_mutex_lock(&pool.mu);
-			done = j->state == JOB_DONE;	/* loop_done takes it */
-			if (!done) {
-				running = j->state == JOB_RUNNING;
-				j->orphan = 1;
-				if (pool.idle == 0 && pool.nthreads < WORKERS_MAX)
-					pool_spawn();
-			}
-			pthread_mutex_unlock(&pool.mu);
-			if (!done)
-				break;
-		}
-		if (j == NULL || j->deadline > t)
-			return;
-		c = j->conn;
-		inflight_remove(j);
-		j->conn = NULL;
-		log_warn("lookup %s: no answer within %ld ms",
-		    running ? "running" : "queued", pool.conf->postmapd_timeout);
-		conn_answer(c, late, sizeof(late) - 1);
-	}
-}
-
-/* loop_idle - close connections idle for postmapd_idle_timeout seconds */
-static void
-loop_idle(uint64_t t)
-{
-	struct conn *c, *next;
-	uint64_t limit = (uint64_t)pool.conf->postmapd_idle_timeout * 1000;
-
-	if (limit == 0)
-		return;
-	for (c = conns; c != NULL; c = next) {
-		next = c->next;
-		if (c->job == NULL && c->outlen == c->outoff &&
-		    t - c->last >= limit) {
-			if (log_verbose)
-				log_info("closing idle connection");
-			conn_close(c);
-		}
-	}
 }
 
 /* listen_open - bind addr ("inet:HOST:PORT" or "unix:/path"); fd or -1 */
@@ -735,6 +222,399 @@ drop_privileges(const char *user)
 		log_fatal("could get root back after dropping it");
 }
 
+struct wstore {				/* one worker's store handle */
+	struct store	*st;
+	char		*uri;		/* the uri st was opened with */
+	const char	*want;		/* the uri of the current conf */
+	uint64_t	 opened;	/* monotonic ms */
+	uint64_t	 failed;	/* last failed open, 0 = none */
+};
+
+/* worker_store - this worker's handle, (re)opened as needed; or NULL */
+static struct store *
+worker_store(void *arg)
+{
+	struct wstore *w = arg;
+	enum store_status sst;
+	const char *why;
+	uint64_t t = now_ms();
+
+	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
+	    t - w->opened > STORE_REFRESH * 1000)) {
+		store_close(w->st);
+		w->st = NULL;
+	}
+	if (w->st != NULL)
+		return (w->st);
+	if (w->failed != 0 && t - w->failed < STORE_BACKOFF &&
+	    strcmp(w->uri, w->want) == 0)
+		return (NULL);
+	free(w->uri);
+	w->uri = xstrdup(w->want);
+	w->st = store_open(w->uri, &sst, &why);
+	if (w->st == NULL) {
+		log_warn("store open: %s: %s", store_strstatus(sst),
+		    why ? why : "unknown error");
+		w->failed = now_ms();
+		return (NULL);
+	}
+	w->opened = t;
+	w->failed = 0;
+	return (w->st);
+}
+
+/* conn_arm - re-arm c in the workers' set for what it needs now */
+static void
+conn_arm(struct conn *c, long idx)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLONESHOT | EPOLLRDHUP;
+	if (c->inlen < sizeof(c->in))
+		ev.events |= EPOLLIN;
+	if (c->outlen > c->outoff)
+		ev.events |= EPOLLOUT;
+	ev.data.u64 = (uint64_t)c->gen << 32 | (uint64_t)idx;
+	if (epoll_ctl(wep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		log_warn("epoll_ctl: %m");
+}
+
+/* conn_close - close c (locked) and give its slot back */
+static void
+conn_close(struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(wep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	c->busy = 0;
+	pthread_mutex_lock(&slots_mu);
+	freeslots[nfree++] = c - slots;
+	pthread_mutex_unlock(&slots_mu);
+}
+
+/* conn_flush - write what is pending (c locked); -1 if c was closed */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t	n;
+
+	while (c->outlen > c->outoff) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (log_verbose)
+				log_info("connection write: %m");
+			conn_close(c);
+			return (-1);
+		}
+		c->outoff += (size_t)n;
+	}
+	if (c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	return (0);
+}
+
+/* conn_reply - queue the netstring of text (c locked); -1 if closed */
+static int
+conn_reply(struct conn *c, const char *text, size_t len)
+{
+	size_t	n;
+
+	if (c->outoff > 0) {
+		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+	}
+	n = netstring_format(c->out + c->outlen, sizeof(c->out) - c->outlen,
+	    text, len);
+	if (n == 0) {
+		/* only a client that never reads its answers gets here */
+		log_warn("client does not read its answers: closing");
+		conn_close(c);
+		return (-1);
+	}
+	c->outlen += n;
+	return (0);
+}
+
+/* conn_serve - worker: serve c (locked) until it would block; unlocks */
+static void
+conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
+{
+	const char *data, *why;
+	char	req[POSTMAPD_REQ_MAX + 1], reply[POSTMAPD_REPLY_MAX];
+	char	peek[24];
+	size_t	dlen, used, rlen;
+	enum netstring_status ns;
+	enum store_status sst;
+	uint32_t gen, ask;
+	ssize_t	n;
+	int	eof = 0;
+
+	if (conn_flush(c) < 0)
+		goto out;
+	while (c->inlen < sizeof(c->in)) {
+		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (log_verbose)
+				log_info("connection read: %m");
+			conn_close(c);
+			goto out;
+		}
+		if (n == 0) {
+			eof = 1;
+			break;
+		}
+		c->inlen += (size_t)n;
+		c->last = now_ms();
+	}
+	for (;;) {
+		ns = netstring_parse(c->in, c->inlen, POSTMAPD_REQ_MAX, &data,
+		    &dlen, &used, &why);
+		if (ns == NETSTRING_MORE)
+			break;
+		if (ns == NETSTRING_BAD) {
+			log_warn("bad request framing: %s: \"%s\": closing", why,
+			    log_printable(peek, sizeof(peek), c->in,
+			    c->inlen < 16 ? c->inlen : 16));
+			conn_close(c);
+			goto out;
+		}
+		memcpy(req, data, dlen);
+		req[dlen] = '\0';
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+		c->busy = 1;
+		c->since = now_ms();
+		gen = c->gen;
+		ask = c->ask;
+		pthread_mutex_unlock(&c->mu);
+
+		__atomic_add_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
+		w->want = cf->store;
+		rlen = postmapd_query(worker_store, w, cf->alias_domain, req,
+		    dlen, reply, sizeof(reply), &sst);
+		if (sst == STORE_TEMP && w->st != NULL) {
+			store_close(w->st);	/* maybe a dead connection */
+			w->st = NULL;
+		}
+		__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
+
+		pthread_mutex_lock(&c->mu);
+		if (c->gen != gen || c->ask != ask) {
+			/* answered by the watchdog, or closed: not ours now */
+			pthread_mutex_unlock(&c->mu);
+			return;
+		}
+		c->busy = 0;
+		c->last = now_ms();
+		if (conn_reply(c, reply, rlen) < 0)
+			goto out;
+	}
+	if (conn_flush(c) < 0)
+		goto out;
+	if (eof) {
+		if (c->inlen > 0)
+			log_warn("connection closed inside a request");
+		conn_close(c);
+		goto out;
+	}
+	conn_arm(c, idx);
+out:
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* worker_main - take connections from the shared set and serve them */
+static void *
+worker_main(void *arg)
+{
+	struct wstore w;
+	struct conf *cf = NULL;
+	struct epoll_event ev;
+	unsigned gen = 0;
+	uint64_t quiet = now_ms();
+	struct conn *c;
+	long	idx;
+	int	n;
+
+	memset(&w, 0, sizeof(w));
+	for (;;) {
+		n = epoll_wait(wep, &ev, 1, 500);
+		if (cf == NULL || gen != __atomic_load_n(&pool.conf_gen,
+		    __ATOMIC_ACQUIRE)) {
+			pthread_mutex_lock(&pool.mu);
+			conf_release(cf);
+			cf = conf_retain(pool.conf);
+			gen = pool.conf_gen;
+			pthread_mutex_unlock(&pool.mu);
+		}
+		if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
+			break;
+		if (n <= 0) {
+			if (now_ms() - quiet >= 1000) {
+				pthread_mutex_lock(&pool.mu);
+				if (pool.nthreads > pool.base) {
+					pthread_mutex_unlock(&pool.mu);
+					break;	/* an extra worker leaves */
+				}
+				pthread_mutex_unlock(&pool.mu);
+			}
+			continue;
+		}
+		quiet = now_ms();
+		idx = (long)(ev.data.u64 & 0xffffffffu);
+		c = &slots[idx];
+		pthread_mutex_lock(&c->mu);
+		if (c->fd < 0 || c->gen != (uint32_t)(ev.data.u64 >> 32)) {
+			pthread_mutex_unlock(&c->mu);	/* closed meanwhile */
+			continue;
+		}
+		conn_serve(c, idx, &w, cf);
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.nthreads--;
+	conf_release(cf);
+	pthread_mutex_unlock(&pool.mu);
+	store_close(w.st);
+	free(w.uri);
+	return (NULL);
+}
+
+/* pool_spawn - start one worker; under pool.mu */
+static int
+pool_spawn(void)
+{
+	pthread_t tid;
+	pthread_attr_t attr;
+	int	err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&tid, &attr, worker_main, NULL);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		log_warn("cannot start a worker: %s", strerror(err));
+		return (-1);
+	}
+	pool.nthreads++;
+	return (0);
+}
+
+/* loop_accept - main thread: take every pending connection */
+static void
+loop_accept(void)
+{
+	static uint64_t warned;
+	struct epoll_event ev;
+	struct conn *c;
+	long	idx;
+	int	fd, one = 1;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %m");
+			return;
+		}
+		pthread_mutex_lock(&slots_mu);
+		idx = nfree > 0 && nslots - nfree < pool.conf->postmapd_max_conn ?
+		    freeslots[--nfree] : -1;
+		pthread_mutex_unlock(&slots_mu);
+		if (idx < 0) {
+			if (now_ms() - warned > 10000) {
+				log_warn("postmapd_max_conn (%ld) reached: "
+				    "closing new connections",
+				    pool.conf->postmapd_max_conn);
+				warned = now_ms();
+			}
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = &slots[idx];
+		pthread_mutex_lock(&c->mu);
+		c->fd = fd;
+		c->gen++;
+		c->busy = 0;
+		c->inlen = c->outoff = c->outlen = 0;
+		c->last = now_ms();
+		if (idx >= hiwater)
+			hiwater = idx + 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+		ev.data.u64 = (uint64_t)c->gen << 32 | (uint64_t)idx;
+		if (epoll_ctl(wep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_warn("epoll_ctl add: %m");
+			close(fd);
+			c->fd = -1;
+			pthread_mutex_lock(&slots_mu);
+			freeslots[nfree++] = idx;
+			pthread_mutex_unlock(&slots_mu);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+/* loop_watch - main thread: deadlines and idle connections */
+static void
+loop_watch(uint64_t t)		/* workers may have stamped times after t */
+{
+	static const char late[] = "TEMP lookup timeout";
+	uint64_t limit = (uint64_t)pool.conf->postmapd_timeout;
+	uint64_t idle = (uint64_t)pool.conf->postmapd_idle_timeout * 1000;
+	struct conn *c;
+	long	i;
+	int	late_n = 0;
+
+	for (i = 0; i < hiwater; i++) {
+		c = &slots[i];
+		if (c->fd < 0)		/* racy peek; checked again locked */
+			continue;
+		pthread_mutex_lock(&c->mu);
+		if (c->fd >= 0 && c->busy && c->since + limit <= t) {
+			/* take c back from its stuck worker */
+			c->busy = 0;
+			c->ask++;
+			c->last = t;
+			late_n++;
+			if (conn_reply(c, late, sizeof(late) - 1) == 0 &&
+			    conn_flush(c) == 0)
+				conn_arm(c, i);
+		} else if (c->fd >= 0 && !c->busy && idle > 0 &&
+		    c->outlen == c->outoff && c->last + idle <= t) {
+			if (log_verbose)
+				log_info("closing idle connection");
+			conn_close(c);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (late_n > 0) {
+		log_warn("%d lookup(s): no answer within %ld ms", late_n,
+		    pool.conf->postmapd_timeout);
+		pthread_mutex_lock(&pool.mu);
+		if (__atomic_load_n(&pool.busy, __ATOMIC_RELAXED) >=
+		    pool.nthreads && pool.nthreads < WORKERS_MAX)
+			pool_spawn();
+		pthread_mutex_unlock(&pool.mu);
+	}
+}
+
 /* reload - SIGHUP: read the configuration again, keep the old on error */
 static void
 reload(const char *path)
@@ -749,10 +629,14 @@ reload(const char *path)
 	}
 	if (strcmp(cf->postmapd_listen, pool.conf->postmapd_listen) != 0)
 		log_warn("reload: postmapd_listen changes only at restart");
+	if (cf->postmapd_max_conn > nslots)
+		log_warn("reload: postmapd_max_conn above %ld takes a restart",
+		    nslots);
 	pthread_mutex_lock(&pool.mu);
 	old = pool.conf;
 	pool.conf = cf;
 	conf_release(old);
+	__atomic_add_fetch(&pool.conf_gen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pool.mu);
 	log_info("configuration reloaded from %s", cf->path ? cf->path : path);
 }
@@ -770,15 +654,16 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct epoll_event ev, evs[128];
+	struct epoll_event ev, evs[16];
 	struct signalfd_siginfo si;
 	const char *path = NULL;
 	char	err[512];
 	sigset_t sigs;
 	struct conf *cf;
-	uint64_t t, next_idle = 0;
-	int	ch, fg = 0, workers = WORKERS_DEFAULT, sfd, n, i, timeout;
+	uint64_t next_watch = 0, t;
+	int	ch, fg = 0, workers = WORKERS_DEFAULT, sfd, mep, n, i;
 	int	running = 1;
+	long	k;
 
 	while ((ch = getopt(argc, argv, "c:fvw:")) != -1) {
 		switch (ch) {
@@ -812,6 +697,16 @@ main(int argc, char **argv)
 	pool.conf = cf;
 	pool.base = workers;
 
+	nslots = cf->postmapd_max_conn;
+	slots = xcalloc((size_t)nslots, sizeof(*slots));
+	freeslots = xcalloc((size_t)nslots, sizeof(*freeslots));
+	for (k = 0; k < nslots; k++) {
+		pthread_mutex_init(&slots[k].mu, NULL);
+		slots[k].fd = -1;
+		freeslots[k] = nslots - 1 - k;	/* low slots first */
+	}
+	nfree = nslots;
+
 	if ((lfd = listen_open(cf->postmapd_listen)) < 0)
 		log_fatal("cannot listen on %s", cf->postmapd_listen);
 	drop_privileges(cf->daemon_user);
@@ -826,20 +721,16 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);	/* workers inherit it */
 	if ((sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		log_fatal("signalfd: %m");
-	if ((pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		log_fatal("eventfd: %m");
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((wep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (mep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		log_fatal("epoll_create1: %m");
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
-	ev.data.ptr = &lfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+	ev.data.fd = lfd;
+	if (epoll_ctl(mep, EPOLL_CTL_ADD, lfd, &ev) < 0)
 		log_fatal("epoll_ctl: %m");
-	ev.data.ptr = &sfd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
-		log_fatal("epoll_ctl: %m");
-	ev.data.ptr = &pool.efd;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, pool.efd, &ev) < 0)
+	ev.data.fd = sfd;
+	if (epoll_ctl(mep, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		log_fatal("epoll_ctl: %m");
 
 	pthread_mutex_lock(&pool.mu);
@@ -851,101 +742,53 @@ main(int argc, char **argv)
 	    cf->postmapd_listen, workers, cf->postmapd_timeout);
 
 	while (running) {
-		t = now_ms();
-		timeout = 1000;
-		if (iflight_head != NULL) {
-			if (iflight_head->deadline <= t)
-				timeout = 0;
-			else if (iflight_head->deadline - t < 1000)
-				timeout = (int)(iflight_head->deadline - t);
-		}
-		n = epoll_wait(ep, evs, 128, timeout);
+		n = epoll_wait(mep, evs, 16, WATCH_MS);
 		if (n < 0 && errno != EINTR)
 			log_fatal("epoll_wait: %m");
 		for (i = 0; i < n; i++) {
-			void	*p = evs[i].data.ptr;
-
-			if (p == &lfd)
+			if (evs[i].data.fd == lfd) {
 				loop_accept();
-			else if (p == &pool.efd)
-				loop_done();
-			else if (p == &sfd) {
-				while (read(sfd, &si, sizeof(si)) ==
-				    sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						reload(path);
-					else
-						running = 0;
-				}
-			} else {
-				struct conn *c = p;
-
-				if (c->fd < 0)
-					continue;	/* closed this turn */
-				if (evs[i].events & (EPOLLERR | EPOLLHUP) &&
-				    !(evs[i].events & EPOLLIN)) {
-					conn_close(c);
-					continue;
-				}
-				if (evs[i].events & EPOLLOUT) {
-					if (conn_flush(c) < 0)
-						continue;
-				}
-				if (evs[i].events & (EPOLLIN | EPOLLHUP))
-					conn_read(c);
+				continue;
+			}
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP)
+					reload(path);
 				else
-					conn_events(c);
+					running = 0;
 			}
 		}
 		t = now_ms();
-		loop_deadlines(t);
-		if (t >= next_idle) {
-			loop_idle(t);
-			next_idle = t + 1000;
-		}
-		while (graveyard != NULL) {
-			struct conn *c = graveyard;
-
-			graveyard = c->next;
-			free(c);
+		if (t >= next_watch) {
+			loop_watch(t);
+			next_watch = t + WATCH_MS;
 		}
 	}
 
 	log_info("stopping");
-	while (conns != NULL)
-		conn_close(conns);
 	close(lfd);
 	if (unix_path != NULL)
 		unlink(unix_path);
+	__atomic_store_n(&pool.stop, 1, __ATOMIC_RELEASE);
+	for (k = 0; k < hiwater; k++) {
+		pthread_mutex_lock(&slots[k].mu);
+		conn_close(&slots[k]);
+		pthread_mutex_unlock(&slots[k].mu);
+	}
 	pthread_mutex_lock(&pool.mu);
-	pool.stop = 1;
-	pthread_cond_broadcast(&pool.cv);
-	for (i = 0; i < 200 && pool.nthreads > 0; i++) {
+	for (i = 0; i < 300 && pool.nthreads > 0; i++) {
 		pthread_mutex_unlock(&pool.mu);
-		usleep(10000);	/* a worker inside a store call finishes it */
+		usleep(10000);	/* workers wake within 500 ms */
 		pthread_mutex_lock(&pool.mu);
 	}
-	if (pool.nthreads == 0) {
-		while (pool.qhead != NULL) {
-			struct job *j = pool.qhead;
-
-			pool.qhead = j->next;
-			free(j);
-		}
-		while (pool.done != NULL) {
-			struct job *j = pool.done;
-
-			pool.done = j->next;
-			free(j);
-		}
+	n = pool.nthreads;
+	if (n == 0)
 		conf_release(pool.conf);
-	}
 	pthread_mutex_unlock(&pool.mu);
-	while (graveyard != NULL) {
-		struct conn *c = graveyard;
-
-		graveyard = c->next;
-		free(c);
-	}
+	if (n == 0) {
+		free(slots);
+		free(freeslots);
+	} else
+		log_warn("%d worker(s) still inside a store call at exit", n);
+	free(unix_path);
 	return (0);
 }
