@@ -21,3 +21,24 @@ fuzz-rewrite:
 	    $(top_srcdir)/store/log.c $(GMIME_LIBS) $(CRYPTO_LIBS) \
 	    -o fuzz/rewrite_fuzz-libfuzzer
 .PHONY: fuzz-rewrite
+
+# netstring_fuzz (the socketmap framing of bipostal-postmapd): make check
+# replays fixed cases and fuzz/corpus/netstring; "make fuzz-netstring"
+# builds the libFuzzer binary with clang:
+#	make fuzz-netstring && mkdir -p ns-corpus && \
+#	    ./fuzz/netstring_fuzz-libfuzzer -max_len=4096 ns-corpus \
+#	    $(top_srcdir)/fuzz/corpus/netstring
+# (new inputs go to the first directory: keep it out of the source tree)
+check_PROGRAMS += fuzz/netstring_fuzz
+fuzz_netstring_fuzz_SOURCES = fuzz/netstring_fuzz.c
+fuzz_netstring_fuzz_LDADD = store/libbipostal.a
+TESTS += fuzz/netstring_fuzz
+EXTRA_DIST += fuzz/corpus/netstring
+CLEANFILES += fuzz/netstring_fuzz-libfuzzer
+
+fuzz-netstring:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
+	    -I$(top_builddir) -I$(top_srcdir)/store \
+	    $(top_srcdir)/fuzz/netstring_fuzz.c $(top_srcdir)/store/netstring.c \
+	    -o fuzz/netstring_fuzz-libfuzzer
+.PHONY: fuzz-netstring
