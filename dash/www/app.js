@@ -400,27 +400,47 @@ async function enterApp(focus) {
 	await loadAliases();
 	loadQueue().catch(() => {});
 	startStream();
-	const blob = openHashBlob();
-	if (focus && !blob)
+	const moved = openHash();
+	if (focus && !moved)
 		$('create-origin').focus();
 }
 
 /*
- * openHashBlob - a link to the page ending in #blob=<id> (from a forwarded
- * message's footer) offers that stripped attachment for download once
- * signed in: the download needs the bearer token, which a plain link
- * cannot carry.  True when there was one.
+ * openHash - links into the page from a forwarded message's footer, acted
+ * on once signed in (the hash never reaches the server):
+ *	#alias=<token>	shows that alias and puts the focus on it;
+ *	#blob=<id>	offers that stripped attachment for download (the
+ *			download needs the bearer token, which a plain link
+ *			cannot carry).
+ * True when the focus was moved.
  */
-function openHashBlob() {
-	const m = /^#blob=([0-9A-Za-z]{1,64})$/.exec(location.hash);
+function openHash() {
+	const m = /^#(alias|blob)=([0-9A-Za-z]{1,64})$/.exec(location.hash);
 	if (!m)
 		return false;
 	history.replaceState(null, '', location.pathname + location.search);
-	addNote('attachment', { text: 'An attachment kept aside from a forwarded message:',
-	    blobs: [{ id: m[1] }] });
-	const link = document.querySelector('#notes .blob-link');
-	if (link)
-		link.focus();
+	if (m[1] === 'blob') {
+		addNote('attachment', { text: 'An attachment kept aside from a forwarded message:',
+		    blobs: [{ id: m[2] }] });
+		const link = document.querySelector('#notes .blob-link');
+		if (link)
+			link.focus();
+		return !!link;
+	}
+	const token = m[2].toLowerCase();
+	const a = state.aliases.get(token);
+	if (!a || a.status === 'deleted') {
+		toast('That alias is not in your list (deleted, or another account\'s).');
+		return false;
+	}
+	$('filter').value = '';
+	renderAliases();
+	const row = $('alias-' + token);
+	row.scrollIntoView({ block: 'center' });
+	flashRow(token);
+	const b = row.querySelector('[data-act=disable], [data-act=enable]');
+	if (b)
+		b.focus();
 	return true;
 }
 
@@ -490,15 +510,17 @@ function aliasRow(a) {
 		toast(ok ? 'Copied ' + addr : 'Could not copy; select the address and copy it by hand.');
 	    } }, 'Copy');
 	tr.append(el('td', { class: 'cell-addr', 'data-label': 'Address' },
-	    el('code', { class: 'addr' }, addr), st === 'deleted' ? null : copyBtn));
+	    el('div', { class: 'addr-line' }, el('code', { class: 'addr', title: addr }, addr),
+		st === 'deleted' ? null : copyBtn)));
 
 	tr.append(el('td', { 'data-label': 'Status' },
 	    el('span', { class: 'badge ' + st, dataset: { role: 'status' } }, STATUS_TEXT[st])));
 
-	tr.append(el('td', { 'data-label': 'Mail', class: 'counters' },
-	    el('span', { class: 'n-forwarded', title: 'forwarded', 'aria-label': c.forwarded + ' forwarded' }, c.forwarded),
-	    el('span', { class: 'n-blocked', title: 'blocked', 'aria-label': c.blocked + ' blocked' }, c.blocked),
-	    el('span', { class: 'n-replied', title: 'replied', 'aria-label': c.replied + ' replied' }, c.replied)));
+	const ctr = (k, word) => el('li', { class: 'ctr ctr-' + k + (c[k] ? ' some' : '') },
+	    el('span', { class: 'n-' + k }, c[k]), ' ', el('span', { class: 'ctr-word' }, word));
+	tr.append(el('td', { 'data-label': 'Mail', class: 'cell-counters' },
+	    el('ul', { class: 'counters', 'aria-label': 'Mail counters' },
+		ctr('forwarded', 'forwarded'), ctr('blocked', 'blocked'), ctr('replied', 'replied'))));
 
 	tr.append(el('td', { 'data-label': 'Created' }, timeEl(a.created)));
 	tr.append(el('td', { 'data-label': 'Last mail', class: 'cell-last' }, timeEl(c.last_seen, 'never')));
@@ -859,7 +881,9 @@ function addNote(type, d, when) {
 	const a = d.token ? state.aliases.get(d.token) : (d.alias && d.alias.token ? state.aliases.get(d.alias.token) : null);
 	const li = el('li', { class: 'note kind-' + noteKind(type, d), dataset: { type } });
 	li.append(el('p', { class: 'note-text' }, noteText(type, d, a)));
-	li.append(timeEl(when || Math.floor(Date.now() / 1000)));
+	const t = timeEl(when || Math.floor(Date.now() / 1000));
+	t.classList.add('note-time');
+	li.append(t);
 	const files = blobsOf(d);
 	if (files.length) {
 		const ul = el('ul', { class: 'note-files', 'aria-label': 'Attachments kept aside' });
@@ -1279,7 +1303,7 @@ document.addEventListener('DOMContentLoaded', async () => {
 		if (state.token && !document.hidden && !document.querySelector('dialog[open]'))
 			loadAliases().catch(() => {});
 	}, 10000);
-	window.addEventListener('hashchange', () => { if (state.token) openHashBlob(); });
+	window.addEventListener('hashchange', () => { if (state.token) openHash(); });
 
 	state.token = sessionStorage.getItem(TOKEN_KEY);
 	if (state.token) {
