@@ -16,12 +16,13 @@
 #	PF_MAP_PORT	bipostal-postmapd port (replaces 10044)
 #	PF_MILTER	milter socket, e.g. inet:127.0.0.1:PORT (replaces
 #			inet:127.0.0.1:10045); unset or empty: no milter
-#			(smtpd_milters is then emptied after the fragment)
+#			(smtpd_milters is then emptied with postconf -e)
 #	PF_ROLE		mx (default) or relay: a plain relay instance that
 #			sends everything to 127.0.0.1:PF_NEXTHOP_PORT, to
 #			play the sending site (its queue retries; flush it
 #			with pf_flush)
-#	PF_EXTRA	more main.cf lines, appended last
+#	PF_EXTRA	more main.cf settings, one "name = value" a line,
+#			set with postconf -e (they replace earlier ones)
 # and it sets PF_SMTP_PORT (its smtpd) and PF_SINK_PORT.
 #
 # Other functions: pf_free_port, pf_stop DIR, pf_flush DIR, pf_sink_count
@@ -104,8 +105,8 @@ maximal_backoff_time = 2s
 smtp_connect_timeout = 5s
 PFEOF
 	if [ "${PF_ROLE:-mx}" = relay ]; then
-		echo "relayhost = [127.0.0.1]:$PF_NEXTHOP_PORT" \
-		    >>"$_pf_d/etc/main.cf"
+		postconf -c "$_pf_d/etc" -e \
+		    "relayhost = [127.0.0.1]:$PF_NEXTHOP_PORT" || return 1
 	else
 		echo "# ---- postfix-conf/main.cf as shipped ----" \
 		    >>"$_pf_d/etc/main.cf"
@@ -115,10 +116,16 @@ PFEOF
 		    "$PF_LIB_DIR/postfix-conf/main.cf" >>"$_pf_d/etc/main.cf"
 		echo "# ---- end of postfix-conf/main.cf ----" \
 		    >>"$_pf_d/etc/main.cf"
-		[ -n "${PF_MILTER:-}" ] ||
-		    echo "smtpd_milters =" >>"$_pf_d/etc/main.cf"
+		if [ -z "${PF_MILTER:-}" ]; then
+			postconf -c "$_pf_d/etc" -e "smtpd_milters =" || return 1
+		fi
 	fi
-	[ -n "${PF_EXTRA:-}" ] && printf '%s\n' "$PF_EXTRA" >>"$_pf_d/etc/main.cf"
+	if [ -n "${PF_EXTRA:-}" ]; then
+		# one "name = value" per line, set in place (no duplicates)
+		printf '%s\n' "$PF_EXTRA" | while IFS= read -r _pf_l; do
+			[ -n "$_pf_l" ] && postconf -c "$_pf_d/etc" -e "$_pf_l"
+		done
+	fi
 
 	sed -e "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$PF_SMTP_PORT inet n - n - - smtpd/" \
 	    -e 's/^\(\S\+\s\+\S\+\s\+\S\+\s\+\S\+\s\+\)y/\1n/' \
