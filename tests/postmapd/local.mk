@@ -4,3 +4,5 @@ tests_postmapd_proto_SOURCES = tests/postmapd/proto.c
 tests_postmapd_proto_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 tests_postmapd_proto_LDADD = $(BIPOSTAL_LIBS)
 TESTS += tests/postmapd/proto
+dist_check_SCRIPTS += tests/postmapd/proto-mysql.test
+TESTS += tests/postmapd/proto-mysql.test

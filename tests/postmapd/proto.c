@@ -527,6 +527,44 @@ main(void)
 		}
 	}
 
+	/* MariaDB: a lookup that waits on a table lock gets TEMP in time,
+	 * while other connections are served */
+	if (strncmp(storeuri, "mysql:", 6) == 0 &&
+	    getenv("POSTMAPD_TEST_MYSQL_CNF") != NULL) {
+		char	cmd[1200];
+		int	fd2;
+		long	ms;
+
+		snprintf(cmd, sizeof(cmd), "mariadb --defaults-file=%s %s -e "
+		    "'LOCK TABLES aliases WRITE; SELECT SLEEP(3);' "
+		    ">/dev/null 2>&1 &", getenv("POSTMAPD_TEST_MYSQL_CNF"),
+		    getenv("POSTMAPD_TEST_MYSQL_DB"));
+		if (system(cmd) != 0)
+			diag("cannot start the lock holder");
+		usleep(500000);
+		fd = dial();
+		fd2 = dial();
+		snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
+		n = snprintf(want, sizeof(want), "%zu:%s,", strlen(req), req);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		send_all(fd, want, (size_t)n);
+		usleep(20000);
+		ok(ask(fd2, "alias zz@other.test", 19, out, sizeof(out)) >= 0 &&
+		    strcmp(out, "NOTFOUND ") == 0 && ms_since(&t0) < 500,
+		    "a lookup waiting on a lock does not hold up another "
+		    "connection (%ld ms)", ms_since(&t0));
+		n = read_reply(fd, out, sizeof(out), 5000);
+		ms = ms_since(&t0);
+		ok(n >= 0 && strcmp(out, "TEMP lookup timeout") == 0 &&
+		    ms >= 900 && ms < 1600,
+		    "locked table: TEMP at the deadline (%s, %ld ms)",
+		    n >= 0 ? out : "no reply", ms);
+		close(fd);
+		close(fd2);
+		usleep(3000000);		/* the lock holder is gone */
+		is_str(q(req), "OK owner@real.test", "lock released: OK");
+	}
+
 	/* SIGTERM: clean exit */
 	{
 		int	status = -1;
