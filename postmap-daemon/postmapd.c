@@ -29,9 +29,10 @@
  * of its requests.  Bad framing is logged and the connection closed.
  *
  * Store handles: opened lazily by each worker after privileges are
- * dropped, dropped after any STORE_TEMP answer, and re-opened when older
- * than STORE_REFRESH seconds or when a reload changed "store", so that a
- * store that became unreadable or moved is noticed.  There is no cache:
+ * dropped, dropped after any STORE_TEMP answer, and re-opened when a
+ * reload changed "store"; SQLite handles also when older than
+ * STORE_REFRESH seconds, so that a database that became unreadable is
+ * noticed (a server connection fails by itself).  There is no cache:
  * every lookup asks the store, so a disable or delete is seen by the next
  * lookup.
  *
@@ -77,7 +78,7 @@
 #define WORKERS_DEFAULT	8
 #define WORKERS_MAX	64
 #define WATCH_MS	10	/* watchdog period */
-#define STORE_REFRESH	2	/* seconds a store handle is used */
+#define STORE_REFRESH	2	/* seconds a SQLite handle is used */
 #define STORE_BACKOFF	250	/* ms between failed opens, per worker */
 #define INBUF_SIZE	(POSTMAPD_REQ_MAX + 16)
 #define OUTBUF_SIZE	(4 * (POSTMAPD_REPLY_MAX + 16))
@@ -230,6 +231,28 @@ struct wstore {				/* one worker's store handle */
 	uint64_t	 failed;	/* last failed open, 0 = none */
 };
 
+/* sqlite_missing - is uri a SQLite database whose file is not there?
+ * Opening would create an empty one, and every alias would be NOTFOUND:
+ * answer TEMP until an operator puts the file back (bipostalctl
+ * migrate creates it). */
+static int
+sqlite_missing(const char *uri)
+{
+	struct stat sb;
+	const char *path;
+
+	if (strncmp(uri, "sqlite:", 7) != 0)
+		return (0);
+	path = uri + 7;
+	if (strncmp(path, "//", 2) == 0)
+		path += 2;
+	if (stat(path, &sb) == 0 || errno != ENOENT)
+		return (0);	/* other errors: let the store say */
+	log_error("store %s: no such file: not creating it (run "
+	    "bipostalctl migrate)", path);
+	return (1);
+}
+
 /* worker_store - this worker's handle, (re)opened as needed; or NULL */
 static struct store *
 worker_store(void *arg)
@@ -239,8 +262,12 @@ worker_store(void *arg)
 	const char *why;
 	uint64_t t = now_ms();
 
+	/* a SQLite handle keeps its file open: re-open it now and then to
+	 * notice a file made unreadable or replaced; a server connection
+	 * is dropped on its first failure anyway */
 	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
-	    t - w->opened > STORE_REFRESH * 1000)) {
+	    (strncmp(w->uri, "sqlite:", 7) == 0 &&
+	    t - w->opened > STORE_REFRESH * 1000))) {
 		store_close(w->st);
 		w->st = NULL;
 	}
@@ -251,6 +278,10 @@ worker_store(void *arg)
 		return (NULL);
 	free(w->uri);
 	w->uri = xstrdup(w->want);
+	if (sqlite_missing(w->uri)) {
+		w->failed = now_ms();
+		return (NULL);
+	}
 	w->st = store_open(w->uri, &sst, &why);
 	if (w->st == NULL) {
 		log_warn("store open: %s: %s", store_strstatus(sst),
@@ -288,7 +319,7 @@ conn_close(struct conn *c)
 		return;
 	epoll_ctl(wep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	c->fd = -1;
+	__atomic_store_n(&c->fd, -1, __ATOMIC_RELAXED);
 	c->gen++;
 	c->busy = 0;
 	pthread_mutex_lock(&slots_mu);
@@ -549,7 +580,7 @@ loop_accept(void)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = &slots[idx];
 		pthread_mutex_lock(&c->mu);
-		c->fd = fd;
+		__atomic_store_n(&c->fd, fd, __ATOMIC_RELAXED);
 		c->gen++;
 		c->busy = 0;
 		c->inlen = c->outoff = c->outlen = 0;
@@ -562,7 +593,7 @@ loop_accept(void)
 		if (epoll_ctl(wep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			log_warn("epoll_ctl add: %m");
 			close(fd);
-			c->fd = -1;
+			__atomic_store_n(&c->fd, -1, __ATOMIC_RELAXED);
 			pthread_mutex_lock(&slots_mu);
 			freeslots[nfree++] = idx;
 			pthread_mutex_unlock(&slots_mu);
@@ -584,8 +615,8 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 
 	for (i = 0; i < hiwater; i++) {
 		c = &slots[i];
-		if (c->fd < 0)		/* racy peek; checked again locked */
-			continue;
+		if (__atomic_load_n(&c->fd, __ATOMIC_RELAXED) < 0)
+			continue;	/* a peek; checked again locked */
 		pthread_mutex_lock(&c->mu);
 		if (c->fd >= 0 && c->busy && c->since + limit <= t) {
 			/* take c back from its stuck worker */

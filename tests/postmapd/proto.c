@@ -477,9 +477,17 @@ main(void)
 		snprintf(req, sizeof(req), "alias zz@other.test");
 		is_str(q(req), "NOTFOUND ",
 		    "store down: other domain still NOTFOUND");
-		write_conf(storeuri, 1000);
+		/* a missing SQLite file is TEMP, never a fresh empty store */
+		snprintf(want, sizeof(want), "sqlite:%s/moved.db", dir);
+		write_conf(want, 1000);
 		reload();
 		snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
+		ok(strncmp(q(req), "TEMP ", 5) == 0,
+		    "SQLite file missing: TEMP (%s)", q(req));
+		snprintf(want, sizeof(want), "%s/moved.db", dir);
+		ok(access(want, F_OK) < 0, "missing SQLite file not created");
+		write_conf(storeuri, 1000);
+		reload();
 		is_str(q(req), "OK owner@real.test", "store back: OK");
 
 		/* a store that hangs: another process holds every WAL
