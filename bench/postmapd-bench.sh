@@ -27,7 +27,7 @@ while getopts d:a:w:s: o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	a) naliases=$OPTARG ;;
-	w) workers="-w $OPTARG" ;;
+	w) workers="-w $OPTARG" ;;	# bipostal-postmapd -w
 	s) stores=$OPTARG ;;
 	*) echo "usage: $0 [-d SECONDS] [-a ALIASES] [-w WORKERS]" >&2; exit 2 ;;
 	esac
@@ -111,7 +111,7 @@ PIDS="$PIDS $!"
 sleep 0.5
 redis-cli -p "$rport" set key:__rand_int__ owner@real.test >/dev/null
 
-echo "# bipostal-postmapd vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs"
+echo "# bipostal-postmapd ${workers:-(-w 8)} vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs, load $(cut -d" " -f1-3 /proc/loadavg)"
 printf '%-6s %-8s %12s %9s %9s %8s\n' conns target lookups/s p50_ms p99_ms ratio
 for c in 1 8 64; do
 	# Redis first: about as many requests as postmapd does in $secs
