@@ -410,6 +410,9 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 		}
 		c->inlen += (size_t)n;
 		c->last = now_ms();
+		if (c->inlen < sizeof(c->in))
+			break;	/* one read per event: more data re-triggers
+				 * the event once c is re-armed */
 	}
 	for (;;) {
 		ns = netstring_parse(c->in, c->inlen, POSTMAPD_REQ_MAX, &data,
