@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -725,6 +726,14 @@ main(int argc, char **argv)
 	sigset_t	 set;
 	struct dash_db	*db;
 
+	/*
+	 * Alias lists are arrays of large fixed-size structs (the context
+	 * field is 4 KiB): keep such buffers in the heap rather than in
+	 * fresh mappings, whose munmap flushes every thread's TLB on each
+	 * request.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,31 @@
 #include "redis.h"
 #include "token.h"
 #include "util.h"
+
+/*
+ * SQLite takes one writer at a time and makes the others back off in
+ * sleeps of growing length; queueing our own writers on a mutex instead
+ * keeps the write lock busy.  Other backends need no such thing.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* write_begin - take the writer mutex when the store is SQLite */
+static int
+write_begin(struct req *r)
+{
+	if (strncmp(r->cf->store, "sqlite:", 7) != 0)
+		return (0);
+	pthread_mutex_lock(&write_lock);
+	return (1);
+}
+
+/* write_end - release it if write_begin took it */
+static void
+write_end(int locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&write_lock);
+}
 
 /* dash_event - record an event for the user's stream and fan it out */
 void
@@ -45,7 +71,10 @@ dash_event(struct req *r, int64_t user_id, const char *type, json_t *j)
 	if (s == NULL)
 		return;
 	if (strlen(s) <= EVENT_DATA_MAX) {
+		int locked = write_begin(r);
+
 		st = store_event_append(r->db->st, user_id, type, s, &id);
+		write_end(locked);
 		if (st != STORE_OK)
 			log_warn("event %s user=%lld: %s", type,
 			    (long long)user_id, store_strstatus(st));
@@ -138,6 +167,7 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	char		 o[ORIGIN_MAX + 1];
 	char		 who[32];
 	enum store_status s;
+	int		 locked;
 
 	if (origin == NULL || !origin_ok(origin)) {
 		dash_error(r, 400, DASH_E_PARAM, "origin: a site name");
@@ -148,8 +178,10 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	snprintf(who, sizeof(who), "%lld", (long long)r->user.id);
 	if (dash_ratelimit(r, "alias", who, r->cf->dash_rate_alias, 3600) < 0)
 		return (-1);
+	locked = write_begin(r);
 	s = store_alias_create(r->db->st, r->user.id, o, expires_at, a,
 	    created);
+	write_end(locked);
 	if (dash_store_status(r, s, "alias") < 0)
 		return (-1);
 	dash_metrics_inc(*created ? "aliases_created" : "aliases_reused");

@@ -832,10 +832,11 @@ function noteKind(type, d) {
 /* blobLink - a link that downloads a stripped part with the bearer token */
 function blobLink(b) {
 	const id = typeof b === 'string' ? b : (b.id || b.blob || b.token);
-	const name = (b && (b.name || b.filename)) || ('attachment-' + String(id).slice(0, 8));
+	const known = b && (b.name || b.filename);
+	const name = known || 'attachment';
 	const size = b && b.size ? ' (' + fmtSize(b.size) + ')' : '';
 	const link = el('a', { href: '/v1/blobs/' + encodeURIComponent(id), class: 'blob-link',
-	    dataset: { blob: id }, download: name }, name);
+	    dataset: { blob: id }, download: name }, known ? 'Download ' + known : 'Download the attachment');
 	link.addEventListener('click', async (ev) => {
 		ev.preventDefault();
 		try {
