@@ -8,3 +8,9 @@ noinst_PROGRAMS += bench/passthru_milter
 bench_passthru_milter_SOURCES = bench/passthru_milter.c
 bench_passthru_milter_LDADD = $(MILTER_LIBS) -lpthread
 dist_noinst_SCRIPTS += bench/milter-bench.sh
+# bench/dash: wrk on bipostal-dash beside a private nginx (make bench-dash)
+dist_noinst_SCRIPTS += bench/dash-bench.sh
+dist_noinst_DATA += bench/dash-create.lua
+bench-dash: bipostal-dash
+	DASH=$(abs_top_builddir)/bipostal-dash $(SHELL) $(top_srcdir)/bench/dash-bench.sh
+.PHONY: bench-dash
