@@ -1,5 +1,5 @@
 # Tests: each area adds itself in its own fragment.  TAP everywhere.
-EXTRA_DIST += tests/lib/tap.h tests/lib/servers.sh tests/lib/postfix.sh tests/lib/tap.sh
+EXTRA_DIST += tests/lib/tap.h tests/lib/servers.sh tests/lib/postfix.sh
 include tests/unit/local.mk
 include tests/store/local.mk
 include tests/postmapd/local.mk
@@ -8,3 +8,4 @@ include tests/dash/local.mk
 include tests/e2e/local.mk
 include tests/badinput/local.mk
 include tests/browser/local.mk
+include tests/faults/local.mk
