@@ -90,9 +90,14 @@ CONF
 	    2>"$D/$1.log" &
 	PIDS="$PIDS $!"
 	i=0
-	while ! ss -Htln "sport = :$port" | grep -q . && [ $i -lt 50 ]; do
+	while ! ss -Htln "sport = :$port" | grep -q . && [ $i -lt 100 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
+	[ $i -lt 100 ] || {
+		echo "$0: bipostal-postmapd ($1) did not start:" >&2
+		cat "$D/$1.log" >&2
+		exit 1
+	}
 	eval "port_$1=$port"
 }
 
