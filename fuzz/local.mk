@@ -42,3 +42,56 @@ fuzz-netstring:
 	    $(top_srcdir)/fuzz/netstring_fuzz.c $(top_srcdir)/store/netstring.c \
 	    -o fuzz/netstring_fuzz-libfuzzer
 .PHONY: fuzz-netstring
+
+# conf_fuzz (the bipostal.conf parser): make check replays
+# fuzz/corpus/conf through fuzz/replay.c; "make fuzz-conf" builds the
+# libFuzzer binary with clang.
+check_PROGRAMS += fuzz/conf_fuzz
+fuzz_conf_fuzz_SOURCES = fuzz/conf_fuzz.c fuzz/replay.c
+fuzz_conf_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"conf"'
+fuzz_conf_fuzz_LDADD = store/libbipostal.a
+TESTS += fuzz/conf_fuzz
+EXTRA_DIST += fuzz/corpus/conf
+CLEANFILES += fuzz/conf_fuzz-libfuzzer
+
+fuzz-conf:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -I$(top_builddir) -I$(top_srcdir)/store \
+	    $(top_srcdir)/fuzz/conf_fuzz.c $(top_srcdir)/store/conf.c \
+	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
+	    -o fuzz/conf_fuzz-libfuzzer
+.PHONY: fuzz-conf
+
+# Every target under libFuzzer for FUZZ_SECONDS (default 20) each.
+dist_noinst_SCRIPTS += fuzz/run-libfuzzer.sh
+dist_check_SCRIPTS += fuzz/libfuzzer.test
+TESTS += fuzz/libfuzzer.test
+
+# auth_fuzz and json_fuzz (bipostal-dash: JWTs, Basic, base64url, JSON
+# bodies): make check replays fixed cases and fuzz/corpus/{auth,json};
+# "make fuzz-auth" / "make fuzz-json" build the libFuzzer binaries:
+#	make fuzz-auth && mkdir -p auth-corpus && \
+#	    ./fuzz/auth_fuzz-libfuzzer -max_len=4096 auth-corpus \
+#	    $(top_srcdir)/fuzz/corpus/auth
+DASH_FUZZ_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(MHD_CFLAGS) -I$(top_srcdir)/dash
+DASH_FUZZ_LIBS = $(JANSSON_LIBS) $(CRYPTO_LIBS) store/libbipostal.a
+check_PROGRAMS += fuzz/auth_fuzz fuzz/json_fuzz
+fuzz_auth_fuzz_SOURCES = fuzz/auth_fuzz.c dash/dash_jwt.c
+fuzz_auth_fuzz_CFLAGS = $(DASH_FUZZ_CFLAGS)
+fuzz_auth_fuzz_LDADD = $(DASH_FUZZ_LIBS)
+fuzz_json_fuzz_SOURCES = fuzz/json_fuzz.c dash/dash_jwt.c
+fuzz_json_fuzz_CFLAGS = $(DASH_FUZZ_CFLAGS)
+fuzz_json_fuzz_LDADD = $(DASH_FUZZ_LIBS)
+TESTS += fuzz/auth_fuzz fuzz/json_fuzz
+EXTRA_DIST += fuzz/corpus/auth fuzz/corpus/json
+CLEANFILES += fuzz/auth_fuzz-libfuzzer fuzz/json_fuzz-libfuzzer
+
+fuzz-auth fuzz-json:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
+	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/dash \
+	    $(JANSSON_CFLAGS) $(MHD_CFLAGS) \
+	    $(top_srcdir)/fuzz/$(@:fuzz-%=%)_fuzz.c $(top_srcdir)/dash/dash_jwt.c \
+	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
+	    $(JANSSON_LIBS) $(CRYPTO_LIBS) -o fuzz/$(@:fuzz-%=%)_fuzz-libfuzzer
+.PHONY: fuzz-auth fuzz-json
