@@ -16,7 +16,9 @@
 # first connection until the last message is relayed to the sink
 # (status=sent in the maillog).  Prints msg/s per round, the best of each,
 # and the ratio bipostal/reference; then, with -R N, N more messages
-# through bipostal-milter with its RSS sampled every N/10.  Compare
+# through bipostal-milter with its RSS sampled every N/10.  Environment:
+# BENCH_MAP=lmdb gives the bipostal instance the reference's static map
+# (the milter alone); BENCH_CONF adds lines to bipostal.conf.  Compare
 # figures only within one run: everything shares the machine's cores.
 
 set -u
@@ -54,7 +56,7 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	pf_stop "$D/full"
 	pf_stop "$D/ref"
-	rm -rf "$D"
+	[ -n "${KEEP:-}" ] || rm -rf "$D"
 }
 trap cleanup EXIT INT TERM
 
@@ -71,6 +73,7 @@ milter_template_dir = $top_srcdir/milter/templates
 secret_key_file = $D/db/secret
 dash_url = https://dash.test
 daemon_user =
+${BENCH_CONF:-}
 CONF
 ctl() { "$top_builddir/bipostalctl" -c "$D/bipostal.conf" "$@"; }
 ctl migrate >/dev/null 2>&1
@@ -86,19 +89,27 @@ PIDS="$PIDS $MLPID"
 PIDS="$PIDS $!"
 sleep 1
 
-PF_MAP_PORT=$MAPPORT PF_MILTER="inet:127.0.0.1:$MPORT" pf_start "$D/full" || exit 1
-FULL=$PF_SMTP_PORT
-mkdir -p "$D/ref/etc"
+mkdir -p "$D/ref/etc" "$D/pm"
 printf '%s owner@real.test\n' "$ALIAS" >"$D/ref/etc/virtual"
-mkdir -p "$D/pm"
 : >"$D/pm/main.cf"
 postmap -c "$D/pm" "lmdb:$D/ref/etc/virtual" || exit 1
+# BENCH_MAP=lmdb: the bipostal instance resolves the alias with the same
+# static map as the reference, to measure the milter alone
+fullextra=
+[ "${BENCH_MAP:-socketmap}" = lmdb ] &&
+    fullextra="virtual_alias_maps = lmdb:$D/ref/etc/virtual"
+PF_MAP_PORT=$MAPPORT PF_MILTER="inet:127.0.0.1:$MPORT" PF_EXTRA="$fullextra" \
+    pf_start "$D/full" || exit 1
+FULL=$PF_SMTP_PORT
 PF_MAP_PORT=$MAPPORT PF_MILTER="inet:127.0.0.1:$RPORT" \
     PF_EXTRA="virtual_alias_maps = lmdb:$D/ref/etc/virtual" pf_start "$D/ref" || exit 1
 REF=$PF_SMTP_PORT
 
 # sent DIR - messages relayed to the sink so far
-sent() { grep -c 'relay=127.0.0.1.*status=sent' "$1/maillog" 2>/dev/null || echo 0; }
+sent() {
+	_c=$(grep -c 'relay=127.0.0.1.*status=sent' "$1/maillog" 2>/dev/null)
+	echo "${_c:-0}"
+}
 
 # round DIR PORT N - msg/s for N messages, to stdout
 round() {
@@ -118,7 +129,7 @@ round() {
 	find "$1/sink" -type f -delete 2>/dev/null
 }
 
-echo "# milter-bench: $msgs messages of $size bytes, $sessions sessions, $rounds rounds, $(nproc) cores"
+echo "# milter-bench: $msgs messages of $size bytes, $sessions sessions, $rounds rounds, $(nproc) cores, bipostal map ${BENCH_MAP:-socketmap}"
 # warm up both paths (store, caches, Postfix processes)
 round "$D/ref" "$REF" 200 >/dev/null && round "$D/full" "$FULL" 200 >/dev/null || exit 1
 best_ref=0

@@ -153,10 +153,13 @@ main(int argc, char **argv)
 	drop_privileges(cf->daemon_user);
 	if (!foreground && daemon(0, 0) < 0)
 		log_fatal("daemon: %s", strerror(errno));
+	if (milter_counts_start() < 0)
+		log_fatal("cannot start the counter thread");
 	log_info("listening on %s, alias domain %s", cf->milter_socket,
 	    cf->alias_domain);
 	if (smfi_main() == MI_FAILURE)
 		log_fatal("smfi_main failed");
+	milter_counts_flush();
 	rewrite_templates_free(&milter_g.tmpl);
 	conf_release(cf);
 	return (0);

@@ -36,5 +36,7 @@ sfsistat	mlfi_body(SMFICTX *, unsigned char *, size_t);
 sfsistat	mlfi_eom(SMFICTX *);
 sfsistat	mlfi_abort(SMFICTX *);
 sfsistat	mlfi_close(SMFICTX *);
+int		milter_counts_start(void);
+void		milter_counts_flush(void);
 
 #endif

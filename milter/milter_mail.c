@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@
 #include "store.h"
 #include "token.h"
 #include "util.h"
+
+#include <unistd.h>
 
 enum mail_kind {
 	MAIL_NONE = 0,		/* no alias recipient (yet) */
@@ -71,14 +74,55 @@ mail_free(struct mail *m)
 	free(m);
 }
 
-/* conn_store - this connection's store, opened on first use; NULL when
- * the store cannot be reached (logged) */
+/*
+ * Store handles are not thread-safe, and opening one per SMTP connection
+ * costs a file open and schema check (SQLite) or a login (MySQL) per
+ * message under load.  Idle handles wait in a small pool: a connection
+ * takes one on first need and gives it back at close; a handle that saw
+ * an error is closed instead, so the next message reconnects, and one that
+ * sat idle for STORE_POOL_IDLE seconds is closed too, so that a store that
+ * went away is noticed (an open SQLite file keeps working after its
+ * directory became unreadable).
+ */
+#define STORE_POOL_MAX	32
+#define STORE_POOL_IDLE	2
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct store	*st;
+	int64_t		 since;
+} pool[STORE_POOL_MAX];
+static int pool_n;
+
+/* conn_store - this connection's store, from the pool or opened; NULL
+ * when the store cannot be reached (logged) */
 static struct store *
 conn_store(struct conn *c)
 {
 	enum store_status s;
 	const char *why = NULL;
 
+	if (c->st != NULL)
+		return (c->st);
+	for (;;) {
+		struct store *st = NULL;
+		int	 stale = 0;
+
+		pthread_mutex_lock(&pool_lock);
+		if (pool_n > 0) {
+			pool_n--;
+			st = pool[pool_n].st;
+			stale = bp_now() - pool[pool_n].since > STORE_POOL_IDLE;
+		}
+		pthread_mutex_unlock(&pool_lock);
+		if (st == NULL)
+			break;
+		if (!stale) {
+			c->st = st;
+			break;
+		}
+		store_close(st);
+	}
 	if (c->st == NULL) {
 		c->st = store_open(milter_g.conf->store, &s, &why);
 		if (c->st == NULL)
@@ -88,6 +132,24 @@ conn_store(struct conn *c)
 	return (c->st);
 }
 
+/* conn_store_release - give the handle back to the pool (or close it) */
+static void
+conn_store_release(struct conn *c)
+{
+	if (c->st == NULL)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	if (pool_n < STORE_POOL_MAX) {
+		pool[pool_n].st = c->st;
+		pool[pool_n].since = bp_now();
+		pool_n++;
+		c->st = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	store_close(c->st);		/* pool full: NULL otherwise */
+	c->st = NULL;
+}
+
 /* conn_store_reset - drop a store handle after a failure, so the next
  * message reconnects */
 static void
@@ -95,6 +157,129 @@ conn_store_reset(struct conn *c)
 {
 	store_close(c->st);
 	c->st = NULL;
+}
+
+/*
+ * Counters are statistics: bumping one is a committed write (an fsync
+ * with SQLite), which has no business delaying the answer to the MTA.
+ * mlfi_* record increments here; a background thread writes them about
+ * once a second through its own store handle, and milter_counts_flush()
+ * writes what is left at shutdown.  A failed write is logged and retried
+ * on the next round, up to COUNT_PENDING_MAX distinct entries.
+ */
+#define COUNT_PENDING_MAX	4096
+
+struct pending {
+	char		 token[TOKEN_MAX + 1];
+	enum alias_counter kind;
+	long		 n;
+};
+
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pend;
+static size_t npend;
+
+/* count_later - one more forwarded/blocked/replied for token */
+static void
+count_later(const char *token, enum alias_counter kind)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&count_lock);
+	for (i = 0; i < npend; i++)
+		if (pend[i].kind == kind && strcmp(pend[i].token, token) == 0)
+			break;
+	if (i == npend && npend < COUNT_PENDING_MAX) {
+		if (pend == NULL)
+			pend = xcalloc(COUNT_PENDING_MAX, sizeof(*pend));
+		bp_strlcpy(pend[i].token, token, sizeof(pend[i].token));
+		pend[i].kind = kind;
+		pend[i].n = 0;
+		npend++;
+	}
+	if (i < npend)
+		pend[i].n++;
+	else
+		log_warn("alias=%.8s counter dropped: too many pending", token);
+	pthread_mutex_unlock(&count_lock);
+}
+
+/* counts_write - write the pending increments; 0, or -1 if some are left */
+static int
+counts_write(struct store **stp)
+{
+	struct pending *batch;
+	size_t	 n, i;
+	long	 k;
+	enum store_status s;
+	const char *why = NULL;
+	int	 rc = 0;
+
+	pthread_mutex_lock(&count_lock);
+	n = npend;
+	batch = n ? xmalloc(n * sizeof(*batch)) : NULL;
+	if (n)
+		memcpy(batch, pend, n * sizeof(*batch));
+	npend = 0;
+	pthread_mutex_unlock(&count_lock);
+	if (n == 0)
+		return (0);
+	if (*stp == NULL && (*stp = store_open(milter_g.conf->store, &s, &why)) == NULL)
+		log_warn("counters: store: %s", why ? why : "cannot open");
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < batch[i].n; k++) {
+			if (*stp == NULL ||
+			    store_alias_count(*stp, batch[i].token, batch[i].kind) != STORE_OK)
+				break;
+		}
+		if (k < batch[i].n) {
+			/* put back what was not written */
+			rc = -1;
+			store_close(*stp);
+			*stp = NULL;
+			for (; k < batch[i].n; k++)
+				count_later(batch[i].token, batch[i].kind);
+		}
+	}
+	free(batch);
+	return (rc);
+}
+
+/* counts_main - the background writer */
+static void *
+counts_main(void *arg)
+{
+	struct store *st = NULL;
+
+	for (;;) {
+		sleep(1);
+		if (counts_write(&st) < 0)
+			log_warn("counters: write failed, will retry");
+	}
+	return (NULL);
+}
+
+/* milter_counts_start - start the background writer */
+int
+milter_counts_start(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, counts_main, NULL) != 0)
+		return (-1);
+	pthread_detach(t);
+	return (0);
+}
+
+/* milter_counts_flush - write what is pending (shutdown, tests) */
+void
+milter_counts_flush(void)
+{
+	struct store *st = NULL;
+
+	if (counts_write(&st) < 0)
+		log_warn("counters: some increments could not be written");
+	store_close(st);
 }
 
 /* tempfail - 451 4.3.0 with a reason */
@@ -197,9 +382,7 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 			return (SMFIS_CONTINUE);
 		}
 		if (m->route.disabled_action == DISABLED_REJECT) {
-			if (store_alias_count(st, token, COUNT_BLOCKED) != STORE_OK)
-				log_warn("%s: alias=%.8s count blocked failed",
-				    qid(ctx), token);
+			count_later(token, COUNT_BLOCKED);
 			log_info("%s: alias=%.8s action=reject (disabled)",
 			    qid(ctx), token);
 			smfi_setreply(ctx, "550", "5.1.1",
@@ -515,8 +698,7 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 		    &eid) != STORE_OK)
 			log_warn("%s: alias=%.8s event append failed", qid(ctx), m->alias);
 	}
-	if (store_alias_count(c->st, m->alias, COUNT_FORWARDED) != STORE_OK)
-		log_warn("%s: alias=%.8s count forwarded failed", qid(ctx), m->alias);
+	count_later(m->alias, COUNT_FORWARDED);
 	log_info("%s: alias=%.8s action=forward size=%zu blobs=%zu notes=%zu",
 	    qid(ctx), m->alias, m->len, r.nblobs, r.nnotes);
 out:
@@ -579,8 +761,7 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 		ret = tempfail(ctx, "message rewrite failed, try again later");
 		goto out;
 	}
-	if (store_alias_count(c->st, m->alias, COUNT_REPLIED) != STORE_OK)
-		log_warn("%s: alias=%.8s count replied failed", qid(ctx), m->alias);
+	count_later(m->alias, COUNT_REPLIED);
 	log_info("%s: alias=%.8s action=reply size=%zu", qid(ctx), m->alias, m->len);
 out:
 	rewrite_result_free(&r);
@@ -606,10 +787,7 @@ mlfi_eom(SMFICTX *ctx)
 		ret = eom_reply(ctx, c, m);
 		break;
 	case MAIL_DISCARD:
-		if (conn_store(c) == NULL ||
-		    store_alias_count(c->st, m->alias, COUNT_BLOCKED) != STORE_OK)
-			log_warn("%s: alias=%.8s count blocked failed", qid(ctx),
-			    m->alias);
+		count_later(m->alias, COUNT_BLOCKED);
 		log_info("%s: alias=%.8s action=discard (disabled)", qid(ctx),
 		    m->alias);
 		ret = SMFIS_DISCARD;
@@ -645,7 +823,7 @@ mlfi_close(SMFICTX *ctx)
 	if (c == NULL)
 		return (SMFIS_CONTINUE);
 	mail_free(c->mail);
-	store_close(c->st);
+	conn_store_release(c);
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	return (SMFIS_CONTINUE);
