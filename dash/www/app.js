@@ -678,10 +678,21 @@ async function setStatus(token, status) {
 function openDialog(dlg, opener, first) {
 	return new Promise((resolve) => {
 		dlg.returnValue = '';
+		/* The list may be drawn anew while the dialog is open (an
+		 * event, a refresh): then the focus goes back to the same
+		 * button of the same alias in the new row. */
+		const row = opener && opener.closest && opener.closest('tr');
+		const token = row && row.dataset.token;
+		const act = opener && opener.dataset && opener.dataset.act;
 		dlg.addEventListener('close', function done() {
 			dlg.removeEventListener('close', done);
-			if (opener && opener.isConnected)
-				opener.focus();
+			let back = opener;
+			if (back && !back.isConnected && token) {
+				const r = $('alias-' + token);
+				back = r && (r.querySelector('[data-act="' + act + '"]') || r.querySelector('button'));
+			}
+			if (back && back.isConnected)
+				back.focus();
 			resolve(dlg.returnValue);
 		});
 		dlg.showModal();
