@@ -32,9 +32,10 @@
  * dropped, dropped after any STORE_TEMP answer, and re-opened when a
  * reload changed "store"; SQLite handles also when older than
  * STORE_REFRESH seconds, so that a database that became unreadable is
- * noticed (a server connection fails by itself).  There is no cache:
- * every lookup asks the store, so a disable or delete is seen by the next
- * lookup.
+ * noticed (a server connection fails by itself).  By default there is no
+ * cache: every lookup asks the store, so a disable or delete is seen by
+ * the next lookup; postmapd_cache_ttl (at most 1 s) lets OK answers be
+ * reused that long (postmapd_query.c).  Nothing else is ever cached.
  *
  * Signals: SIGHUP re-reads the configuration (the listening address and
  * the number of slots are kept; the rest takes effect at once), SIGTERM
@@ -438,8 +439,9 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 
 		__atomic_add_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
 		w->want = cf->store;
-		rlen = postmapd_query(worker_store, w, cf->alias_domain, req,
-		    dlen, reply, sizeof(reply), &sst);
+		rlen = postmapd_query(worker_store, w, cf->alias_domain,
+		    cf->postmapd_cache_ttl, req, dlen, reply, sizeof(reply),
+		    &sst);
 		if (sst == STORE_TEMP && w->st != NULL) {
 			store_close(w->st);	/* maybe a dead connection */
 			w->st = NULL;
@@ -672,6 +674,7 @@ reload(const char *path)
 	conf_release(old);
 	__atomic_add_fetch(&pool.conf_gen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pool.mu);
+	postmapd_cache_flush();		/* maybe another store now */
 	log_info("configuration reloaded from %s", cf->path ? cf->path : path);
 }
 

@@ -31,10 +31,15 @@
  * (size bytes, at least POSTMAPD_REPLY_MAX) and returns its length.  The
  * store is only asked for when the key could name an alias: then
  * get(arg) gives this thread's handle (NULL: it could not be opened).
- * *sst gets the store's status (STORE_OK when the store was not asked),
- * so the caller can drop a handle that answered STORE_TEMP. */
+ * With cache_ms > 0 an OK answer of the store is reused for that many
+ * milliseconds (see postmapd_cache_flush).  *sst gets the store's status
+ * (STORE_OK when the store was not asked), so the caller can drop a
+ * handle that answered STORE_TEMP. */
 size_t	postmapd_query(struct store *(*get)(void *), void *arg,
-	    const char *domain, const char *req, size_t len, char *out,
-	    size_t size, enum store_status *sst);
+	    const char *domain, long cache_ms, const char *req, size_t len,
+	    char *out, size_t size, enum store_status *sst);
+/* postmapd_cache_flush - forget every cached answer (configuration
+ * reload); safe from any thread */
+void	postmapd_cache_flush(void);
 
 #endif

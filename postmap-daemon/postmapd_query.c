@@ -27,14 +27,24 @@
  * error in the log, never a forward.  Blocked mail is counted by the
  * milter, which sees the original recipient; this file never writes.
  *
- * Ownership: the store handle belongs to the calling thread; nothing here
- * keeps state between calls.  Logs never show more than 8 characters of a
+ * Cache: none unless postmapd_cache_ttl is set.  Then an OK answer of the
+ * store (never NOTFOUND, TEMP nor PERM) is kept in a fixed table of
+ * CACHE_SLOTS entries, each under one of CACHE_LOCKS mutexes, and reused
+ * for at most postmapd_cache_ttl (<= 1 s) milliseconds: a disable or
+ * delete reaches every host within that time with no invalidation
+ * messages, and an alias that exists is never refused because of it.
+ *
+ * Ownership: the store handle belongs to the calling thread; the cache is
+ * the only state kept between calls.  Logs never show more than 8 characters of a
  * token nor any real address.
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "postmapd.h"
@@ -49,6 +59,104 @@ static const char *const reply_word[] = {
 	[STORE_INVALID] = "NOTFOUND",	/* a malformed key cannot exist */
 	[STORE_EXISTS] = "TEMP",
 };
+
+#define CACHE_SLOTS	8192		/* direct-mapped */
+#define CACHE_LOCKS	64
+
+struct cache_ent {
+	uint64_t	 expires;	/* monotonic ms; 0 = empty */
+	char		 map;		/* 'a'lias or 'r'eply */
+	char		 tok[TOKEN_MAX + 1];
+	char		 reply[EMAIL_MAX + 4];	/* "OK " address */
+};
+
+static struct cache_ent *cache;
+static pthread_mutex_t cache_mu[CACHE_LOCKS];
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+/* cache_init - the table, on first use */
+static void
+cache_init(void)
+{
+	int	i;
+
+	cache = xcalloc(CACHE_SLOTS, sizeof(*cache));
+	for (i = 0; i < CACHE_LOCKS; i++)
+		pthread_mutex_init(&cache_mu[i], NULL);
+}
+
+/* cache_now - monotonic milliseconds */
+static uint64_t
+cache_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* cache_slot - where map/tok lives (FNV-1a) */
+static size_t
+cache_slot(char map, const char *tok)
+{
+	uint32_t h = 2166136261u ^ (unsigned char)map;
+
+	for (; *tok; tok++)
+		h = (h ^ (unsigned char)*tok) * 16777619u;
+	return (h % CACHE_SLOTS);
+}
+
+/* cache_get - a live cached reply for map/tok into out; its length or 0 */
+static size_t
+cache_get(char map, const char *tok, char *out, size_t size)
+{
+	size_t	i = cache_slot(map, tok), n = 0;
+	struct cache_ent *e;
+
+	pthread_once(&cache_once, cache_init);
+	e = &cache[i];
+	pthread_mutex_lock(&cache_mu[i % CACHE_LOCKS]);
+	if (e->expires > cache_now() && e->map == map &&
+	    strcmp(e->tok, tok) == 0 && (n = strlen(e->reply)) < size)
+		memcpy(out, e->reply, n + 1);
+	else
+		n = 0;
+	pthread_mutex_unlock(&cache_mu[i % CACHE_LOCKS]);
+	return (n);
+}
+
+/* cache_put - remember an OK reply for ms milliseconds */
+static void
+cache_put(char map, const char *tok, const char *reply, long ms)
+{
+	size_t	i = cache_slot(map, tok);
+	struct cache_ent *e;
+
+	if (strlen(reply) >= sizeof(e->reply))
+		return;
+	pthread_once(&cache_once, cache_init);
+	e = &cache[i];
+	pthread_mutex_lock(&cache_mu[i % CACHE_LOCKS]);
+	e->expires = cache_now() + (uint64_t)ms;
+	e->map = map;
+	bp_strlcpy(e->tok, tok, sizeof(e->tok));
+	bp_strlcpy(e->reply, reply, sizeof(e->reply));
+	pthread_mutex_unlock(&cache_mu[i % CACHE_LOCKS]);
+}
+
+/* postmapd_cache_flush - forget every cached answer */
+void
+postmapd_cache_flush(void)
+{
+	size_t	i;
+
+	pthread_once(&cache_once, cache_init);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		pthread_mutex_lock(&cache_mu[i % CACHE_LOCKS]);
+		cache[i].expires = 0;
+		pthread_mutex_unlock(&cache_mu[i % CACHE_LOCKS]);
+	}
+}
 
 /* postmapd_key - the lower-case token of key "tok[+ext]@domain"; 1 or 0 */
 static int
@@ -202,13 +310,13 @@ postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
 /* postmapd_query - answer one request */
 size_t
 postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
-    const char *req, size_t len, char *out, size_t size,
+    long cache_ms, const char *req, size_t len, char *out, size_t size,
     enum store_status *sst)
 {
 	struct store *st;
 	const char *sp, *key;
 	char	tok[TOKEN_MAX + 1], name[32];
-	size_t	mlen, klen;
+	size_t	mlen, klen, n;
 	int	is_alias;
 
 	*sst = STORE_OK;
@@ -231,11 +339,18 @@ postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
 			    is_alias ? "alias" : "reply");
 		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
 	}
+	if (cache_ms > 0 && (n = cache_get(is_alias ? 'a' : 'r', tok, out,
+	    size)) > 0)
+		return (n);
 	if ((st = get(arg)) == NULL) {
 		*sst = STORE_TEMP;
 		return (postmapd_say(out, size, STORE_TEMP, "store unavailable"));
 	}
 	if (is_alias)
-		return (postmapd_alias(st, tok, out, size, sst));
-	return (postmapd_reply(st, tok, out, size, sst));
+		n = postmapd_alias(st, tok, out, size, sst);
+	else
+		n = postmapd_reply(st, tok, out, size, sst);
+	if (cache_ms > 0 && *sst == STORE_OK && strncmp(out, "OK ", 3) == 0)
+		cache_put(is_alias ? 'a' : 'r', tok, out, cache_ms);
+	return (n);
 }

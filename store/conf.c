@@ -84,6 +84,7 @@ static const struct conf_param conf_table[] = {
 	{"postmapd_timeout", MS(postmapd_timeout), "5s", 10, 90000, NULL},
 	{"postmapd_max_conn", I(postmapd_max_conn), "1024", 1, 100000, NULL},
 	{"postmapd_idle_timeout", T(postmapd_idle_timeout), "300s", 1, DAY, NULL},
+	{"postmapd_cache_ttl", MS(postmapd_cache_ttl), "0", 0, 1000, NULL},
 
 	/* bipostal-milter */
 	{"milter_socket", S(milter_socket), "inet:10045@127.0.0.1", 0, 0, NULL},

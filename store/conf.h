@@ -44,6 +44,7 @@ struct conf {
 	long	 postmapd_timeout;	/* per-lookup deadline, milliseconds */
 	long	 postmapd_max_conn;
 	long	 postmapd_idle_timeout;	/* seconds */
+	long	 postmapd_cache_ttl;	/* ms an OK answer is reused; 0 = off */
 
 	/* bipostal-milter */
 	char	*milter_socket;		/* inet:PORT@HOST | unix:/path */

@@ -37,6 +37,7 @@
 static char	dir[256], confpath[300], dbpath[300], storeuri[600];
 static int	port;
 static pid_t	daemon_pid;
+static long	cache_ttl;		/* postmapd_cache_ttl, ms */
 
 /* free_port - a port in 20000-60000 nobody listens on */
 static int
@@ -73,7 +74,8 @@ write_conf(const char *uri, long timeout_ms)
 	fprintf(f, "store = %s\nalias_domain = " DOMAIN "\n"
 	    "postmapd_listen = inet:127.0.0.1:%d\n"
 	    "postmapd_timeout = %ldms\npostmapd_idle_timeout = 60s\n"
-	    "daemon_user =\n", uri, port, timeout_ms);
+	    "postmapd_cache_ttl = %ldms\n"
+	    "daemon_user =\n", uri, port, timeout_ms, cache_ttl);
 	fclose(f);
 }
 
@@ -466,6 +468,30 @@ main(void)
 	ok(ask(fd, req, strlen(req), out, sizeof(out)) >= 0 &&
 	    strcmp(out, "OK owner@real.test") == 0, "re-enabled: seen at once");
 	close(fd);
+
+	/* postmapd_cache_ttl: OK answers reused that long, NOTFOUND never */
+	cache_ttl = 400;
+	write_conf(storeuri, 1000);
+	reload();
+	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
+	is_str(q(req), "OK owner@real.test", "cache on: OK");
+	store_alias_set_status(st, a_act.token, ALIAS_INACTIVE);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 100 && strcmp(q(req), "OK owner@real.test") == 0; i++)
+		usleep(20000);
+	ok(strcmp(q(req), "OK blocked@discard.bipostal.invalid") == 0 &&
+	    ms_since(&t0) <= 1000, "cache on: disable seen within 1 s "
+	    "(%ld ms)", ms_since(&t0));
+	store_alias_set_status(st, a_act.token, ALIAS_ACTIVE);
+	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_rej.token);
+	is_str(q(req), "NOTFOUND ", "cache on: disabled (reject) NOTFOUND");
+	store_alias_set_status(st, a_rej.token, ALIAS_ACTIVE);
+	is_str(q(req), "OK picky@real.test",
+	    "cache on: NOTFOUND was not cached, enable seen at once");
+	store_alias_set_status(st, a_rej.token, ALIAS_INACTIVE);
+	cache_ttl = 0;
+	write_conf(storeuri, 1000);
+	reload();
 
 	/* a store that cannot be opened: TEMP, then back after reload */
 	if (strncmp(storeuri, "sqlite:", 7) == 0) {
