@@ -3,7 +3,10 @@
 # SQLite and MariaDB stores, beside redis-benchmark GET, in one run
 #
 #	bench/postmapd-bench.sh [-d SECONDS] [-a ALIASES] [-w WORKERS]
-#	    [-s "sqlite mysql"]
+#	    [-s "sqlite mysql"] [-t CACHE_TTL]
+#
+# -t sets postmapd_cache_ttl (e.g. 500ms; default 0, no cache): with it
+# the figures show reused answers, not store lookups.
 #
 # Run from a build directory (or set top_builddir); needs the built
 # bipostal-postmapd, bipostalctl and bench/socketmap_load, redis-server,
@@ -23,12 +26,14 @@ secs=5
 naliases=200
 workers=
 stores="sqlite mysql"
-while getopts d:a:w:s: o; do
+ttl=0
+while getopts d:a:w:s:t: o; do
 	case $o in
 	d) secs=$OPTARG ;;
 	a) naliases=$OPTARG ;;
 	w) workers="-w $OPTARG" ;;	# bipostal-postmapd -w
 	s) stores=$OPTARG ;;
+	t) ttl=$OPTARG ;;
 	*) echo "usage: $0 [-d SECONDS] [-a ALIASES] [-w WORKERS]" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +80,7 @@ alias_domain = alias.test
 postmapd_listen = inet:127.0.0.1:$port
 postmapd_timeout = 5s
 postmapd_max_conn = 4096
+postmapd_cache_ttl = $ttl
 daemon_user =
 CONF
 	ctl="$top_builddir/bipostalctl -c $D/$1.conf"
@@ -116,7 +122,7 @@ PIDS="$PIDS $!"
 sleep 0.5
 redis-cli -p "$rport" set key:__rand_int__ owner@real.test >/dev/null
 
-echo "# bipostal-postmapd ${workers:-(-w 8)} vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs, load $(cut -d" " -f1-3 /proc/loadavg)"
+echo "# bipostal-postmapd ${workers:-(-w 8)} cache_ttl=$ttl vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs, load $(cut -d" " -f1-3 /proc/loadavg)"
 printf '%-6s %-8s %12s %9s %9s %8s\n' conns target lookups/s p50_ms p99_ms ratio
 for c in 1 8 64; do
 	# Redis first: about as many requests as postmapd does in $secs
