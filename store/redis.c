@@ -10,9 +10,9 @@
  * freed, and the next call connects again - a context that failed once
  * is never used again.  When a context kept from earlier calls meets
  * end-of-file or a reset (the server restarted in between), the command
- * is sent once more on a new connection.  After a failed connect no new attempt is made for
- * REDIS_RETRY_MS, so a dead Redis costs one refused connect per second,
- * not one per call.  Calls that need Redis then answer STORE_TEMP.
+ * is sent once more on a new connection.  After a failed connect no new
+ * attempt is made for REDIS_RETRY_MS, so a dead Redis costs one refused
+ * connect per second, not one per call.  Calls that need Redis then answer STORE_TEMP.
  *
  * Rate limits are fixed windows: the first hit of a key creates a counter
  * that expires window seconds later (INCR and EXPIRE in one Lua script,

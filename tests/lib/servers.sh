@@ -3,7 +3,8 @@
 # servers.sh - private MariaDB and Redis servers for the tests
 #
 #	servers.sh start [DIR]		start both, print the env file path
-#	servers.sh stop [DIR]		stop both and remove DIR
+#	servers.sh stop [DIR]		stop both and remove DIR (kept, after
+#					a clean shutdown, if BIPOSTAL_KEEP is set)
 #	servers.sh stop-mysql [DIR]	stop MariaDB only (fault injection)
 #	servers.sh start-mysql [DIR]	start it again: same port, same data
 #	servers.sh stop-redis [DIR]	stop Redis only
@@ -87,8 +88,9 @@ mysql_alive()
 	    --connect-timeout=1 ping >/dev/null 2>&1
 }
 
-# start_mysql - start mariadbd from DIR/mysql/my.cnf and wait for it
-start_mysql()
+# try_mysql - start mariadbd from DIR/mysql/my.cnf and wait for it;
+# 1 if it exits or does not answer within 30 s
+try_mysql()
 {
 	if [ -f "$dir/mysql/mysqld.pid" ] && \
 	    kill -0 "$(cat "$dir/mysql/mysqld.pid")" 2>/dev/null; then
@@ -97,18 +99,27 @@ start_mysql()
 	rm -f "$dir/mysql/mysqld.pid" "$dir/mysql/mysqld.sock"
 	setsid "$(mysqld_bin)" --defaults-file="$dir/mysql/my.cnf" \
 	    </dev/null >>"$dir/mysql/stderr.log" 2>&1 &
+	mpid=$!
 	i=0
 	while [ $i -lt 300 ]; do
 		if mysql_alive; then
 			return 0
 		fi
+		kill -0 $mpid 2>/dev/null || break	# it gave up
 		sleep 0.1
 		i=$((i + 1))
 	done
+	kill -TERM $mpid 2>/dev/null
 	echo "$prog: MariaDB log:" >&2
 	log_tail "$dir/mysql/error.log"
 	log_tail "$dir/mysql/stderr.log"
-	die "MariaDB did not answer on port $MYSQL_PORT within 30 s"
+	return 1
+}
+
+# start_mysql - try_mysql or die
+start_mysql()
+{
+	try_mysql || die "MariaDB did not answer on port $MYSQL_PORT"
 }
 
 # stop_pid - TERM the process in a pid file, wait, then KILL
@@ -131,6 +142,21 @@ stop_pid()
 	rm -f "$1"
 }
 
+# kill_pid - KILL the process in a pid file and wait for it
+kill_pid()
+{
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rm -f "$1"
+}
+
 stop_mysql()
 {
 	stop_pid "$dir/mysql/mysqld.pid"
@@ -141,7 +167,8 @@ redis_alive()
 	[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]
 }
 
-start_redis()
+# try_redis - start redis-server on its port and wait; 1 on failure
+try_redis()
 {
 	command -v redis-server >/dev/null 2>&1 || \
 	    die "redis-server not found (apt-get install redis-server)"
@@ -153,7 +180,7 @@ start_redis()
 	    --unixsocket "$dir/redis/redis.sock" --unixsocketperm 700 \
 	    >/dev/null 2>&1 || {
 		log_tail "$dir/redis/redis.log"
-		die "redis-server did not start on port $REDIS_PORT"
+		return 1
 	}
 	i=0
 	while [ $i -lt 100 ]; do
@@ -161,13 +188,54 @@ start_redis()
 		sleep 0.1
 		i=$((i + 1))
 	done
+	stop_pid "$dir/redis/redis.pid"
 	log_tail "$dir/redis/redis.log"
-	die "Redis did not answer on port $REDIS_PORT within 10 s"
+	return 1
+}
+
+start_redis()
+{
+	try_redis || die "Redis did not answer on port $REDIS_PORT"
 }
 
 stop_redis()
 {
 	stop_pid "$dir/redis/redis.pid"
+}
+
+# write_ports - record the ports, for the commands that come later
+write_ports()
+{
+	cat >"$dir/ports" <<EOF
+MYSQL_PORT=$MYSQL_PORT
+REDIS_PORT=$REDIS_PORT
+EOF
+}
+
+# write_mycnf - the server's option file
+write_mycnf()
+{
+	cat >"$dir/mysql/my.cnf" <<EOF
+[mariadbd]
+$user_opt
+datadir = $dir/mysql/data
+tmpdir = $dir/mysql/tmp
+socket = $dir/mysql/mysqld.sock
+pid-file = $dir/mysql/mysqld.pid
+log-error = $dir/mysql/error.log
+port = $MYSQL_PORT
+bind-address = 127.0.0.1
+skip-name-resolve
+skip-log-bin
+performance-schema = OFF
+max-connections = 300
+innodb-buffer-pool-size = 32M
+innodb-log-file-size = 8M
+innodb-flush-log-at-trx-commit = 2
+innodb-doublewrite = 0
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+EOF
 }
 
 # cmd_start - make DIR, initialise MariaDB, start both, write DIR/env
@@ -195,33 +263,10 @@ cmd_start()
 		REDIS_PORT=$(pick_port)
 	done
 	pass=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
-	cat >"$dir/ports" <<EOF
-MYSQL_PORT=$MYSQL_PORT
-REDIS_PORT=$REDIS_PORT
-EOF
+	write_ports
 	user_opt=
 	[ "$(id -u)" = 0 ] && user_opt="user = root"
-	cat >"$dir/mysql/my.cnf" <<EOF
-[mariadbd]
-$user_opt
-datadir = $dir/mysql/data
-tmpdir = $dir/mysql/tmp
-socket = $dir/mysql/mysqld.sock
-pid-file = $dir/mysql/mysqld.pid
-log-error = $dir/mysql/error.log
-port = $MYSQL_PORT
-bind-address = 127.0.0.1
-skip-name-resolve
-skip-log-bin
-performance-schema = OFF
-max-connections = 300
-innodb-buffer-pool-size = 64M
-innodb-log-file-size = 32M
-innodb-flush-log-at-trx-commit = 2
-innodb-doublewrite = 0
-character-set-server = utf8mb4
-collation-server = utf8mb4_unicode_ci
-EOF
+	write_mycnf
 	cat >"$dir/mysql/root.cnf" <<EOF
 [client]
 user = root
@@ -242,13 +287,24 @@ EOF
 	# private socket; the tests use the bipostal user over TCP
 	iuser=
 	[ "$(id -u)" = 0 ] && iuser=--user=root
-	mariadb-install-db --no-defaults $iuser --datadir="$dir/mysql/data" \
+	mariadb-install-db --defaults-file="$dir/mysql/my.cnf" $iuser \
+	    --datadir="$dir/mysql/data" \
 	    --auth-root-authentication-method=normal --skip-test-db \
 	    --skip-name-resolve >"$dir/mysql/install.log" 2>&1 || {
 		log_tail "$dir/mysql/install.log"
 		die "mariadb-install-db failed in $dir/mysql/data"
 	}
-	start_mysql
+	# a port taken between pick_port and bind: try others
+	n=0
+	until try_mysql; do
+		n=$((n + 1))
+		[ $n -lt 3 ] || die "MariaDB did not start (see $dir/mysql)"
+		MYSQL_PORT=$(pick_port)
+		echo "$prog: retrying MariaDB on port $MYSQL_PORT" >&2
+		write_ports
+		write_mycnf
+	done
+	sed -i "s/^port = .*/port = $MYSQL_PORT/" "$dir/mysql/client.cnf"
 	mariadb --defaults-file="$dir/mysql/root.cnf" -e "
 	    CREATE USER 'bipostal'@'127.0.0.1' IDENTIFIED BY '$pass';
 	    CREATE USER 'bipostal'@'localhost' IDENTIFIED BY '$pass';
@@ -261,7 +317,14 @@ EOF
 	}
 	mariadb --defaults-file="$dir/mysql/client.cnf" -e "SELECT 1" \
 	    >/dev/null 2>&1 || die "bipostal@127.0.0.1 cannot log in over TCP"
-	start_redis
+	n=0
+	until try_redis; do
+		n=$((n + 1))
+		[ $n -lt 3 ] || die "Redis did not start (see $dir/redis)"
+		REDIS_PORT=$(pick_port)
+		echo "$prog: retrying Redis on port $REDIS_PORT" >&2
+		write_ports
+	done
 
 	cat >"$dir/env" <<EOF
 export BIPOSTAL_TEST_MYSQL='mysql://bipostal:$pass@127.0.0.1:$MYSQL_PORT/bipostal_test'
@@ -283,10 +346,14 @@ start)
 	;;
 stop)
 	find_dir "$@"
-	stop_mysql
-	stop_redis
 	if [ -z "${BIPOSTAL_KEEP:-}" ]; then
+		# the data goes away: no need for a clean shutdown
+		kill_pid "$dir/mysql/mysqld.pid"
+		kill_pid "$dir/redis/redis.pid"
 		rm -rf "$dir"
+	else
+		stop_mysql
+		stop_redis
 	fi
 	;;
 stop-mysql)

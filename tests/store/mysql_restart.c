@@ -1,13 +1,15 @@
 /*
  * mysql_restart.c - the MySQL backend across a server stop and start
  *
- * Needs BIPOSTAL_TEST_MYSQL_ADMIN and BIPOSTAL_TEST_MYSQLD_DIR from
- * tests/lib/servers.sh (fails without them).  Makes a fresh database,
- * works in it, stops the private MariaDB with "servers.sh stop-mysql":
- * every call must answer STORE_TEMP (never NOTFOUND) within a few
- * seconds.  Then "servers.sh start-mysql": the same struct store must
- * recover without being reopened.  Also opens against a stopped server
- * (TEMP) and with bad credentials (PERM).  Prints TAP.
+ * Needs the variables of tests/lib/servers.sh (fails without them: the
+ * harness is not running), but stops and starts a private MariaDB of its
+ * own (private_servers.h), since other tests use the shared one at the
+ * same time.  Makes a fresh database, works in it, stops the server with
+ * "servers.sh stop-mysql": every call must answer STORE_TEMP (never
+ * NOTFOUND) within a few seconds.  Then "servers.sh start-mysql": the
+ * same struct store must recover without being reopened.  Also opens
+ * against a stopped server (TEMP) and with bad credentials (PERM).
+ * Prints TAP.
  */
 #include "config.h"
 
@@ -23,13 +25,12 @@
 #include "store.h"
 #include "util.h"
 #include "../lib/tap.h"
+#include "private_servers.h"
 
 #define FAST_MS		8000	/* a dead server must answer within this */
 
-static char servers[1024];	/* path of servers.sh */
 static char dbname[64];
 static const char *admin;
-static int mysql_stopped;
 
 /* now_ms - monotonic milliseconds */
 static long long
@@ -39,24 +40,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* servers_cmd - run servers.sh CMD; 0 on success */
-static int
-servers_cmd(const char *cmd)
-{
-	char	buf[1200];
-
-	snprintf(buf, sizeof(buf), "'%s' %s", servers, cmd);
-	return (system(buf));
-}
-
-/* restart_at_exit - never leave the shared server stopped */
-static void
-restart_at_exit(void)
-{
-	if (mysql_stopped)
-		(void)servers_cmd("start-mysql");
 }
 
 /* admin_query - run one statement on the admin URI (test setup only) */
@@ -70,9 +53,9 @@ admin_query(const char *sql)
 
 	if (sscanf(admin, "mysql://%127[^:]:%255[^@]@%127[^:/]:%u", user,
 	    pass, host, &port) < 3)
-		bail("cannot parse BIPOSTAL_TEST_MYSQL_ADMIN");
+		ps_bail("cannot parse BIPOSTAL_TEST_MYSQL_ADMIN");
 	if ((db = mysql_init(NULL)) == NULL)
-		bail("mysql_init");
+		ps_bail("mysql_init");
 	if (mysql_real_connect(db, host, user, pass, NULL, port, NULL, 0) ==
 	    NULL) {
 		diag("admin connect: %s", mysql_error(db));
@@ -89,7 +72,7 @@ admin_query(const char *sql)
 int
 main(void)
 {
-	const char *dir, *srcdir, *why;
+	const char *dir, *why;
 	char	 uri[1024], bad[1024], ident[64];
 	struct store *st, *st2;
 	struct user u, u2;
@@ -107,10 +90,9 @@ main(void)
 		return (tap_done());
 	}
 	log_open("mysql_restart", 1);
-	srcdir = getenv("top_srcdir");
-	snprintf(servers, sizeof(servers), "%s/tests/lib/servers.sh",
-	    srcdir != NULL ? srcdir : "../..");
-	atexit(restart_at_exit);
+	/* faults go to a private pair: the shared one serves other tests */
+	private_servers_start();
+	admin = getenv("BIPOSTAL_TEST_MYSQL_ADMIN");
 
 	snprintf(dbname, sizeof(dbname), "bipostal_restart_%ld_%ld",
 	    (long)getpid(), (long)time(NULL));
@@ -119,14 +101,14 @@ main(void)
 
 		snprintf(q, sizeof(q), "CREATE DATABASE %s", dbname);
 		if (admin_query(q) != 0)
-			bail("cannot create database %s", dbname);
+			ps_bail("cannot create database %s", dbname);
 	}
 	snprintf(uri, sizeof(uri), "%s%s", admin, dbname);
 
 	/* 1. works */
 	st = store_open(uri, &s, &why);
 	if (!ok(st != NULL, "open a fresh database"))
-		bail("store_open: %s: %s", store_strstatus(s), why);
+		ps_bail("store_open: %s: %s", store_strstatus(s), why);
 	snprintf(ident, sizeof(ident), "restart%ld@example.org",
 	    (long)getpid());
 	is_int(store_user_create(st, ident, "", &u), STORE_OK, "user create");
@@ -136,9 +118,9 @@ main(void)
 	is_int(store_ping(st), STORE_OK, "ping");
 
 	/* 2. stopped: TEMP, quickly, never NOTFOUND */
-	mysql_stopped = 1;
-	if (!ok(servers_cmd("stop-mysql") == 0, "servers.sh stop-mysql"))
-		bail("cannot stop MariaDB");
+	if (!ok(private_servers_cmd("stop-mysql") == 0,
+	    "servers.sh stop-mysql"))
+		ps_bail("cannot stop MariaDB");
 	t0 = now_ms();
 	s = store_alias_get(st, a.token, &a2);
 	ms = now_ms() - t0;
@@ -167,9 +149,9 @@ main(void)
 	store_close(st2);
 
 	/* 3. started again: the same struct store recovers */
-	if (!ok(servers_cmd("start-mysql") == 0, "servers.sh start-mysql"))
-		bail("cannot start MariaDB again");
-	mysql_stopped = 0;
+	if (!ok(private_servers_cmd("start-mysql") == 0,
+	    "servers.sh start-mysql"))
+		ps_bail("cannot start MariaDB again");
 	t0 = now_ms();
 	for (tries = 1; tries < 50; tries++) {
 		if ((s = store_alias_get(st, a.token, &a2)) != STORE_TEMP)
@@ -190,9 +172,9 @@ main(void)
 	is_int(store_ping(st), STORE_OK, "ping after the restart");
 
 	/* 4. a restart while idle: the next call reconnects by itself */
-	if (!ok(servers_cmd("stop-mysql") == 0 &&
-	    servers_cmd("start-mysql") == 0, "quick stop and start"))
-		bail("cannot restart MariaDB");
+	if (!ok(private_servers_cmd("stop-mysql") == 0 &&
+	    private_servers_cmd("start-mysql") == 0, "quick stop and start"))
+		ps_bail("cannot restart MariaDB");
 	is_int(store_user_by_identity(st, ident, &u2), STORE_OK,
 	    "first call after a quick restart: OK");
 	is_int(u2.id, u.id, "... the same user");

@@ -1,9 +1,11 @@
 /*
  * redis.c - the Redis side of the store against a real Redis
  *
- * Needs BIPOSTAL_TEST_REDIS and BIPOSTAL_TEST_MYSQLD_DIR from
- * tests/lib/servers.sh (fails without them).  Checks ping, fixed-window
- * rate limits shared between handles, publish and invalidate (received
+ * Needs the variables of tests/lib/servers.sh (fails without them: the
+ * harness is not running), but stops and starts a private Redis of its
+ * own (private_servers.h), since other tests use the shared one at the
+ * same time.  Checks ping, fixed-window rate limits shared between
+ * handles, publish and invalidate (received
  * by a second hiredis context that subscribed), counters, and what
  * happens while "servers.sh stop-redis" has Redis down: calls answer
  * TEMP quickly, rate limits go on in process memory, and after
@@ -24,11 +26,10 @@
 #include "redis.h"
 #include "util.h"
 #include "../lib/tap.h"
+#include "private_servers.h"
 
 #define FAST_MS		3000
 
-static char servers[1024];
-static int redis_stopped;
 
 /* now_ms - monotonic milliseconds */
 static long long
@@ -38,24 +39,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* servers_cmd - run servers.sh CMD; 0 on success */
-static int
-servers_cmd(const char *cmd)
-{
-	char	buf[1200];
-
-	snprintf(buf, sizeof(buf), "'%s' %s", servers, cmd);
-	return (system(buf));
-}
-
-/* restart_at_exit - never leave the shared server stopped */
-static void
-restart_at_exit(void)
-{
-	if (redis_stopped)
-		(void)servers_cmd("start-redis");
 }
 
 /* subscriber - a plain hiredis context subscribed to chan */
@@ -68,11 +51,11 @@ subscriber(int port, const char *chan)
 
 	c = redisConnectWithTimeout("127.0.0.1", port, tv);
 	if (c == NULL || c->err)
-		bail("subscriber connect: %s", c ? c->errstr : "?");
+		ps_bail("subscriber connect: %s", c ? c->errstr : "?");
 	redisSetTimeout(c, tv);
 	rep = redisCommand(c, "SUBSCRIBE %s", chan);
 	if (rep == NULL)
-		bail("SUBSCRIBE: %s", c->errstr);
+		ps_bail("SUBSCRIBE: %s", c->errstr);
 	freeReplyObject(rep);
 	return (c);
 }
@@ -97,7 +80,7 @@ receive(redisContext *c)
 int
 main(void)
 {
-	const char *uri, *dir, *srcdir, *msg;
+	const char *uri, *dir, *msg;
 	char	 key[64], key2[128], chan[64], name[64];
 	struct redis *r, *r2, *none;
 	redisContext *sub;
@@ -114,12 +97,11 @@ main(void)
 		return (tap_done());
 	}
 	log_open("redis_test", 1);
-	srcdir = getenv("top_srcdir");
-	snprintf(servers, sizeof(servers), "%s/tests/lib/servers.sh",
-	    srcdir != NULL ? srcdir : "../..");
-	atexit(restart_at_exit);
+	/* faults go to a private pair: the shared one serves other tests */
+	private_servers_start();
+	uri = getenv("BIPOSTAL_TEST_REDIS");
 	if (sscanf(uri, "redis://%*[^:]:%d", &port) != 1)
-		bail("cannot parse BIPOSTAL_TEST_REDIS");
+		ps_bail("cannot parse BIPOSTAL_TEST_REDIS");
 
 	/* absent and bad */
 	none = redis_open("");
@@ -191,9 +173,9 @@ main(void)
 	is_int(v, 7, "... reads 7");
 
 	/* Redis down */
-	redis_stopped = 1;
-	if (!ok(servers_cmd("stop-redis") == 0, "servers.sh stop-redis"))
-		bail("cannot stop Redis");
+	if (!ok(private_servers_cmd("stop-redis") == 0,
+	    "servers.sh stop-redis"))
+		ps_bail("cannot stop Redis");
 	t0 = now_ms();
 	s = redis_ping(r);
 	ms = now_ms() - t0;
@@ -215,9 +197,9 @@ main(void)
 	ok(ms < FAST_MS, "... 5 calls in %lld ms", ms);
 
 	/* Redis back: the same handles recover */
-	if (!ok(servers_cmd("start-redis") == 0, "servers.sh start-redis"))
-		bail("cannot start Redis again");
-	redis_stopped = 0;
+	if (!ok(private_servers_cmd("start-redis") == 0,
+	    "servers.sh start-redis"))
+		ps_bail("cannot start Redis again");
 	for (tries = 1; tries < 50; tries++) {
 		if ((s = redis_ping(r)) == STORE_OK)
 			break;
