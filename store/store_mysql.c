@@ -15,14 +15,18 @@
  * server restart.  A connection idle for a second is pinged before use,
  * and a read outside a transaction that meets a dead connection is tried
  * once more on a fresh one; writes are never repeated (they may have
- * happened).  Deadlocks and lock waits are STORE_TEMP; access denied,
+ * happened).  Row lock waits end after MY_LOCK_WAIT seconds, before the
+ * read timeout, with a clean error.  Deadlocks and lock waits are
+ * STORE_TEMP (alias_create and node_assign try again); access denied,
  * unknown database, table or column are STORE_PERM; a duplicate key is
  * STORE_EXISTS to the caller's code.  Each failure is logged once, here.
  *
  * Schema: the migrations in sql/mysql/NNN_*.sql are compiled in (see
- * sql/local.mk) and applied on open and by store_migrate, under
- * GET_LOCK so that hosts starting at once apply each one once; each is
- * recorded in schema_version.  Semantics are those of store_sqlite.c:
+ * sql/local.mk) and applied on open and by store_migrate, on a
+ * connection of their own with long timeouts, under GET_LOCK so that
+ * hosts starting at once apply each one once; each is recorded in
+ * schema_version.  Blobs (up to STORE_BLOB_MAX) need the server's
+ * max_allowed_packet above that (MariaDB's default is 16 MiB).  Semantics are those of store_sqlite.c:
  * the same tables and columns, the same answers.  "One live alias per
  * (user, origin)" is a UNIQUE key over a generated column that is NULL
  * for deleted aliases; two hosts racing to create one see a duplicate key
@@ -50,6 +54,8 @@
 
 #define MY_CONNECT_TIMEOUT	3	/* seconds */
 #define MY_RW_TIMEOUT		5
+#define MY_LOCK_WAIT		3	/* row lock wait: below MY_RW_TIMEOUT */
+#define MY_MIGRATE_TIMEOUT	120	/* DDL and GET_LOCK may be slow */
 #define MY_IDLE_PING_MS		1000	/* ping a connection idle this long */
 #define MY_LOCK_TIMEOUT		30	/* GET_LOCK wait for migrations */
 #define MY_MAXP			12	/* parameters of one statement */
@@ -211,6 +217,7 @@ struct store_mysql {
 	unsigned int	 port;
 	char		 where[320];	/* "host:port/db" for log lines */
 	int		 in_tx;
+	int		 migrating;	/* long timeouts on this connection */
 	int		 down;		/* last connect failed (logged once) */
 	unsigned int	 last_errno;	/* of the last failed call */
 	long long	 last_used_ms;	/* monotonic, of the last good call */
@@ -347,6 +354,7 @@ my_connect_db(struct store_mysql *s, unsigned int *e, char *errbuf,
     size_t errsize)
 {
 	MYSQL	*db;
+	char	 init[160];
 	unsigned int t;
 	my_bool	 on = 1, off = 0;
 
@@ -357,14 +365,18 @@ my_connect_db(struct store_mysql *s, unsigned int *e, char *errbuf,
 	}
 	t = MY_CONNECT_TIMEOUT;
 	mysql_optionsv(db, MYSQL_OPT_CONNECT_TIMEOUT, &t);
-	t = MY_RW_TIMEOUT;
+	t = s->migrating ? MY_MIGRATE_TIMEOUT : MY_RW_TIMEOUT;
 	mysql_optionsv(db, MYSQL_OPT_READ_TIMEOUT, &t);
 	mysql_optionsv(db, MYSQL_OPT_WRITE_TIMEOUT, &t);
 	mysql_optionsv(db, MYSQL_OPT_RECONNECT, &off);
 	mysql_optionsv(db, MYSQL_REPORT_DATA_TRUNCATION, &on);
 	mysql_optionsv(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_optionsv(db, MYSQL_INIT_COMMAND, "SET SESSION sql_mode = "
-	    "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+	/* a lock wait ends in a clean error before the read timeout */
+	snprintf(init, sizeof(init), "SET SESSION sql_mode = "
+	    "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+	    "innodb_lock_wait_timeout = %d", s->migrating ?
+	    MY_MIGRATE_TIMEOUT / 2 : MY_LOCK_WAIT);
+	mysql_optionsv(db, MYSQL_INIT_COMMAND, init);
 	if (s->sock == NULL && s->host != NULL) {
 		unsigned int proto = MYSQL_PROTOCOL_TCP;
 
@@ -1049,16 +1061,23 @@ my_migrate_db(struct store_mysql *s)
 	enum store_status r;
 	size_t	 i;
 
-	if ((r = my_connect(s, 0)) != STORE_OK)
+	/* a connection of its own, with long timeouts: DDL and waiting for
+	 * another host's migration may take longer than a lookup may */
+	my_drop(s);
+	s->migrating = 1;
+	if ((r = my_connect(s, 0)) != STORE_OK) {
+		s->migrating = 0;
 		return (r);
+	}
 	snprintf(lock, sizeof(lock), "bipostal_migrate:%.100s", s->dbname);
 	if ((r = my_stmt_once(s, "SELECT GET_LOCK(?, ?)", lock, &t,
 	    &got)) != STORE_OK)
-		return (r);
+		goto done;
 	if (got != 1) {
 		log_error("mysql %s: migrate: lock %s busy for %d s",
 		    s->where, lock, MY_LOCK_TIMEOUT);
-		return (STORE_TEMP);
+		r = STORE_TEMP;
+		goto done;
 	}
 	if ((r = my_stmt_once(s, "CREATE TABLE IF NOT EXISTS schema_version ("
 	    "version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "
@@ -1107,6 +1126,10 @@ out:
 	if (s->db != NULL)
 		(void)my_stmt_once(s, "SELECT RELEASE_LOCK(?)", lock, NULL,
 		    &got);
+done:
+	/* the next call connects with the short timeouts and prepares */
+	my_drop(s);
+	s->migrating = 0;
 	return (r);
 }
 
