@@ -643,6 +643,8 @@ async function createAlias(ev) {
 			body.context = await encryptLabel(label, origin);
 		if (exp)
 			body.expires_in = Number(exp);
+		/* The stream may announce the alias before this answer. */
+		markMine('origin:' + origin);
 		const j = await api('POST', '/v1/aliases', body);
 		const a = (j && j.token) ? j : (j && j.alias && j.alias.token) ? j.alias : j;
 		markMine(a.token);
@@ -705,7 +707,8 @@ async function confirmDelete(token, opener) {
 	const a = state.aliases.get(token);
 	if (!a)
 		return;
-	$('delete-text').textContent = aliasAddress(a) + ' (' + (a.origin || 'no site') + ')';
+	$('delete-site').textContent = a.origin || 'no site';
+	$('delete-text').textContent = aliasAddress(a);
 	const v = await openDialog($('dlg-delete'), opener, $('dlg-delete').querySelector('[value=cancel]'));
 	if (v !== 'ok')
 		return;
@@ -893,6 +896,11 @@ function addNote(type, d, when) {
 	const a = d.token ? state.aliases.get(d.token) : (d.alias && d.alias.token ? state.aliases.get(d.alias.token) : null);
 	const li = el('li', { class: 'note kind-' + noteKind(type, d), dataset: { type } });
 	li.append(el('p', { class: 'note-text' }, noteText(type, d, a)));
+	/* A notification of a shape we do not know: show its data. */
+	if ((type === 'notification' || type === 'queue') && !(d.title || d.text || d.message)) {
+		const raw = JSON.stringify(d, null, 1);
+		li.append(el('pre', { class: 'note-data' }, raw.length > 600 ? raw.slice(0, 600) + '…' : raw));
+	}
 	const t = timeEl(when || Math.floor(Date.now() / 1000));
 	t.classList.add('note-time');
 	li.append(t);
@@ -930,7 +938,7 @@ function applyEvent(type, data, id) {
 		/* Our own changes were announced already; say what came from
 		 * elsewhere (another device, a one-click disable link). */
 		type = 'alias_' + (d.event || 'updated');
-		if (recentlyMine(obj && obj.token))
+		if (recentlyMine(obj && obj.token) || recentlyMine(obj && 'origin:' + obj.origin))
 			return;
 		if (prev && obj && d.event === 'updated' && prev.status === obj.status &&
 		    prev.context === obj.context && prev.expires_at === obj.expires_at)

@@ -348,6 +348,15 @@ try {
 		return got.equals(attachment) && /invoice/.test(dl.suggestedFilename());
 	});
 
+	await step('a JSON part of a mail arrives as a live notification', async () => {
+		const text = 'Ticket update ' + randomBytes(3).toString('hex');
+		const r = swaks(address, 'ui-json-' + randomBytes(3).toString('hex'), ['--attach-type',
+		    'application/json', '--attach-name', 'note.json', '--attach', JSON.stringify({ title: text })]);
+		if (r.code !== 0)
+			throw new Error(r.out.split('\n').slice(-15).join('\n'));
+		await until(async () => (await page.textContent('#notes')).includes(text), 30000, 'the notification');
+	});
+
 	await step('disable the alias', async () => {
 		await rowOf(token).locator('[data-act=disable]').click();
 		await until(async () => (await rowOf(token).getAttribute('data-status')) === 'inactive', 10000, 'inactive');
