@@ -255,7 +255,9 @@ cmd_start()
 	command -v mariadb-install-db >/dev/null 2>&1 || \
 	    die "mariadb-install-db not found (apt-get install mariadb-server)"
 	mkdir -p "$dir/mysql/data" "$dir/mysql/tmp" "$dir/redis" || die mkdir
-	chmod 700 "$dir"
+	# DIR may be shared with other tests (daemons that drop privileges
+	# need to traverse it): only the servers' own folders are private
+	chmod 700 "$dir/mysql" "$dir/redis"
 
 	MYSQL_PORT=$(pick_port)
 	REDIS_PORT=$(pick_port)
