@@ -48,7 +48,7 @@ static struct smfiDesc mlfi_desc = {
 	mlfi_close,
 	NULL,			/* unknown */
 	NULL,			/* data */
-	NULL,			/* negotiate */
+	mlfi_negotiate,
 };
 
 /* usage - exit 2 */

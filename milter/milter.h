@@ -27,6 +27,9 @@ struct milter_global {
 
 extern struct milter_global milter_g;
 
+sfsistat	mlfi_negotiate(SMFICTX *, unsigned long, unsigned long,
+		    unsigned long, unsigned long, unsigned long *, unsigned long *,
+		    unsigned long *, unsigned long *);
 sfsistat	mlfi_connect(SMFICTX *, char *, _SOCK_ADDR *);
 sfsistat	mlfi_envfrom(SMFICTX *, char **);
 sfsistat	mlfi_envrcpt(SMFICTX *, char **);

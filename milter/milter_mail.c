@@ -54,6 +54,7 @@ struct mail {
 	char		 alias[TOKEN_MAX + 1];	/* alias token (reply: its alias) */
 	char		 site[EMAIL_MAX + 1];	/* reply: the external address */
 	size_t		 nheaders;
+	const char	*refuse;		/* a limit was passed: 552 at EOM */
 	unsigned char	*buf;			/* headers, blank line, body */
 	size_t		 len;
 	size_t		 cap;
@@ -62,6 +63,7 @@ struct mail {
 struct conn {
 	struct store	*st;		/* opened on first need */
 	struct mail	*mail;
+	unsigned long	 nr;		/* SMFIP_NR_* the MTA agreed to */
 };
 
 /* mail_free - NULL is fine */
@@ -330,24 +332,73 @@ qid(SMFICTX *ctx)
 	return (i ? i : "NOQUEUE");
 }
 
-/* mlfi_connect - one struct conn per SMTP connection */
+/* conn_get - the connection's state, made on first use */
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		smfi_setpriv(ctx, c);
+	}
+	return (c);
+}
+
+/*
+ * mlfi_negotiate - ask the MTA for the actions we need, and spare it the
+ * round trips we do not: no connect, HELO, DATA or unknown commands, and
+ * no reply per header, at end of headers or per body chunk (limits passed
+ * there are answered at end of message instead).  This halves the
+ * round trips of a small message.
+ */
+sfsistat
+mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_CHGBODY | SMFIF_CHGFROM;
+	const unsigned long spare = SMFIP_NOHELO |
+	    SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
+	    SMFIP_NR_BODY;
+	struct conn *c = conn_get(ctx);
+
+	if ((f0 & need) != need) {
+		log_error("the MTA cannot change headers, body and sender: "
+		    "set milter_protocol = 6 in Postfix");
+		return (SMFIS_REJECT);
+	}
+	*pf0 = need;
+	*pf1 = f1 & spare;
+	*pf2 = 0;
+	*pf3 = 0;
+	c->nr = *pf1 & (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY);
+	return (SMFIS_CONTINUE);
+}
+
+/* mlfi_connect - one struct conn per SMTP connection (when the MTA sends
+ * connect at all) */
 sfsistat
 mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
-	struct conn *c = xcalloc(1, sizeof(*c));
-
-	smfi_setpriv(ctx, c);
+	conn_get(ctx);
 	return (SMFIS_CONTINUE);
+}
+
+/* going - what a data-phase callback answers when all is well */
+static sfsistat
+going(struct conn *c, unsigned long flag)
+{
+	return ((c->nr & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE);
 }
 
 /* mlfi_envfrom - a new transaction: fresh per-message state */
 sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct conn *c = smfi_getpriv(ctx);
+	struct conn *c = conn_get(ctx);
 
-	if (c == NULL)
-		return (tempfail(ctx, "milter state lost"));
 	mail_free(c->mail);
 	c->mail = xcalloc(1, sizeof(*c->mail));
 	addr_strip(c->mail->sender, sizeof(c->mail->sender), argv[0]);
@@ -486,22 +537,25 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
 	if (m->kind == MAIL_NONE || m->kind == MAIL_OTHER)
-		return (SMFIS_ACCEPT);		/* nothing of ours */
-	if (m->kind == MAIL_DISCARD)
-		return (SMFIS_CONTINUE);
-	if (++m->nheaders > (size_t)milter_g.conf->milter_max_headers) {
-		smfi_setreply(ctx, "552", "5.3.4", "Too many header lines");
+		return ((c->nr & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_ACCEPT);
+	if (m->kind == MAIL_DISCARD || m->refuse != NULL)
+		return (going(c, SMFIP_NR_HDR));
+	if (++m->nheaders > (size_t)milter_g.conf->milter_max_headers)
+		m->refuse = "Too many header lines";
+	else if (m->len + strlen(name) + strlen(value) + 4 >
+	    (size_t)milter_g.conf->milter_max_size)
+		m->refuse = "Message size exceeds fixed limit";
+	if (m->refuse != NULL) {
+		if (c->nr & SMFIP_NR_HDR)
+			return (SMFIS_NOREPLY);	/* answered at EOM */
+		smfi_setreply(ctx, "552", "5.3.4", (char *)m->refuse);
 		return (SMFIS_REJECT);
 	}
 	buf_add(m, name, strlen(name));
 	buf_add(m, ": ", 2);
 	buf_add(m, value, strlen(value));
 	buf_add(m, "\r\n", 2);
-	if (m->len > (size_t)milter_g.conf->milter_max_size) {
-		smfi_setreply(ctx, "552", "5.3.4", "Message size exceeds fixed limit");
-		return (SMFIS_REJECT);
-	}
-	return (SMFIS_CONTINUE);
+	return (going(c, SMFIP_NR_HDR));
 }
 
 /* mlfi_eoh - the blank line between headers and body */
@@ -512,9 +566,10 @@ mlfi_eoh(SMFICTX *ctx)
 
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
-	if (c->mail->kind == MAIL_FORWARD || c->mail->kind == MAIL_REPLY)
+	if ((c->mail->kind == MAIL_FORWARD || c->mail->kind == MAIL_REPLY) &&
+	    c->mail->refuse == NULL)
 		buf_add(c->mail, "\r\n", 2);
-	return (SMFIS_CONTINUE);
+	return (going(c, SMFIP_NR_EOH));
 }
 
 /* mlfi_body - buffer a chunk (it may hold NUL bytes); enforce the size */
@@ -527,14 +582,20 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
-	if (m->kind != MAIL_FORWARD && m->kind != MAIL_REPLY)
-		return (SMFIS_CONTINUE);
+	if ((m->kind != MAIL_FORWARD && m->kind != MAIL_REPLY) || m->refuse)
+		return (going(c, SMFIP_NR_BODY));
 	if (m->len + len > (size_t)milter_g.conf->milter_max_size) {
-		smfi_setreply(ctx, "552", "5.3.4", "Message size exceeds fixed limit");
+		m->refuse = "Message size exceeds fixed limit";
+		free(m->buf);		/* no need to keep it */
+		m->buf = NULL;
+		m->len = m->cap = 0;
+		if (c->nr & SMFIP_NR_BODY)
+			return (SMFIS_NOREPLY);	/* answered at EOM */
+		smfi_setreply(ctx, "552", "5.3.4", (char *)m->refuse);
 		return (SMFIS_REJECT);
 	}
 	buf_add(m, chunk, len);
-	return (SMFIS_CONTINUE);
+	return (going(c, SMFIP_NR_BODY));
 }
 
 /* callbacks for rewrite_message, over this connection's store */
@@ -779,6 +840,14 @@ mlfi_eom(SMFICTX *ctx)
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
+	if (m->refuse != NULL && m->kind != MAIL_DISCARD) {
+		log_info("%s: alias=%.8s action=reject code=552 5.3.4 (%s)",
+		    qid(ctx), m->alias, m->refuse);
+		smfi_setreply(ctx, "552", "5.3.4", (char *)m->refuse);
+		mail_free(c->mail);
+		c->mail = NULL;
+		return (SMFIS_REJECT);
+	}
 	switch (m->kind) {
 	case MAIL_FORWARD:
 		ret = eom_forward(ctx, c, m);
