@@ -497,6 +497,26 @@ sq_close(struct store *st)
 	free(s);
 }
 
+/*
+ * sq_wal - switch the file to WAL.  When several processes open a fresh
+ * file at once, the switch can answer BUSY at once, without the busy
+ * handler, so wait and retry for up to SQLITE_BUSY_MS.
+ */
+static int
+sq_wal(sqlite3 *db)
+{
+	int	rc, waited;
+
+	for (waited = 0;; waited += 10) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		    NULL);
+		if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) !=
+		    SQLITE_LOCKED) || waited >= SQLITE_BUSY_MS)
+			return (rc);
+		sqlite3_sleep(10);
+	}
+}
+
 /* sq_open - open (creating if needed) and migrate the database file */
 static struct store *
 sq_open(const char *uri, enum store_status *status, const char **why)
@@ -532,8 +552,7 @@ sq_open(const char *uri, enum store_status *status, const char **why)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, SQLITE_BUSY_MS);
-	if ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL",
-	    NULL, NULL, NULL)) != SQLITE_OK) {
+	if ((rc = sq_wal(s->db)) != SQLITE_OK) {
 		*status = sq_fail(s, rc, "journal_mode");
 		*why = "cannot switch the database to WAL mode";
 		goto fail;
