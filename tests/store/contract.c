@@ -457,6 +457,12 @@ test_replies(void)
 	    "reply of a deleted alias resolves until purged");
 }
 
+/*
+ * Short TTLs are whole seconds counted from a whole-second clock: a TTL of
+ * 1 can run out between an append and the read right after it.
+ */
+#define SHORT_TTL	2
+
 static int64_t q_idx[4];
 static char blob_live[TOKEN_MAX + 1], blob_short[TOKEN_MAX + 1];
 
@@ -470,13 +476,15 @@ test_queue_blobs_before(void)
 	size_t	n, i;
 	int64_t	first, idx;
 
-	is_int(store_queue_append(st, u1.id, "{\"n\":1}", 7, 1, &q_idx[0]),
+	is_int(store_queue_append(st, u1.id, "{\"n\":1}", 7, SHORT_TTL,
+	    &q_idx[0]),
 	    STORE_OK, "queue append (short ttl)");
 	is_int(store_queue_append(st, u1.id, "{\"n\":2}", 7, 3600, &q_idx[1]),
 	    STORE_OK, "queue append");
 	is_int(store_queue_append(st, u1.id, "{\"n\":3}", 7, 3600, &q_idx[2]),
 	    STORE_OK, "queue append");
-	is_int(store_queue_append(st, u1.id, "{\"n\":4}", 7, 1, &q_idx[3]),
+	is_int(store_queue_append(st, u1.id, "{\"n\":4}", 7, SHORT_TTL,
+	    &q_idx[3]),
 	    STORE_OK, "queue append (short ttl)");
 	ok(q_idx[0] > 0 && q_idx[0] < q_idx[1] && q_idx[1] < q_idx[2] &&
 	    q_idx[2] < q_idx[3], "indexes strictly increase");
@@ -535,7 +543,8 @@ test_queue_blobs_before(void)
 	    strcmp(g.alias, tok_a) == 0, "blob round trip");
 	blob_free(&g);
 	blob_free(NULL);
-	is_int(store_blob_put(st, &b, 1), STORE_OK, "blob put (short ttl)");
+	is_int(store_blob_put(st, &b, SHORT_TTL), STORE_OK,
+	    "blob put (short ttl)");
 	bp_strlcpy(blob_short, b.id, sizeof(blob_short));
 	ok(strcmp(blob_short, blob_live) != 0, "fresh id per put");
 	is_int(store_blob_get(st, "nosuchblob", &g), STORE_NOTFOUND,
@@ -874,7 +883,7 @@ main(int argc, char **argv)
 	test_events();
 	test_race();
 	test_storm();
-	sleep(2);		/* let the one-second TTLs run out */
+	sleep(SHORT_TTL + 1);	/* let the short TTLs run out */
 	test_queue_blobs_after();
 	test_purge();
 	store_close(st);
