@@ -110,7 +110,6 @@ static const struct route routes[] = {
 	{NULL, NULL, A_PUBLIC, NULL, NULL},
 };
 
-struct dash_keys dash_keys;
 struct conf *dash_conf;
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;

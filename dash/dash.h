@@ -112,6 +112,10 @@ json_t		*dash_alias_json(const struct alias *, const char *domain); /* new */
 int		 dash_b64url_encode(const unsigned char *, size_t, char *, size_t);
 long		 dash_b64url_decode(const char *, size_t, unsigned char *, size_t);
 
+/* dash_jwt.c */
+int		 dash_jwks_load(const char *path, char *err, size_t errlen);
+void		 dash_hs256(const char *data, size_t len, char *out, size_t size);
+
 /* dash_auth.c */
 int		 dash_auth_init(struct conf *, char *err, size_t errlen);
 int		 dash_authenticate(struct req *);	/* 0 ok/none, -1 answered */

@@ -101,36 +101,6 @@ dash_error(struct req *r, unsigned status, int errnum, const char *fmt, ...)
 	    "message", msg));
 }
 
-/*
- * dash_json_depth_ok - 1 if no array/object nesting in s goes deeper than
- * max.  Brackets inside strings do not count.
- */
-int
-dash_json_depth_ok(const char *s, size_t len, int max)
-{
-	size_t	i;
-	int	depth = 0, instr = 0;
-
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (instr) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				instr = 0;
-			continue;
-		}
-		if (c == '"')
-			instr = 1;
-		else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return (0);
-		} else if (c == ']' || c == '}')
-			depth--;
-	}
-	return (1);
-}
 
 /* dash_body_json - the body as a JSON object (new), or NULL and a 400 */
 json_t *
@@ -246,77 +216,4 @@ dash_alias_json(const struct alias *a, const char *domain)
 	return (j);
 }
 
-/* dash_b64url_encode - unpadded base64url; length written or -1 */
-int
-dash_b64url_encode(const unsigned char *in, size_t len, char *out,
-    size_t size)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t	i, o = 0;
 
-	if (size < (len * 4 + 2) / 3 + 1)
-		return (-1);
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = in[i] << 16 | in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = tab[v >> 6 & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (len - i == 1) {
-		unsigned v = in[i] << 16;
-
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-	} else if (len - i == 2) {
-		unsigned v = in[i] << 16 | in[i + 1] << 8;
-
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = tab[v >> 6 & 63];
-	}
-	out[o] = '\0';
-	return ((int)o);
-}
-
-/* dash_b64url_decode - base64url (padding optional); length or -1 */
-long
-dash_b64url_decode(const char *in, size_t len, unsigned char *out,
-    size_t size)
-{
-	unsigned	v = 0;
-	int		bits = 0;
-	size_t		i, o = 0;
-
-	while (len > 0 && in[len - 1] == '=')
-		len--;
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)in[i], d;
-
-		if (c >= 'A' && c <= 'Z')
-			d = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			d = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			d = c - '0' + 52;
-		else if (c == '-' || c == '+')
-			d = 62;
-		else if (c == '_' || c == '/')
-			d = 63;
-		else
-			return (-1);
-		v = (v << 6 | (unsigned)d) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= size)
-				return (-1);
-			out[o++] = (unsigned char)(v >> bits & 0xff);
-		}
-	}
-	if (bits >= 6)
-		return (-1);	/* a lone sextet cannot end a valid encoding */
-	return ((long)o);
-}
