@@ -105,7 +105,7 @@ dash_ratelimit(struct req *r, const char *kind, const char *who, long limit,
 	char	key[256], ra[32];
 	long	retry = window;
 
-	snprintf(key, sizeof(key), "rl:%s:%s", kind, who);
+	snprintf(key, sizeof(key), "%s:%s", kind, who);
 	if (redis_ratelimit(r->db->rd, key, limit, window, &retry))
 		return (0);
 	if (retry < 1)
