@@ -562,10 +562,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) >
-		    (unsigned long long)r->cf->dash_max_body)
-			r->too_big = 1;
 		*con_cls = r;
+		if (cl != NULL && strtoull(cl, NULL, 10) >
+		    (unsigned long long)r->cf->dash_max_body) {
+			/*
+			 * Refuse before the body is read: MHD sends the
+			 * answer and closes the connection, so a client
+			 * that declared a huge body is not kept waiting.
+			 */
+			r->too_big = r->done = 1;
+			r->route = "toobig";
+			dash_error(r, 413, DASH_E_TOOBIG, "body over %ld bytes",
+			    r->cf->dash_max_body);
+			add_common_headers(r);
+			return (MHD_queue_response(conn, r->status, r->resp));
+		}
 		return (MHD_YES);
 	}
 	if (*upload_size > 0) {
