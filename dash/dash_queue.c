@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,11 @@ num_arg(struct req *r, const char *name, long long def)
 
 	if (s == NULL || *s == '\0')
 		return (def);
+	if (s[strspn(s, "0123456789")] != '\0')
+		return (-1);	/* signs and spaces ("+" in a query) too */
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0 || s[0] == '-' || s[0] == '+')
+	if (errno != 0 || v < 0)
 		return (-1);
 	return (v);
 }
