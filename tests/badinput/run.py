@@ -22,7 +22,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def unescape(text, subst):
-    """C escapes, {N*text} repetition and {NAME} substitutions -> bytes"""
+    """C escapes, {N*text} repetition, {NAME} substitutions and {NS:text}
+    (text framed as a netstring, its length counted after escapes) -> bytes"""
+    text = expand(text, subst)
+    out = b''
+    for m in re.finditer(r'\{NS:([^{}]*)\}|((?:(?!\{NS:).)+)', text, re.S):
+        if m.group(1) is not None:
+            inner = unescape_plain(m.group(1), subst)
+            out += b'%d:%s,' % (len(inner), inner)
+        else:
+            out += unescape_plain(m.group(2), subst)
+    return out
+
+
+def expand(text, subst):
+    """{N*text} repetition and {NAME} substitutions"""
     def rep(m):
         return m.group(2) * int(m.group(1))
     # innermost repetitions first, so {3*  {1500*b}\n} works
@@ -32,6 +46,11 @@ def unescape(text, subst):
         text = re.sub(r'\{(\d+)\*((?:[^{}])*)\}', rep, text)
     for k, v in subst.items():
         text = text.replace('{' + k + '}', v)
+    return text
+
+
+def unescape_plain(text, subst):
+    """C escapes -> bytes"""
     out = bytearray()
     i = 0
     while i < len(text):
@@ -110,6 +129,10 @@ def run_socketmap(inp, tmp):
 
 def run_http(inp, tmp):
     data = unescape(inp, {'AUTH': os.environ.get('BADINPUT_BEARER', '')})
+    if b'\r\n\r\n' in data:
+        # Content-Length: {LEN} = the length of the body as sent
+        head, body = data.split(b'\r\n\r\n', 1)
+        data = head.replace(b'{LEN}', b'%d' % len(body)) + b'\r\n\r\n' + body
     ans = exchange(os.environ['BADINPUT_DASH'], data, timeout=5.0)
     text = ans.decode('latin-1')
     m = re.match(r'HTTP/1\.[01] (\d{3})', text)
@@ -121,7 +144,9 @@ def run_http(inp, tmp):
 def run_smtp(inp, tmp):
     """send SMTP lines one command at a time; answer = last reply"""
     host, port = os.environ['BADINPUT_SMTP'].rsplit(':', 1)
-    data = unescape(inp, {'ALIAS': os.environ.get('BADINPUT_ALIAS', '')})
+    data = unescape(inp, {'ALIAS': os.environ.get('BADINPUT_ALIAS', ''),
+                          'ALIAS2': os.environ.get('BADINPUT_ALIAS2', ''),
+                          'SEND': '\x00SEND\x00'})
     s = socket.create_connection((host, int(port)), timeout=30)
     f = s.makefile('rb')
 
