@@ -179,7 +179,51 @@ main(void)
 	    "first call after a quick restart: OK");
 	is_int(u2.id, u.id, "... the same user");
 
-	/* 5. bad credentials: PERM, not TEMP */
+	/* 5. URI forms: %-escaped user and password, a Unix socket */
+	{
+		const char *at = strchr(admin + 8, '@'), *colon;
+		const char *sdir = getenv("BIPOSTAL_TEST_MYSQLD_DIR");
+		char	 pass[256], user[128], enc[800], *o;
+		size_t	 i;
+
+		colon = strchr(admin + 8, ':');
+		snprintf(user, sizeof(user), "%.*s", (int)(colon - admin - 8),
+		    admin + 8);
+		snprintf(pass, sizeof(pass), "%.*s", (int)(at - colon - 1),
+		    colon + 1);
+		for (i = 0, o = enc; pass[i] != '\0'; i++, o += 3)
+			snprintf(o, 4, "%%%02X", (unsigned char)pass[i]);
+		snprintf(bad, sizeof(bad), "mysql://%%%02X%s:%s%s%s",
+		    (unsigned char)user[0], user + 1, enc, at, dbname);
+		st2 = store_open(bad, &s, &why);
+		ok(st2 != NULL, "open with %%-escaped user and password");
+		if (st2 != NULL)
+			is_int(store_user_by_identity(st2, ident, &u2),
+			    STORE_OK, "... finds the user");
+		else
+			ok(0, "... finds the user");
+		store_close(st2);
+		snprintf(bad, sizeof(bad), "mysql://%s:%s@localhost/%s"
+		    "?socket=%s/mysql/mysqld.sock", user, pass, dbname, sdir);
+		st2 = store_open(bad, &s, &why);
+		ok(st2 != NULL, "open through ?socket=");
+		if (st2 != NULL)
+			is_int(store_user_by_identity(st2, ident, &u2),
+			    STORE_OK, "... finds the user");
+		else
+			ok(0, "... finds the user");
+		store_close(st2);
+	}
+	st2 = store_open("mysql://u:p@127.0.0.1:0/db", &s, &why);
+	ok(st2 == NULL && s == STORE_PERM, "port 0: PERM");
+	st2 = store_open("mysql://u:p@127.0.0.1:3306/", &s, &why);
+	ok(st2 == NULL && s == STORE_PERM, "no database name: PERM");
+	st2 = store_open("mysql://u:p%zz@127.0.0.1/db", &s, &why);
+	ok(st2 == NULL && s == STORE_PERM, "bad %%-escape: PERM");
+	st2 = store_open("mysql://u:p@127.0.0.1/db?bogus=1", &s, &why);
+	ok(st2 == NULL && s == STORE_PERM, "unknown option: PERM");
+
+	/* 6. bad credentials: PERM, not TEMP */
 	{
 		const char *at = strchr(admin + 8, '@'), *colon;
 
