@@ -12,7 +12,9 @@ secs=${1:-${FUZZ_SECONDS:-20}}
 top=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 n=0 failed=0
 scratch=$(mktemp -d /tmp/bipostal-fuzz.XXXXXX)
-for target in $(sed -n 's/^fuzz-\([a-z0-9_-]*\):.*/\1/p' "$top/fuzz/local.mk"); do
+# every fuzz-NAME named on a .PHONY line of fuzz/local.mk
+for target in $(sed -n 's/^\.PHONY://p' "$top/fuzz/local.mk" | tr ' \t' '\n\n' |
+    sed -n 's/^fuzz-\([a-z0-9_]*\)$/\1/p'); do
 	n=$((n + 1))
 	bin=fuzz/${target}_fuzz-libfuzzer
 	if ! make -s "fuzz-$target" >"$scratch/$target.build" 2>&1; then
