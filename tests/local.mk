@@ -9,3 +9,5 @@ include tests/e2e/local.mk
 include tests/badinput/local.mk
 include tests/browser/local.mk
 include tests/faults/local.mk
+include tests/ctl/local.mk
+include tests/security/local.mk

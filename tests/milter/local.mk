@@ -11,4 +11,4 @@ tests_milter_seed_SOURCES = tests/milter/seed.c
 tests_milter_seed_LDADD = $(BIPOSTAL_LIBS)
 dist_check_SCRIPTS += tests/milter/miltertest.test
 TESTS += tests/milter/miltertest.test
-EXTRA_DIST += tests/milter/lua
+EXTRA_DIST += tests/milter/lua tests/milter/tmpl

@@ -1,0 +1,1 @@
+# tests/ctl: bipostalctl against SQLite and MariaDB

@@ -1,0 +1,1 @@
+# tests/security: the security properties, each a test of its own
