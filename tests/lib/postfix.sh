@@ -158,9 +158,17 @@ PFEOF
 	return 1
 }
 
-# pf_stop DIR - stop the instance and its sink
+# pf_stop DIR - stop the instance and its sink; returns once the master
+# process is gone ("postfix stop" only signals it)
 pf_stop() {
+	_pf_m=$(tr -d ' ' <"$1/spool/pid/master.pid" 2>/dev/null)
 	postfix -c "$1/etc" stop >/dev/null 2>&1
+	_pf_i=0
+	while [ -n "$_pf_m" ] && [ $_pf_i -lt 100 ] &&
+	    kill -0 "$_pf_m" 2>/dev/null; do
+		sleep 0.1
+		_pf_i=$((_pf_i + 1))
+	done
 	if [ -f "$1/sink.pid" ]; then
 		kill "$(cat "$1/sink.pid")" 2>/dev/null
 		rm -f "$1/sink.pid"
