@@ -5,3 +5,6 @@ EXTRA_DIST += tests/e2e/postmapd-run.sh
 # bipostal-milter end to end (milter engineer)
 dist_check_SCRIPTS += tests/e2e/milter.test
 TESTS += tests/e2e/milter.test
+# the README's run command, foreground, as a new user runs it
+dist_check_SCRIPTS += tests/e2e/run-demo.test
+TESTS += tests/e2e/run-demo.test
