@@ -11,3 +11,6 @@ include tests/browser/local.mk
 include tests/faults/local.mk
 include tests/ctl/local.mk
 include tests/security/local.mk
+# make install / uninstall with DESTDIR
+dist_check_SCRIPTS += tests/install.test
+TESTS += tests/install.test
