@@ -10,6 +10,11 @@ usage: run.py AREA [AREA...]   with the environment a test needs:
              BADINPUT_ALIAS = an active alias address
 Every row of the named areas runs; a row whose answer does not match its
 expectation fails, and so does an area whose environment is missing.
+
+       run.py --seeds DIR   writes the rows' inputs as fuzzing seeds, one
+file each, in DIR/netstring (socketmap rows), DIR/conf (config rows),
+DIR/json (HTTP bodies), DIR/auth (Authorization credentials) and
+DIR/rewrite (SMTP message bodies); fuzz/run-libfuzzer.sh uses them.
 """
 import os
 import re
@@ -175,7 +180,52 @@ NEEDS = {'config': ['BIPOSTALCTL'], 'socketmap': ['BADINPUT_POSTMAPD'],
          'http': ['BADINPUT_DASH'], 'smtp': ['BADINPUT_SMTP']}
 
 
+def seeds(out):
+    """the rows' inputs as fuzzing seeds, one file each (see the usage)"""
+    subst = {'AUTH': 'eyJhbGciOiJIUzI1NiJ9.e30.AAAA', 'ALIAS': 'a@alias.test',
+             'ALIAS2': 'b@alias.test', 'SEND': '\x00SEND\x00',
+             'OPENKEY': '/nonexistent/open.key'}
+    files = {}
+
+    def put(target, data):
+        files.setdefault(target, []).append(data)
+    for area, name, inp, expect in load(list(RUNNERS)):
+        if inp == '{MISSING}':
+            continue
+        data = unescape(inp, subst)
+        if area == 'config':
+            put('conf', data)
+        elif area == 'socketmap':
+            put('netstring', data)
+        elif area == 'http':
+            head, _, body = data.partition(b'\r\n\r\n')
+            if body:
+                put('json', body)
+            m = re.search(rb'\r\nAuthorization: *(\S+) ?([^\r]*)', head)
+            if m:
+                put('auth', m.group(2))
+                put('auth', m.group(1) + b' ' + m.group(2))
+        elif area == 'smtp':
+            parts = data.split(b'\x00SEND\x00')
+            for i, part in enumerate(parts[:-1]):
+                if part.rstrip(b'\r\n').upper() == b'DATA':
+                    msg = parts[i + 1]
+                    if msg.endswith(b'.\r\n'):
+                        msg = msg[:-3]
+                    put('rewrite', msg)
+    for target, items in files.items():
+        os.makedirs(os.path.join(out, target), exist_ok=True)
+        for i, data in enumerate(items):
+            with open(os.path.join(out, target, 'catalogue-%03d' % i),
+                      'wb') as f:
+                f.write(data)
+    print(' '.join('%s=%d' % (t, len(v)) for t, v in sorted(files.items())))
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ['--seeds'] and len(sys.argv) == 3:
+        return seeds(sys.argv[2])
     areas = sys.argv[1:] or list(RUNNERS)
     n = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
