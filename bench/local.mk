@@ -13,4 +13,13 @@ dist_noinst_SCRIPTS += bench/dash-bench.sh
 dist_noinst_DATA += bench/dash-create.lua
 bench-dash: bipostal-dash
 	DASH=$(abs_top_builddir)/bipostal-dash $(SHELL) $(top_srcdir)/bench/dash-bench.sh
-.PHONY: bench-dash
+# One command each, or "make bench" for all three.  Build without
+# --enable-sanitizers for figures that mean anything.
+bench-postmapd: bipostal-postmapd bipostalctl bench/socketmap_load
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
+	    $(SHELL) $(top_srcdir)/bench/postmapd-bench.sh
+bench-milter: bipostal-milter bipostal-postmapd bipostalctl bench/passthru_milter
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
+	    $(SHELL) $(top_srcdir)/bench/milter-bench.sh -R 100000
+bench: bench-postmapd bench-milter bench-dash
+.PHONY: bench bench-dash bench-postmapd bench-milter
