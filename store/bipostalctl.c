@@ -12,6 +12,10 @@
  * Exit status: 0 success, 1 a refusal explained on stderr, 2 bad usage,
  * 75 (EX_TEMPFAIL) when the store is unreachable.  Output on stdout is
  * meant for scripts: one item per line, tab-separated fields.
+ *
+ * The whole command line is parsed (parse_cmd) before the configuration
+ * is read or the store opened, so bad usage is exit 2 whatever the state
+ * of the config file or the store; "token" needs neither.
  */
 #include "config.h"
 
@@ -82,6 +86,33 @@ open_store(void)
 	}
 }
 
+/* The command, as parsed from the command line before anything runs */
+enum ctl_op {
+	OP_MIGRATE, OP_TOKEN, OP_CONFIG, OP_PURGE,
+	OP_USER_ADD, OP_USER_LIST, OP_USER_REVOKE, OP_USER_SET,
+	OP_ALIAS_ADD, OP_ALIAS_LIST, OP_ALIAS_STATE,
+	OP_NODE_ADD, OP_NODE_LIST, OP_NODE_STATE,
+};
+
+enum node_change { NODE_DOWN, NODE_DRAIN, NODE_UP };
+
+struct ctl_cmd {
+	enum ctl_op	 op;
+	char		*email;		/* user add|revoke|set, alias add|list */
+	const char	*origin;	/* alias add */
+	char		*address;	/* alias disable|enable|delete */
+	enum alias_state to;		/* alias disable|enable|delete */
+	const char	*pwfile;	/* user add --password-file */
+	int		 admin;		/* user add --admin */
+	int		 all;		/* config -a */
+	int		 action;	/* user set: -1 unchanged, or the enum */
+	int		 policy;	/* user set: -1 unchanged, or the enum */
+	const char	*host;		/* node add */
+	int		 port, capacity;	/* node add */
+	int64_t		 node_id;	/* node down|drain|up */
+	enum node_change change;	/* node down|drain|up */
+};
+
 /* get_user - the user with login identity email, or exit */
 static void
 get_user(const char *email, struct user *u)
@@ -147,189 +178,6 @@ static const char *const state_name[] = {
 	[ALIAS_DELETED] = "deleted",
 };
 
-/* cmd_user - user add|list|revoke|set */
-static int
-cmd_user(int argc, char **argv)
-{
-	struct user u;
-	enum store_status s;
-
-	if (argc < 1)
-		usage("user: missing subcommand");
-	if (strcmp(argv[0], "add") == 0) {
-		const char *pwfile = NULL;
-		char	 pw[PASSWD_MAX + 2], hash[PWHASH_MAX + 1] = "";
-		int	 admin = 0, i;
-
-		if (argc < 2)
-			usage("user add: missing EMAIL");
-		for (i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
-				pwfile = argv[++i];
-			else if (strcmp(argv[i], "--admin") == 0)
-				admin = 1;
-			else
-				usage("user add: unknown option");
-		}
-		if (pwfile) {
-			read_password(pwfile, pw, sizeof(pw));
-			if (passwd_hash(pw, hash, sizeof(hash)) < 0) {
-				fprintf(stderr, "bipostalctl: cannot hash password\n");
-				return (EXIT_REFUSED);
-			}
-			memset(pw, 0, sizeof(pw));
-		}
-		open_store();
-		s = store_user_create(ctl_store, argv[1], hash, &u);
-		if (s == STORE_EXISTS) {
-			fprintf(stderr, "bipostalctl: %s: user exists\n", argv[1]);
-			return (EXIT_REFUSED);
-		}
-		if (s == STORE_INVALID) {
-			fprintf(stderr, "bipostalctl: %s: not a valid address\n",
-			    argv[1]);
-			return (EXIT_REFUSED);
-		}
-		if (s != STORE_OK)
-			status_exit(s, "user add");
-		if (admin) {
-			u.is_admin = 1;
-			if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
-				status_exit(s, "user add");
-		}
-		printf("%s\t%s\n", u.email, u.queue_id);
-		return (0);
-	}
-	if (strcmp(argv[0], "list") == 0) {
-		struct user *list;
-		size_t	 n, i;
-
-		open_store();
-		if ((s = store_user_list(ctl_store, &list, &n)) != STORE_OK)
-			status_exit(s, "user list");
-		for (i = 0; i < n; i++)
-			printf("%s\t%s\t%s%s\n", list[i].email, list[i].queue_id,
-			    list[i].status == USER_ACTIVE ? "active" : "revoked",
-			    list[i].is_admin ? "\tadmin" : "");
-		free(list);
-		return (0);
-	}
-	if (strcmp(argv[0], "revoke") == 0) {
-		if (argc != 2)
-			usage("user revoke: want EMAIL");
-		open_store();
-		get_user(argv[1], &u);
-		if ((s = store_user_revoke(ctl_store, u.id)) != STORE_OK)
-			status_exit(s, "user revoke");
-		return (0);
-	}
-	if (strcmp(argv[0], "set") == 0) {
-		int	i;
-
-		if (argc < 3)
-			usage("user set: want EMAIL NAME=VALUE");
-		open_store();
-		get_user(argv[1], &u);
-		for (i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "disabled_action=discard") == 0)
-				u.disabled_action = DISABLED_DISCARD;
-			else if (strcmp(argv[i], "disabled_action=reject") == 0)
-				u.disabled_action = DISABLED_REJECT;
-			else if (strcmp(argv[i], "content_policy=strip") == 0)
-				u.content_policy = CONTENT_STRIP;
-			else if (strcmp(argv[i], "content_policy=keep") == 0)
-				u.content_policy = CONTENT_KEEP;
-			else
-				usage("user set: unknown setting");
-		}
-		if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
-			status_exit(s, "user set");
-		return (0);
-	}
-	usage("user: unknown subcommand");
-}
-
-/* cmd_alias - alias add|list|disable|enable|delete */
-static int
-cmd_alias(int argc, char **argv)
-{
-	struct user u;
-	struct alias a;
-	enum store_status s;
-	enum alias_state to;
-
-	if (argc < 1)
-		usage("alias: missing subcommand");
-	if (strcmp(argv[0], "add") == 0) {
-		int	created;
-
-		if (argc != 3)
-			usage("alias add: want EMAIL ORIGIN");
-		open_store();
-		get_user(argv[1], &u);
-		if (u.status != USER_ACTIVE) {
-			fprintf(stderr, "bipostalctl: %s: user revoked\n", argv[1]);
-			return (EXIT_REFUSED);
-		}
-		s = store_alias_create(ctl_store, u.id, argv[2], 0, &a, &created);
-		if (s == STORE_INVALID) {
-			fprintf(stderr, "bipostalctl: %s: not a valid origin\n",
-			    argv[2]);
-			return (EXIT_REFUSED);
-		}
-		if (s != STORE_OK)
-			status_exit(s, "alias add");
-		printf("%s@%s\n", a.token, ctl_conf->alias_domain);
-		return (0);
-	}
-	if (strcmp(argv[0], "list") == 0) {
-		struct alias *list;
-		size_t	 n, i;
-
-		if (argc != 2)
-			usage("alias list: want EMAIL");
-		open_store();
-		get_user(argv[1], &u);
-		if ((s = store_alias_list(ctl_store, u.id, &list, &n)) != STORE_OK)
-			status_exit(s, "alias list");
-		for (i = 0; i < n; i++)
-			printf("%s@%s\t%s\t%s\t%lld\t%lld\t%lld\n", list[i].token,
-			    ctl_conf->alias_domain, list[i].origin,
-			    state_name[list[i].status],
-			    (long long)list[i].forwarded,
-			    (long long)list[i].blocked,
-			    (long long)list[i].replied);
-		free(list);
-		return (0);
-	}
-	if (strcmp(argv[0], "disable") == 0)
-		to = ALIAS_INACTIVE;
-	else if (strcmp(argv[0], "enable") == 0)
-		to = ALIAS_ACTIVE;
-	else if (strcmp(argv[0], "delete") == 0)
-		to = ALIAS_DELETED;
-	else
-		usage("alias: unknown subcommand");
-	if (argc != 2)
-		usage("alias disable|enable|delete: want ADDRESS");
-	open_store();
-	{
-		const char *tok = alias_token(argv[1]);
-
-		s = store_alias_get(ctl_store, tok, &a);
-		if (s == STORE_NOTFOUND || s == STORE_INVALID ||
-		    (s == STORE_OK && a.status == ALIAS_DELETED)) {
-			fprintf(stderr, "bipostalctl: %s: no such alias\n", tok);
-			return (EXIT_REFUSED);
-		}
-		if (s != STORE_OK)
-			status_exit(s, "alias lookup");
-		if ((s = store_alias_set_status(ctl_store, tok, to)) != STORE_OK)
-			status_exit(s, "alias update");
-	}
-	return (0);
-}
-
 /* parse_long - a decimal number in [min, max], or usage */
 static long
 parse_long(const char *s, long min, long max, const char *what)
@@ -344,28 +192,309 @@ parse_long(const char *s, long min, long max, const char *what)
 	return (n);
 }
 
-/* cmd_node - node add|list|down|drain|up */
+/* parse_user - user add|list|revoke|set ... into c, or usage */
+static void
+parse_user(int argc, char **argv, struct ctl_cmd *c)
+{
+	int	i;
+
+	if (argc < 1)
+		usage("user: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		if (argc < 2)
+			usage("user add: missing EMAIL");
+		c->op = OP_USER_ADD;
+		c->email = argv[1];
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--password-file") == 0 &&
+			    i + 1 < argc)
+				c->pwfile = argv[++i];
+			else if (strcmp(argv[i], "--admin") == 0)
+				c->admin = 1;
+			else
+				usage("user add: unknown option");
+		}
+	} else if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			usage("user list takes no argument");
+		c->op = OP_USER_LIST;
+	} else if (strcmp(argv[0], "revoke") == 0) {
+		if (argc != 2)
+			usage("user revoke: want EMAIL");
+		c->op = OP_USER_REVOKE;
+		c->email = argv[1];
+	} else if (strcmp(argv[0], "set") == 0) {
+		if (argc < 3)
+			usage("user set: want EMAIL NAME=VALUE");
+		c->op = OP_USER_SET;
+		c->email = argv[1];
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "disabled_action=discard") == 0)
+				c->action = DISABLED_DISCARD;
+			else if (strcmp(argv[i], "disabled_action=reject") == 0)
+				c->action = DISABLED_REJECT;
+			else if (strcmp(argv[i], "content_policy=strip") == 0)
+				c->policy = CONTENT_STRIP;
+			else if (strcmp(argv[i], "content_policy=keep") == 0)
+				c->policy = CONTENT_KEEP;
+			else
+				usage("user set: unknown setting");
+		}
+	} else
+		usage("user: unknown subcommand");
+}
+
+/* parse_alias - alias add|list|disable|enable|delete ... into c */
+static void
+parse_alias(int argc, char **argv, struct ctl_cmd *c)
+{
+	if (argc < 1)
+		usage("alias: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		if (argc != 3)
+			usage("alias add: want EMAIL ORIGIN");
+		c->op = OP_ALIAS_ADD;
+		c->email = argv[1];
+		c->origin = argv[2];
+		return;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 2)
+			usage("alias list: want EMAIL");
+		c->op = OP_ALIAS_LIST;
+		c->email = argv[1];
+		return;
+	}
+	if (strcmp(argv[0], "disable") == 0)
+		c->to = ALIAS_INACTIVE;
+	else if (strcmp(argv[0], "enable") == 0)
+		c->to = ALIAS_ACTIVE;
+	else if (strcmp(argv[0], "delete") == 0)
+		c->to = ALIAS_DELETED;
+	else
+		usage("alias: unknown subcommand");
+	if (argc != 2)
+		usage("alias disable|enable|delete: want ADDRESS");
+	c->op = OP_ALIAS_STATE;
+	c->address = argv[1];
+}
+
+/* parse_node - node add|list|down|drain|up ... into c */
+static void
+parse_node(int argc, char **argv, struct ctl_cmd *c)
+{
+	if (argc < 1)
+		usage("node: missing subcommand");
+	if (strcmp(argv[0], "add") == 0) {
+		if (argc != 4)
+			usage("node add: want HOST PORT CAPACITY");
+		c->op = OP_NODE_ADD;
+		c->host = argv[1];
+		c->port = (int)parse_long(argv[2], 1, 65535,
+		    "node add: bad PORT");
+		c->capacity = (int)parse_long(argv[3], 0, 100000000,
+		    "node add: bad CAPACITY");
+		return;
+	}
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			usage("node list takes no argument");
+		c->op = OP_NODE_LIST;
+		return;
+	}
+	if (strcmp(argv[0], "down") == 0)
+		c->change = NODE_DOWN;
+	else if (strcmp(argv[0], "drain") == 0)
+		c->change = NODE_DRAIN;
+	else if (strcmp(argv[0], "up") == 0)
+		c->change = NODE_UP;
+	else
+		usage("node: unknown subcommand");
+	if (argc != 2)
+		usage("node down|drain|up: want ID");
+	c->op = OP_NODE_STATE;
+	c->node_id = parse_long(argv[1], 1, 0x7fffffff, "node: bad ID");
+}
+
+/* parse_cmd - the whole command line (after the options) into c */
+static void
+parse_cmd(int argc, char **argv, struct ctl_cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->action = c->policy = -1;
+	if (argc < 1)
+		usage("missing command");
+	if (strcmp(argv[0], "user") == 0)
+		parse_user(argc - 1, argv + 1, c);
+	else if (strcmp(argv[0], "alias") == 0)
+		parse_alias(argc - 1, argv + 1, c);
+	else if (strcmp(argv[0], "node") == 0)
+		parse_node(argc - 1, argv + 1, c);
+	else if (strcmp(argv[0], "config") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "-a") != 0))
+			usage("config: want [-a]");
+		c->op = OP_CONFIG;
+		c->all = argc == 2;
+	} else {
+		if (strcmp(argv[0], "migrate") == 0)
+			c->op = OP_MIGRATE;
+		else if (strcmp(argv[0], "token") == 0)
+			c->op = OP_TOKEN;
+		else if (strcmp(argv[0], "purge") == 0)
+			c->op = OP_PURGE;
+		else
+			usage("unknown command");
+		if (argc != 1)
+			usage("this command takes no argument");
+	}
+}
+
+/* run_user_add - create the user, print EMAIL<TAB>queue id */
 static int
-cmd_node(int argc, char **argv)
+run_user_add(const struct ctl_cmd *c)
+{
+	char	 pw[PASSWD_MAX + 2], hash[PWHASH_MAX + 1] = "";
+	struct user u;
+	enum store_status s;
+
+	if (c->pwfile) {
+		read_password(c->pwfile, pw, sizeof(pw));
+		if (passwd_hash(pw, hash, sizeof(hash)) < 0) {
+			fprintf(stderr, "bipostalctl: cannot hash password\n");
+			return (EXIT_REFUSED);
+		}
+		memset(pw, 0, sizeof(pw));
+	}
+	open_store();
+	s = store_user_create(ctl_store, c->email, hash, &u);
+	if (s == STORE_EXISTS) {
+		fprintf(stderr, "bipostalctl: %s: user exists\n", c->email);
+		return (EXIT_REFUSED);
+	}
+	if (s == STORE_INVALID) {
+		fprintf(stderr, "bipostalctl: %s: not a valid address\n",
+		    c->email);
+		return (EXIT_REFUSED);
+	}
+	if (s != STORE_OK)
+		status_exit(s, "user add");
+	if (c->admin) {
+		u.is_admin = 1;
+		if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
+			status_exit(s, "user add");
+	}
+	printf("%s\t%s\n", u.email, u.queue_id);
+	return (0);
+}
+
+/* run_user - user list|revoke|set */
+static int
+run_user(const struct ctl_cmd *c)
+{
+	struct user u, *list;
+	enum store_status s;
+	size_t	 n, i;
+
+	open_store();
+	if (c->op == OP_USER_LIST) {
+		if ((s = store_user_list(ctl_store, &list, &n)) != STORE_OK)
+			status_exit(s, "user list");
+		for (i = 0; i < n; i++)
+			printf("%s\t%s\t%s%s\n", list[i].email, list[i].queue_id,
+			    list[i].status == USER_ACTIVE ? "active" : "revoked",
+			    list[i].is_admin ? "\tadmin" : "");
+		free(list);
+		return (0);
+	}
+	get_user(c->email, &u);
+	if (c->op == OP_USER_REVOKE) {
+		if ((s = store_user_revoke(ctl_store, u.id)) != STORE_OK)
+			status_exit(s, "user revoke");
+		return (0);
+	}
+	if (c->action >= 0)
+		u.disabled_action = (enum disabled_action)c->action;
+	if (c->policy >= 0)
+		u.content_policy = (enum content_policy)c->policy;
+	if ((s = store_user_update(ctl_store, &u)) != STORE_OK)
+		status_exit(s, "user set");
+	return (0);
+}
+
+/* run_alias - alias add|list|disable|enable|delete */
+static int
+run_alias(const struct ctl_cmd *c)
+{
+	struct alias a, *list;
+	struct user u;
+	enum store_status s;
+	const char *tok;
+	size_t	 n, i;
+
+	open_store();
+	if (c->op == OP_ALIAS_ADD) {
+		get_user(c->email, &u);
+		if (u.status != USER_ACTIVE) {
+			fprintf(stderr, "bipostalctl: %s: user revoked\n",
+			    c->email);
+			return (EXIT_REFUSED);
+		}
+		s = store_alias_create(ctl_store, u.id, c->origin, 0, &a, NULL);
+		if (s == STORE_INVALID) {
+			fprintf(stderr, "bipostalctl: %s: not a valid origin\n",
+			    c->origin);
+			return (EXIT_REFUSED);
+		}
+		if (s != STORE_OK)
+			status_exit(s, "alias add");
+		printf("%s@%s\n", a.token, ctl_conf->alias_domain);
+		return (0);
+	}
+	if (c->op == OP_ALIAS_LIST) {
+		get_user(c->email, &u);
+		if ((s = store_alias_list(ctl_store, u.id, &list, &n)) !=
+		    STORE_OK)
+			status_exit(s, "alias list");
+		for (i = 0; i < n; i++)
+			printf("%s@%s\t%s\t%s\t%lld\t%lld\t%lld\n", list[i].token,
+			    ctl_conf->alias_domain, list[i].origin,
+			    state_name[list[i].status],
+			    (long long)list[i].forwarded,
+			    (long long)list[i].blocked,
+			    (long long)list[i].replied);
+		free(list);
+		return (0);
+	}
+	tok = alias_token(c->address);
+	s = store_alias_get(ctl_store, tok, &a);
+	if (s == STORE_NOTFOUND || s == STORE_INVALID ||
+	    (s == STORE_OK && a.status == ALIAS_DELETED)) {
+		fprintf(stderr, "bipostalctl: %s: no such alias\n", tok);
+		return (EXIT_REFUSED);
+	}
+	if (s != STORE_OK)
+		status_exit(s, "alias lookup");
+	if ((s = store_alias_set_status(ctl_store, tok, c->to)) != STORE_OK)
+		status_exit(s, "alias update");
+	return (0);
+}
+
+/* run_node - node add|list|down|drain|up */
+static int
+run_node(const struct ctl_cmd *c)
 {
 	struct node *list;
 	enum store_status s;
 	size_t	 n, i;
 	int64_t	 id;
 
-	if (argc < 1)
-		usage("node: missing subcommand");
-	if (strcmp(argv[0], "add") == 0) {
-		if (argc != 4)
-			usage("node add: want HOST PORT CAPACITY");
-		open_store();
-		s = store_node_add(ctl_store, argv[1],
-		    (int)parse_long(argv[2], 1, 65535, "node add: bad PORT"),
-		    (int)parse_long(argv[3], 0, 100000000, "node add: bad CAPACITY"),
+	open_store();
+	if (c->op == OP_NODE_ADD) {
+		s = store_node_add(ctl_store, c->host, c->port, c->capacity,
 		    &id);
 		if (s == STORE_EXISTS) {
-			fprintf(stderr, "bipostalctl: %s:%s: node exists\n",
-			    argv[1], argv[2]);
+			fprintf(stderr, "bipostalctl: %s:%d: node exists\n",
+			    c->host, c->port);
 			return (EXIT_REFUSED);
 		}
 		if (s != STORE_OK)
@@ -373,10 +502,9 @@ cmd_node(int argc, char **argv)
 		printf("%lld\n", (long long)id);
 		return (0);
 	}
-	open_store();
 	if ((s = store_node_list(ctl_store, &list, &n)) != STORE_OK)
 		status_exit(s, "node list");
-	if (strcmp(argv[0], "list") == 0) {
+	if (c->op == OP_NODE_LIST) {
 		for (i = 0; i < n; i++)
 			printf("%lld\t%s\t%d\t%d\t%d\t%d\t%s\n",
 			    (long long)list[i].id, list[i].host, list[i].port,
@@ -386,25 +514,20 @@ cmd_node(int argc, char **argv)
 		free(list);
 		return (0);
 	}
-	if (argc != 2)
-		usage("node down|drain|up: want ID");
-	id = parse_long(argv[1], 1, 0x7fffffff, "node: bad ID");
-	for (i = 0; i < n && list[i].id != id; i++)
+	for (i = 0; i < n && list[i].id != c->node_id; i++)
 		;
 	if (i == n) {
 		free(list);
 		fprintf(stderr, "bipostalctl: node %lld: no such node\n",
-		    (long long)id);
+		    (long long)c->node_id);
 		return (EXIT_REFUSED);
 	}
-	if (strcmp(argv[0], "down") == 0)
+	if (c->change == NODE_DOWN)
 		list[i].downed = 1;
-	else if (strcmp(argv[0], "drain") == 0)
+	else if (c->change == NODE_DRAIN)
 		list[i].draining = 1;
-	else if (strcmp(argv[0], "up") == 0)
-		list[i].downed = list[i].draining = 0;
 	else
-		usage("node: unknown subcommand");
+		list[i].downed = list[i].draining = 0;
 	s = store_node_update(ctl_store, &list[i]);
 	free(list);
 	if (s != STORE_OK)
@@ -412,13 +535,35 @@ cmd_node(int argc, char **argv)
 	return (0);
 }
 
+/* run_store - migrate and purge */
+static int
+run_store(const struct ctl_cmd *c)
+{
+	struct purge_counts pc;
+	enum store_status s;
+
+	open_store();
+	if (c->op == OP_MIGRATE) {
+		if ((s = store_migrate(ctl_store)) != STORE_OK)
+			status_exit(s, "migrate");
+		return (0);
+	}
+	s = store_purge(ctl_store, ctl_conf->alias_retention,
+	    ctl_conf->event_horizon, &pc);
+	if (s != STORE_OK)
+		status_exit(s, "purge");
+	printf("aliases=%ld replies=%ld queue=%ld blobs=%ld events=%ld\n",
+	    pc.aliases, pc.replies, pc.qmsgs, pc.blobs, pc.events);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
+	struct ctl_cmd cmd;
 	const char *path = NULL;
 	char	 err[1024];
-	enum store_status s;
-	int	 ch;
+	int	 ch, rc;
 
 	log_open("bipostalctl", 1);
 	while ((ch = getopt(argc, argv, "+c:vh")) != -1) {
@@ -436,57 +581,47 @@ main(int argc, char **argv)
 			usage(NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
-		usage("missing command");
-	if ((ctl_conf = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "bipostalctl: %s\n", err);
-		return (EXIT_REFUSED);
-	}
-	if (strcmp(argv[0], "token") == 0) {
+	parse_cmd(argc - optind, argv + optind, &cmd);
+	if (cmd.op == OP_TOKEN) {
 		char	tok[TOKEN_LEN + 1];
 
-		if (argc != 1)
-			usage("token takes no argument");
 		if (token_new(tok, sizeof(tok)) < 0)
 			return (EXIT_REFUSED);
 		printf("%s\n", tok);
 		return (0);
 	}
-	if (strcmp(argv[0], "config") == 0) {
-		if (argc > 2 || (argc == 2 && strcmp(argv[1], "-a") != 0))
-			usage("config: want [-a]");
-		conf_print(ctl_conf, stdout, argc == 2);
-		return (0);
+	if ((ctl_conf = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "bipostalctl: %s\n", err);
+		return (EXIT_REFUSED);
 	}
-	if (strcmp(argv[0], "migrate") == 0) {
-		open_store();
-		if ((s = store_migrate(ctl_store)) != STORE_OK)
-			status_exit(s, "migrate");
-		return (0);
+	switch (cmd.op) {
+	case OP_CONFIG:
+		conf_print(ctl_conf, stdout, cmd.all);
+		rc = 0;
+		break;
+	case OP_USER_ADD:
+		rc = run_user_add(&cmd);
+		break;
+	case OP_USER_LIST:
+	case OP_USER_REVOKE:
+	case OP_USER_SET:
+		rc = run_user(&cmd);
+		break;
+	case OP_ALIAS_ADD:
+	case OP_ALIAS_LIST:
+	case OP_ALIAS_STATE:
+		rc = run_alias(&cmd);
+		break;
+	case OP_NODE_ADD:
+	case OP_NODE_LIST:
+	case OP_NODE_STATE:
+		rc = run_node(&cmd);
+		break;
+	default:
+		rc = run_store(&cmd);
+		break;
 	}
-	if (strcmp(argv[0], "purge") == 0) {
-		struct purge_counts pc;
-
-		open_store();
-		s = store_purge(ctl_store, ctl_conf->alias_retention,
-		    ctl_conf->event_horizon, &pc);
-		if (s != STORE_OK)
-			status_exit(s, "purge");
-		printf("aliases=%ld replies=%ld queue=%ld blobs=%ld events=%ld\n",
-		    pc.aliases, pc.replies, pc.qmsgs, pc.blobs, pc.events);
-		return (0);
-	}
-	if (strcmp(argv[0], "user") == 0)
-		ch = cmd_user(argc - 1, argv + 1);
-	else if (strcmp(argv[0], "alias") == 0)
-		ch = cmd_alias(argc - 1, argv + 1);
-	else if (strcmp(argv[0], "node") == 0)
-		ch = cmd_node(argc - 1, argv + 1);
-	else
-		usage("unknown command");
 	store_close(ctl_store);
 	conf_release(ctl_conf);
-	return (ch);
+	return (rc);
 }

@@ -1,1 +1,3 @@
 # tests/ctl: bipostalctl against SQLite and MariaDB
+dist_check_SCRIPTS += tests/ctl/ctl.test
+TESTS += tests/ctl/ctl.test
