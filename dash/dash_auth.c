@@ -51,6 +51,7 @@
 
 #define TOTP_DIGITS	6
 #define TOTP_STEP	30
+#define TOTP_TICKET_TTL	600	/* seconds from enrolment to verify */
 
 
 
@@ -670,15 +671,54 @@ secret_ok(const char *s)
 }
 
 /*
- * dash_h_totp_enrol - POST /v1/me/totp: a fresh secret, its otpauth URI and
- * the address of its QR code.  Nothing is stored until verify; replacing
- * an enrolled secret needs a current code.
+ * totp_ticket - the enrolment ticket of secret for u, valid until exp:
+ *	EXP "." base64url HMAC-SHA256(secret_key, "totp-enrol:" id ":"
+ *	    new secret ":" present secret ":" EXP)
+ * It carries the proof given at enrolment (the present code) to verify;
+ * it dies with its expiry and as soon as the present secret changes.
+ */
+static void
+totp_ticket(const struct user *u, const char *secret, long long exp,
+    char *out, size_t size)
+{
+	char	msg[64 + 2 * TOTP_MAX + 64], mac[64];
+	int	n;
+
+	n = snprintf(msg, sizeof(msg), "totp-enrol:%lld:%s:%s:%lld",
+	    (long long)u->id, secret, u->totp, exp);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	dash_hs256(msg, (size_t)n, mac, sizeof(mac));
+	snprintf(out, size, "%lld.%s", exp, mac);
+}
+
+/* ticket_ok - 1 if ticket is a live enrolment ticket of secret for u */
+static int
+ticket_ok(const struct user *u, const char *secret, const char *ticket)
+{
+	char		 want[128], *end;
+	long long	 exp;
+
+	if (ticket == NULL || strlen(ticket) >= sizeof(want))
+		return (0);
+	exp = strtoll(ticket, &end, 10);
+	if (end == ticket || *end != '.' || exp < bp_now())
+		return (0);
+	totp_ticket(u, secret, exp, want, sizeof(want));
+	return (ct_equal(ticket, strlen(ticket), want, strlen(want)));
+}
+
+/*
+ * dash_h_totp_enrol - POST /v1/me/totp: a fresh secret, its otpauth URI,
+ * the address of its QR code and its enrolment ticket.  Nothing is stored
+ * until verify; replacing an enrolled secret needs a current code here
+ * (X-TOTP or "totp"), which the ticket then stands for at verify.
  */
 void
 dash_h_totp_enrol(struct req *r, const char *arg)
 {
 	unsigned char	 raw[20];
-	char		*b32 = NULL, *uri, qr[128];
+	char		*b32 = NULL, *uri, qr[128], ticket[128];
 	size_t		 len = 0;
 	json_t		*b = NULL;
 
@@ -703,13 +743,21 @@ dash_h_totp_enrol(struct req *r, const char *arg)
 		b32[--len] = '\0';
 	uri = otpauth_uri(r->user.email, b32);
 	snprintf(qr, sizeof(qr), "/v1/me/totp/qr?secret=%s", b32);
-	dash_reply_json(r, 201, json_pack("{s:s,s:s,s:s}", "secret", b32,
-	    "uri", uri, "qr", qr));
+	totp_ticket(&r->user, b32, (long long)(bp_now() + TOTP_TICKET_TTL),
+	    ticket, sizeof(ticket));
+	dash_reply_json(r, 201, json_pack("{s:s,s:s,s:s,s:s}", "secret", b32,
+	    "uri", uri, "qr", qr, "ticket", ticket));
 	free(uri);
 	free(b32);
 }
 
-/* dash_h_totp_verify - POST /v1/me/totp/verify {secret, code}: enrol */
+/*
+ * dash_h_totp_verify - POST /v1/me/totp/verify {secret, code, ticket?,
+ * totp?}: store secret once code proves it.  A user already enrolled
+ * must also prove the present secret, by the ticket of an enrolment that
+ * was given a current code or by a current code here (X-TOTP or "totp"),
+ * so a stolen bearer token cannot replace the second factor.
+ */
 void
 dash_h_totp_verify(struct req *r, const char *arg)
 {
@@ -724,6 +772,12 @@ dash_h_totp_verify(struct req *r, const char *arg)
 	if (!secret_ok(secret) || code == NULL) {
 		dash_error(r, 400, DASH_E_PARAM,
 		    "secret (base32) and code are required");
+	} else if (u.totp[0] != '\0' && !ticket_ok(&u, secret,
+	    json_string_value(json_object_get(b, "ticket"))) &&
+	    !totp_check(u.totp, totp_code(r, b))) {
+		dash_metrics_inc("auth_failures");
+		dash_error(r, 401, DASH_E_TOTP, "already enrolled: the ticket "
+		    "of the enrolment or a current TOTP code is required");
 	} else if (!totp_check(secret, code)) {
 		dash_error(r, 401, DASH_E_TOTP, "wrong TOTP code");
 	} else {

@@ -1167,6 +1167,7 @@ async function startTotp() {
 		}
 		const j = await api('POST', '/v1/me/totp', body);
 		state.totpSecret = j.secret;
+		state.totpTicket = j.ticket;
 		$('totp-current').value = '';
 		$('totp-current-row').hidden = true;
 		const uri = j.uri || j.otpauth || j.otpauth_uri || '';
@@ -1211,7 +1212,9 @@ async function verifyTotp(ev) {
 		return;
 	}
 	try {
-		const j = await api('POST', '/v1/me/totp/verify', { secret: state.totpSecret, code });
+		// The ticket stands for the present code given at the start, which
+		// the server wants before it replaces an enrolled secret.
+		const j = await api('POST', '/v1/me/totp/verify', { secret: state.totpSecret, code, ticket: state.totpTicket });
 		state.me = Object.assign(state.me || {}, (j && typeof j === 'object') ? (j.user || j) : {}, { totp: true });
 		renderTotp();
 		$('totp-state').textContent = 'On: signing in now asks for a code from your authenticator app.';

@@ -420,6 +420,33 @@ call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "
 expect "session with a stale code" 401
 call POST /v1/me/totp -H "$BH"
 expect "re-enrolment needs a current code" 401
+# A stolen bearer token must not replace an enrolled second factor: verify
+# too wants the present code (or the ticket of an enrolment that had it).
+NEWSEC=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$NEWSEC\",\"code\":\"$(tool totp $NEWSEC)\"}"
+expect "verify cannot replace an enrolled secret without the present code" 401 '.errno == 109'
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$NEWSEC\",\"code\":\"$(tool totp $NEWSEC)\",\"totp\":\"$(tool totp "$SECRET" 600)\"}"
+expect "verify with a stale present code" 401 '.errno == 109'
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$NEWSEC\",\"code\":\"$(tool totp $NEWSEC)\",\"ticket\":\"1.AAAA\"}"
+expect "verify with a forged ticket" 401 '.errno == 109'
+call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "$SECRET")"
+expect "the enrolled secret still signs in" 201
+call POST /v1/me/totp -H "$BH" -H "X-TOTP: $(tool totp "$SECRET")"
+expect "re-enrolment with the present code" 201 '(.ticket | length > 20) and (.secret | length >= 16)'
+SECRET2=$(echo "$body" | jq -r .secret)
+TICKET=$(echo "$body" | jq -r .ticket)
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$NEWSEC\",\"code\":\"$(tool totp $NEWSEC)\",\"ticket\":\"$TICKET\"}"
+expect "a ticket is bound to the secret it was issued with" 401 '.errno == 109'
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$SECRET2\",\"code\":\"$(tool totp "$SECRET2")\",\"ticket\":\"$TICKET\"}"
+expect "re-enrolment verified with its ticket" 200 '.totp == true'
+call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "$SECRET2")"
+expect "the new secret signs in" 201
+call POST /v1/me/totp/verify -H "$BH" -d "{\"secret\":\"$SECRET\",\"code\":\"$(tool totp "$SECRET")\",\"ticket\":\"$TICKET\"}"
+expect "a ticket dies once the secret changed" 401 '.errno == 109'
+call POST /v1/me/totp/verify -H "$BH" -H "X-TOTP: $(tool totp "$SECRET2")" -d "{\"secret\":\"$SECRET\",\"code\":\"$(tool totp "$SECRET")\"}"
+expect "verify with the present code in X-TOTP" 200 '.totp == true'
+call POST /v1/session -u bob@real.example:bob-password -H "X-TOTP: $(tool totp "$SECRET")"
+expect "back on the first secret" 201
 call GET /v1/me/totp/qr?secret=bad -H "$BH"
 expect "QR of a malformed secret" 400
 
