@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce.h"
 #include "log.h"
 #include "milter.h"
 #include "store.h"
@@ -688,7 +689,7 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 		return (tempfail(ctx, "alias store unavailable"));
 	snprintf(alias_addr, sizeof(alias_addr), "%s@%s", m->alias, cf->alias_domain);
 	if (rewrite_unsub_sig(milter_g.key, milter_g.keylen, m->alias, sig) < 0 ||
-	    rewrite_bounce_address(milter_g.key, milter_g.keylen, m->alias,
+	    bounce_address(milter_g.key, milter_g.keylen, m->alias,
 	    bp_now(), cf->alias_domain, bounce, sizeof(bounce)) < 0)
 		return (tempfail(ctx, "signing failed"));
 	manage = xmalloc(strlen(cf->dash_url) + TOKEN_MAX + 32);

@@ -118,17 +118,6 @@ int	rewrite_templates_load(struct rewrite_templates *, const char *dir,
 	    char *err, size_t errlen);
 void	rewrite_templates_free(struct rewrite_templates *);
 
-/* rewrite_bounce_address - the signed envelope sender for mail forwarded
- * through alias: bounce+TS+TOKEN+MAC@domain, TS the time in base 36, MAC
- * the first 10 bytes of HMAC-SHA256(key, "bounce:" TS ":" TOKEN) in hex;
- * 0 or -1 (buffer too small, crypto error) */
-int	rewrite_bounce_address(const unsigned char *key, size_t keylen,
-	    const char *token, int64_t now, const char *domain, char *out,
-	    size_t outlen);
-/* rewrite_bounce_check - 0 if addr (the local part of a bounce address)
- * carries a valid MAC; the alias token is copied into token */
-int	rewrite_bounce_check(const unsigned char *key, size_t keylen,
-	    const char *local, char *token, size_t toklen, int64_t *ts);
 /* rewrite_unsub_sig - the signature of the one-click disable link:
  * hex of the first 16 bytes of HMAC-SHA256(key, "unsubscribe:" token) */
 int	rewrite_unsub_sig(const unsigned char *key, size_t keylen,

@@ -1,18 +1,20 @@
-# libbipostal: configuration, logging, tokens, netstrings, passwords and the
-# store with its SQLite, MySQL/MariaDB and Redis backends.
+# libbipostal: configuration, logging, tokens, netstrings, passwords, signed
+# bounce addresses and the store with its SQLite, MySQL/MariaDB and Redis
+# backends.
 noinst_LIBRARIES += store/libbipostal.a
 store_libbipostal_a_SOURCES = \
 	store/store.h store/store.c store/store_sqlite.c store/store_mysql.c \
 	store/redis.h store/redis.c \
 	store/conf.h store/conf.c store/log.h store/log.c \
 	store/util.h store/util.c store/token.h store/token.c \
-	store/netstring.h store/netstring.c store/passwd.h store/passwd.c
+	store/netstring.h store/netstring.c store/passwd.h store/passwd.c \
+	store/bounce.h store/bounce.c
 store_libbipostal_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MARIADB_CFLAGS) \
-	$(HIREDIS_CFLAGS) $(ARGON2_CFLAGS)
+	$(HIREDIS_CFLAGS) $(ARGON2_CFLAGS) $(CRYPTO_CFLAGS)
 
 # Every program links these after libbipostal.a
 BIPOSTAL_LIBS = store/libbipostal.a $(SQLITE_LIBS) $(MARIADB_LIBS) \
-	$(HIREDIS_LIBS) $(ARGON2_LIBS) -lpthread
+	$(HIREDIS_LIBS) $(ARGON2_LIBS) $(CRYPTO_LIBS) -lpthread
 
 sbin_PROGRAMS += bipostalctl
 bipostalctl_SOURCES = store/bipostalctl.c

@@ -11,10 +11,11 @@
  * closes every multipart, declares a transfer encoding its bytes obey,
  * holds no other part than text (outside signed and encrypted ones), and
  * has exactly one From, pointing to the reply address.  Then reply mode,
- * the bounce address and the one-click signature.
+ * the bounce address (store/bounce.c) and the one-click signature.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include <gmime/gmime.h>
 
+#include "bounce.h"
 #include "milter_rewrite.h"
 #include "../lib/tap.h"
 
@@ -601,30 +603,74 @@ check_reply(void)
 	rewrite_result_free(&r);
 }
 
+/* check_signing - bounce addresses (libbipostal's bounce.c, the one
+ * implementation postmapd and the milter share) and the one-click
+ * signature */
 static void
 check_signing(void)
 {
 	const unsigned char key[] = "0123456789abcdef0123456789abcdef";
-	char	 addr[320], tok[65], sig[33], sig2[33];
+	const int64_t t0 = 1763840000;
+	char	 addr[320], tok[65], sig[33], sig2[33], *local, *up;
 	int64_t	 ts = 0;
-	char	*local;
+	size_t	 i, n;
 
-	ok(rewrite_bounce_address(key, 32, "abc123", 1763840000, "alias.test",
-	    addr, sizeof(addr)) == 0, "bounce address: %s", addr);
+	ok(bounce_address(key, 32, "abc123", t0, "alias.test", addr,
+	    sizeof(addr)) == 0, "bounce address: %s", addr);
 	ok(strncmp(addr, "bounce+", 7) == 0 && strstr(addr, "+abc123+") &&
 	    strstr(addr, "@alias.test"), "bounce address: shape");
-	local = strndup(addr, strcspn(addr, "@"));
-	ok(rewrite_bounce_check(key, 32, local, tok, sizeof(tok), &ts) == 0,
-	    "bounce address: verifies");
+	n = strcspn(addr, "@");
+	local = strndup(addr, n);
+	is_int(bounce_check(key, 32, local, n, t0 + 60, tok, sizeof(tok), &ts),
+	    BOUNCE_OK, "bounce address: verifies");
 	is_str(tok, "abc123", "bounce address: token back");
-	is_int(ts, 1763840000, "bounce address: time back");
-	local[strlen(local) - 1] ^= 1;
-	ok(rewrite_bounce_check(key, 32, local, tok, sizeof(tok), &ts) < 0,
-	    "bounce address: a changed MAC is refused");
+	is_int(ts, t0, "bounce address: time back");
+	up = strdup(local);
+	for (i = 0; up[i]; i++)
+		up[i] = (char)toupper((unsigned char)up[i]);
+	is_int(bounce_check(key, 32, up, n, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_OK, "bounce address: upper case verifies (MTAs fold case)");
+	free(up);
+	is_int(bounce_check(key, 32, local, n, t0 + BOUNCE_MAX_AGE + 1, tok,
+	    sizeof(tok), NULL), BOUNCE_EXPIRED,
+	    "bounce address: older than BOUNCE_MAX_AGE is expired");
+	is_int(bounce_check(key, 32, local, n, t0 - BOUNCE_SKEW - 1, tok,
+	    sizeof(tok), NULL), BOUNCE_EXPIRED,
+	    "bounce address: signed in the future is expired");
+	is_int(bounce_check(key, 31, local, n, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_FORGED, "bounce address: another key does not verify");
+	is_int(bounce_check(key, 8, local, n, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_FORGED, "bounce address: a short key verifies nothing");
+	local[n - 1] = local[n - 1] == '0' ? '1' : '0';
+	is_int(bounce_check(key, 32, local, n, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_FORGED, "bounce address: a changed MAC is refused");
 	free(local);
-	ok(rewrite_bounce_check(key, 32, "bounce+1+2", tok, sizeof(tok), &ts) < 0,
-	    "bounce address: malformed refused");
-	ok(rewrite_bounce_address(key, 32, "abc", 1, "d", addr, 10) < 0,
+	is_int(bounce_check(key, 32, "bounce+1+2", 10, t0, tok, sizeof(tok),
+	    NULL), BOUNCE_FORGED, "bounce address: malformed refused");
+	is_int(bounce_check(key, 32, "bounce", 6, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_NOT, "bounce address: bare 'bounce' is not one");
+	is_int(bounce_check(key, 32, "abc123", 6, t0, tok, sizeof(tok), NULL),
+	    BOUNCE_NOT, "bounce address: an alias is not one");
+	{
+		static const char *const bad[] = {
+			"bounce+tpdwsc+abc+0123456789abcdef0123+x",
+			"bounce+tpdwsc+ab-c+0123456789abcdef0123",
+			"bounce+tpdwsc++0123456789abcdef0123",
+			"bounce++abc+0123456789abcdef0123",
+			"bounce+tpdwsc+abc+0123456789abcdef012",
+			"bounce+tpdwsc+abc+0123456789abcdef01234",
+			"bounce+tpdwsc+abc+0123456789abcdefg123",
+			"bounce+zzzzzzzzzzzzzzzzzz+abc+0123456789abcdef0123",
+			"bounce+tpdwsc+abc",
+			"bounce+",
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			is_int(bounce_check(key, 32, bad[i], strlen(bad[i]), t0,
+			    tok, sizeof(tok), NULL), BOUNCE_FORGED,
+			    "bounce address: forged %s", bad[i]);
+	}
+	ok(bounce_address(key, 32, "abc", 1, "d", addr, 10) < 0,
 	    "bounce address: small buffer refused");
 	rewrite_unsub_sig(key, 32, "abc123", sig);
 	rewrite_unsub_sig(key, 31, "abc123", sig2);
