@@ -7,3 +7,7 @@ tests_security_test_ct_SOURCES = tests/security/test_ct.c
 tests_security_test_ct_LDADD = $(BIPOSTAL_LIBS)
 dist_check_SCRIPTS += tests/security/ct.test
 TESTS += tests/security/test_ct tests/security/ct.test
+#	smuggling.test	bare-LF/CR end-of-data never makes a second message
+EXTRA_DIST += tests/security/smuggle.py
+dist_check_SCRIPTS += tests/security/smuggling.test
+TESTS += tests/security/smuggling.test
