@@ -2,7 +2,9 @@
  * log.h - Postfix-like logging for every BIPostal program
  *
  * Lines go to syslog (facility mail, "prog[pid]: ...") or, in the
- * foreground (-f), to stderr.  log_warn, log_error, log_fatal and log_panic
+ * foreground (-f), to stderr ("prog[pid]: ...", or "<N>..." when stderr
+ * is the systemd journal).  Each line is cut to 2047 bytes and its
+ * non-printable bytes become '?'.  log_warn, log_error, log_fatal and log_panic
  * prefix "warning: ", "error: ", "fatal: " and "panic: " as Postfix does, so
  * one grep covers our lines and Postfix's.  log_fatal exits 1 (startup
  * only); log_panic aborts (a broken invariant).  Never log a full token, a

@@ -11,3 +11,9 @@ tests_unit_test_token_SOURCES = tests/unit/test_token.c
 tests_unit_test_token_LDADD = $(BIPOSTAL_LIBS)
 tests_unit_test_passwd_SOURCES = tests/unit/test_passwd.c
 tests_unit_test_passwd_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_log
+TESTS += tests/unit/test_log
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_log_LDADD = $(BIPOSTAL_LIBS)
