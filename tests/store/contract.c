@@ -644,6 +644,102 @@ test_nodes(void)
 	    "assign unknown user: not found");
 }
 
+/* node_get - node id as node_list shows it */
+static int
+node_get(int64_t id, struct node *out)
+{
+	struct node *list;
+	size_t	cnt, i;
+	int	found = 0;
+
+	if (store_node_list(st, &list, &cnt) != STORE_OK)
+		return (0);
+	for (i = 0; i < cnt; i++)
+		if (list[i].id == id) {
+			*out = list[i];
+			found = 1;
+		}
+	free(list);
+	return (found);
+}
+
+/* test_node_batches - capacity is released a tenth at a time, when the
+ * released slots run out; a node's new slots wait for the next release;
+ * re-weighting (capacity) changes where a fresh user goes.  Runs after
+ * test_nodes, whose nodes are downed first. */
+static void
+test_node_batches(void)
+{
+	struct node n, *list;
+	struct user u[9];
+	char	email[128];
+	size_t	cnt, i;
+	int64_t	c, d;
+	int	good;
+
+	is_int(store_node_list(st, &list, &cnt), STORE_OK, "node list");
+	for (i = 0, good = 1; i < cnt; i++) {
+		list[i].downed = 1;
+		if (store_node_update(st, &list[i]) != STORE_OK)
+			good = 0;
+	}
+	free(list);
+	ok(good, "earlier nodes downed");
+	for (i = 0, good = 1; i < 9; i++) {
+		snprintf(email, sizeof(email), "batch%zu.%s@example.org", i,
+		    sfx);
+		if (store_user_create(st, email, "", &u[i]) != STORE_OK)
+			good = 0;
+	}
+	ok(good, "nine fresh users");
+
+	is_int(store_node_add(st, "q4.example", 8080, 30, &c), STORE_OK,
+	    "node of capacity 30: batches of 3");
+	ok(node_get(c, &n) && n.available == 0 && n.load == 0,
+	    "a new node has no slot released yet");
+	for (i = 0, good = 1; i < 3; i++)
+		if (store_node_assign(st, u[i].id, &n) != STORE_OK ||
+		    n.id != c)
+			good = 0;
+	ok(good, "three users on it");
+	ok(node_get(c, &n) && n.load == 3 && n.available == 0,
+	    "first batch of 3 used up (load %d, available %d)", n.load,
+	    n.available);
+	is_int(store_node_assign(st, u[3].id, &n), STORE_OK, "a fourth user");
+	ok(n.id == c && node_get(c, &n) && n.load == 4 && n.available == 2,
+	    "next batch of 3 released, one taken (load %d, available %d)",
+	    n.load, n.available);
+
+	is_int(store_node_add(st, "q5.example", 8080, 30, &d), STORE_OK,
+	    "a second node, capacity 30");
+	is_int(store_node_assign(st, u[4].id, &n), STORE_OK, "fifth user");
+	is_int(n.id, c, "the new node waits for a release: old node's slot");
+	is_int(store_node_assign(st, u[5].id, &n), STORE_OK, "sixth user");
+	is_int(n.id, c, "... and its last released slot");
+	is_int(store_node_assign(st, u[6].id, &n), STORE_OK, "seventh user");
+	is_int(n.id, d, "both released a batch: most free capacity wins");
+	ok(node_get(c, &n) && n.load == 6 && n.available == 3,
+	    "the old node got its batch too (load %d, available %d)", n.load,
+	    n.available);
+
+	/* re-weight: the empty-ish node shrinks below the other's room */
+	ok(node_get(d, &n), "second node");
+	n.capacity = 5;
+	is_int(store_node_update(st, &n), STORE_OK,
+	    "re-weight the second node down to 5");
+	is_int(store_node_assign(st, u[7].id, &n), STORE_OK, "eighth user");
+	is_int(n.id, c, "re-weighted down: the fresh user goes to the other");
+	ok(node_get(d, &n), "second node again");
+	n.capacity = 1000;
+	is_int(store_node_update(st, &n), STORE_OK,
+	    "re-weight the second node up to 1000");
+	is_int(store_node_assign(st, u[8].id, &n), STORE_OK, "ninth user");
+	is_int(n.id, d, "re-weighted up: the fresh user goes to it");
+	is_int(store_node_assign(st, u[7].id, &n), STORE_OK,
+	    "eighth user again");
+	is_int(n.id, c, "re-weighting moves nobody already placed");
+}
+
 static void
 test_events(void)
 {
@@ -680,26 +776,56 @@ test_events(void)
 	    STORE_INVALID, "bad event type invalid");
 }
 
+/* test_purge - run after the pause: aliases deleted before it are past a
+ * retention of SHORT_TTL seconds, one deleted now is not */
 static void
 test_purge(void)
 {
 	struct purge_counts c;
-	struct alias a;
-	struct reply r;
+	struct alias a, fresh;
+	struct reply r, fresh_r;
 	struct event *v;
 	size_t	n;
 
-	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge");
-	ok(c.aliases >= 2, "deleted aliases purged (%ld)", c.aliases);
+	is_int(store_alias_create(st, u2.id, "fresh-gone.example", 0, &fresh,
+	    NULL), STORE_OK, "alias to delete just before purging");
+	is_int(store_reply_get_or_create(st, fresh.token, "z@site.example",
+	    &fresh_r), STORE_OK, "its reply");
+	is_int(store_alias_set_status(st, fresh.token, ALIAS_DELETED),
+	    STORE_OK, "delete it now");
+
+	is_int(store_purge(st, SHORT_TTL, 1000000, &c), STORE_OK,
+	    "purge with a retention of %d s", SHORT_TTL);
+	ok(c.aliases >= 2, "aliases deleted before the pause purged (%ld)",
+	    c.aliases);
 	ok(c.replies >= 1, "their replies purged (%ld)", c.replies);
 	ok(c.qmsgs >= 2, "expired messages purged (%ld)", c.qmsgs);
 	ok(c.blobs >= 1, "expired blobs purged (%ld)", c.blobs);
 	is_int(c.events, 0, "recent events kept");
 	is_int(store_alias_get(st, tok_deleted, &a), STORE_NOTFOUND,
-	    "purged alias gone");
+	    "alias deleted before the pause: gone");
+	is_int(store_alias_get(st, fresh.token, &a), STORE_OK,
+	    "alias deleted just now: kept for the retention period");
+	is_int(a.status, ALIAS_DELETED, "... still deleted");
+	is_int(store_reply_get(st, fresh_r.token, &r), STORE_OK,
+	    "... and its reply kept");
 	is_int(store_alias_get(st, tok_a, &a), STORE_OK, "live alias stays");
 	is_int(store_reply_get_or_create(st, tok_a, "bob@site.example", &r),
 	    STORE_OK, "live reply stays");
+	is_int(store_purge(st, SHORT_TTL, 1000000, &c), STORE_OK,
+	    "purge again, same retention");
+	ok(c.aliases == 0 && c.replies == 0 && c.qmsgs == 0 && c.blobs == 0,
+	    "nothing more: the fresh deletion is still kept");
+
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK,
+	    "purge with retention 0");
+	ok(c.aliases == 1 && c.replies == 1,
+	    "the fresh deletion and its reply purged (%ld, %ld)", c.aliases,
+	    c.replies);
+	is_int(store_alias_get(st, fresh.token, &a), STORE_NOTFOUND,
+	    "fresh deletion gone");
+	is_int(store_reply_get(st, fresh_r.token, &r), STORE_NOTFOUND,
+	    "its reply gone");
 	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge again");
 	ok(c.aliases == 0 && c.replies == 0 && c.qmsgs == 0 && c.blobs == 0,
 	    "nothing left to purge");
@@ -880,6 +1006,7 @@ main(int argc, char **argv)
 	test_replies();
 	test_queue_blobs_before();
 	test_nodes();
+	test_node_batches();
 	test_events();
 	test_race();
 	test_storm();
