@@ -5,7 +5,8 @@
  * /__lbheartbeat__, /__version__), /metrics and the web page from
  * dash_static_dir.
  *
- * Interface: bipostal-dash [-c FILE] [-f] [-v].  One thread per connection
+ * Interface: bipostal-dash [-c FILE] [-f] [-v], or -R to print the routing
+ * table (method, path, auth class) and exit.  One thread per connection
  * (so that an SSE stream may block its own thread only), bounded by
  * MHD's connection limit and dash_per_ip_conn; request headers are bounded
  * by the per-connection memory limit, bodies by dash_max_body, idle
@@ -49,7 +50,8 @@
 #define DASH_POOL_MAX		256
 
 enum route_auth {
-	A_PUBLIC = 0,		/* anyone (handler may check more) */
+	A_OPEN,			/* anyone; Authorization is not read */
+	A_PUBLIC,		/* anyone (handler may check more) */
 	A_USER,			/* a bearer token */
 	A_ADMIN,		/* server key or an admin user */
 	A_SERVER,		/* server key only */
@@ -68,10 +70,10 @@ static void	h_lbheartbeat(struct req *, const char *);
 static void	h_version(struct req *, const char *);
 
 static const struct route routes[] = {
-	{"GET", "/__heartbeat__", A_PUBLIC, h_heartbeat, "heartbeat"},
-	{"GET", "/__lbheartbeat__", A_PUBLIC, h_lbheartbeat, "lbheartbeat"},
-	{"GET", "/__version__", A_PUBLIC, h_version, "version"},
-	{"GET", "/metrics", A_PUBLIC, dash_h_metrics, "metrics"},
+	{"GET", "/__heartbeat__", A_OPEN, h_heartbeat, "heartbeat"},
+	{"GET", "/__lbheartbeat__", A_OPEN, h_lbheartbeat, "lbheartbeat"},
+	{"GET", "/__version__", A_OPEN, h_version, "version"},
+	{"GET", "/metrics", A_OPEN, dash_h_metrics, "metrics"},
 
 	{"GET", "/0.5/new_token", A_PUBLIC, dash_h_legacy_new_token,
 	    "legacy_new_token"},
@@ -98,7 +100,7 @@ static const struct route routes[] = {
 	{"POST", "/v1/queue/*", A_SERVER, dash_h_queue_user, "queue_append"},
 	{"GET", "/v1/events", A_USER, dash_h_events, "events"},
 	{"GET", "/v1/blobs/*", A_USER, dash_h_blob, "blob"},
-	{"POST", "/v1/unsubscribe/*", A_PUBLIC, dash_h_unsubscribe,
+	{"POST", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
 	    "unsubscribe"},
 	{"GET", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
 	{"POST", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
@@ -107,7 +109,7 @@ static const struct route routes[] = {
 	{"GET", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
 	{"POST", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
 	{"PATCH", "/v1/admin/nodes/*", A_ADMIN, dash_h_admin_node, "admin"},
-	{NULL, NULL, A_PUBLIC, NULL, NULL},
+	{NULL, NULL, A_OPEN, NULL, NULL},
 };
 
 struct conf *dash_conf;
@@ -490,9 +492,16 @@ dispatch(struct req *r)
 			return;
 		}
 	}
-	if (dash_authenticate(r) < 0)
+	/*
+	 * Open routes never read credentials: a load balancer's probe or a
+	 * mail provider's one-click POST is answered the same whatever it
+	 * sends, and the routes without a store never reach one through a
+	 * bearer token.
+	 */
+	if (found->auth != A_OPEN && dash_authenticate(r) < 0)
 		return;
 	switch (found->auth) {
+	case A_OPEN:
 	case A_PUBLIC:
 		break;
 	case A_USER:
@@ -719,8 +728,22 @@ drop_privileges(const char *user)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: bipostal-dash [-fv] [-c config]\n");
+	fprintf(stderr, "usage: bipostal-dash [-fRv] [-c config]\n");
 	exit(2);
+}
+
+/* print_routes - the router table, one "METHOD PATH AUTH" a line (-R) */
+static void
+print_routes(void)
+{
+	static const char *const auth_name[] = {
+		[A_OPEN] = "open", [A_PUBLIC] = "public", [A_USER] = "user",
+		[A_ADMIN] = "admin", [A_SERVER] = "server",
+	};
+	const struct route *rt;
+
+	for (rt = routes; rt->method != NULL; rt++)
+		printf("%s %s %s\n", rt->method, rt->path, auth_name[rt->auth]);
 }
 
 /* main - parse arguments, load keys, run the daemon until a signal */
@@ -744,7 +767,7 @@ main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fRv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -752,6 +775,9 @@ main(int argc, char **argv)
 		case 'f':
 			fg = 1;
 			break;
+		case 'R':
+			print_routes();
+			return (0);
 		case 'v':
 			log_verbose++;
 			break;

@@ -5,7 +5,9 @@
 # database made with $BIPOSTAL_TEST_MYSQL_ADMIN, dropped at the end; the
 # test fails when that variable is unset).  With mysql, Redis is used too
 # when $BIPOSTAL_TEST_REDIS is set, so the SSE stream runs on pub/sub.
-# Covers every endpoint and its errors, the authorisation matrix, bad
+# Covers every endpoint and its errors, the authorisation matrix (every
+# route of bipostal-dash -R, for no credentials, a bad token, another user,
+# an admin user, the server key and the owner), admin-only signup, bad
 # inputs, JWTs from an OpenID provider, SSE, TTL expiry, CORS, static
 # files and the connection limits.
 
@@ -660,49 +662,126 @@ call GET /v1/admin/users/nobody@real.example -H "$SKH"
 expect "unknown user" 404
 
 # ---- the authorisation matrix ----------------------------------------------------------
-# route: METHOD PATH BODY | no auth | other user (bob) | owner (alice) | server key
-matrix() {
-	local m=$1 p=$2 d=$3 want_none=$4 want_other=$5 want_owner=$6 want_srv=$7
-	local args=()
-	[ -n "$d" ] && args=(-d "$d")
-	call "$m" "$p" "${args[@]}"
-	expect "matrix $m $p: no auth" "$want_none"
-	if [ "$want_other" != - ]; then
-		call "$m" "$p" -H "$BH" "${args[@]}"
-		expect "matrix $m $p: another user" "$want_other"
-	fi
-	if [ "$want_owner" != - ]; then
-		call "$m" "$p" -H "$AH" "${args[@]}"
-		expect "matrix $m $p: owner" "$want_owner"
-	fi
-	call "$m" "$p" -H "$SKH" "${args[@]}"
-	expect "matrix $m $p: server key" "$want_srv"
+# Every route of the router (bipostal-dash -R) has at least one row, here
+# or in a later section; the check at the end fails for a route without
+# one, and for a row that names no route.  Principals, in this order: no
+# credentials, a bad bearer token, another user (bob), an admin user
+# (root), the server key and the owner (alice), last so that a row may end
+# with the owner's destructive call.  @P@ in the path or the body becomes
+# the principal's name, so rows that create things stay unique.
+MX_PRINCIPALS="none bad other admin server owner"
+: > "$W/matrix.rows"
+matrix() {	# matrix METHOD PATH BODY NONE BAD OTHER ADMIN SERVER OWNER [CURL-ARGS]
+	local m=$1 p=$2 d=$3 pr want i=0
+	local -a wants auth data
+	shift 3
+	wants=("$1" "$2" "$3" "$4" "$5" "$6")
+	shift 6
+	echo "$m ${p%%\?*}" >> "$W/matrix.rows"
+	for pr in $MX_PRINCIPALS; do
+		want=${wants[$i]}
+		i=$((i + 1))
+		case $pr in
+		none) auth=() ;;
+		bad) auth=(-H "Authorization: Bearer not-a-token") ;;
+		other) auth=(-H "$BH") ;;
+		admin) auth=(-H "$RH") ;;
+		server) auth=(-H "$SKH") ;;
+		owner) auth=(-H "$AH") ;;
+		esac
+		data=()
+		[ -n "$d" ] && data=(-d "${d//@P@/$pr}")
+		call "$m" "${p//@P@/$pr}" "${auth[@]}" "${data[@]}" "$@"
+		expect "matrix $m ${p%%\?*}: $pr" "$want"
+	done
 }
 B=$(session bob@real.example bob-password)
 BH="Authorization: Bearer $B"
-call POST /v1/aliases -H "$AH" -d '{"origin":"matrix.example"}'
-MT=$(echo "$body" | jq -r .token)
-matrix GET /v1/me "" 401 200 200 403
-matrix PATCH /v1/me '{}' 401 200 200 403
-matrix GET /v1/aliases "" 401 200 200 403
-matrix POST /v1/aliases '{"origin":"m2.example"}' 401 201 201 403
-matrix GET /v1/aliases/$MT "" 401 404 200 403
-matrix PATCH /v1/aliases/$MT '{"status":"active"}' 401 404 200 403
-matrix GET /v1/queue "" 401 200 200 403
-matrix POST /v1/queue/$ALICE_QID '{"data":"m"}' 401 403 403 201
-matrix GET /v1/blobs/$BLOB "" 401 404 200 403
-matrix GET /v1/admin/users "" 401 403 403 200
-matrix GET /v1/admin/users/$ALICE_ID "" 401 403 403 200
-matrix PATCH /v1/admin/users/$ALICE_ID '{}' 401 403 403 200
-matrix GET /v1/admin/nodes "" 401 403 403 200
-matrix PATCH /v1/admin/nodes/$N2 '{}' 401 403 403 200
-matrix POST /v1/admin/nodes '{"host":"m.example","port":1,"capacity":1}' 401 403 403 201
-matrix POST /v1/me/totp "" 401 201 201 403
-matrix POST /0.5/user_queue "" 401 200 200 403
-matrix POST /0.5/remove_subscription "token=$MT" 401 404 200 403
-matrix DELETE /v1/aliases/$MT "" 401 404 404 403
-call GET /v1/admin/users -H "$RH"
-expect "an admin user reads admin routes" 200
+for o in matrix matrix-rm matrix-del; do
+	call POST /v1/aliases -H "$AH" -d "{\"origin\":\"$o.example\"}"
+	echo "$body" | jq -r .token > "$o.tok"
+done
+MT=$(cat matrix.tok)
+MT1=$(cat matrix-rm.tok)
+MT2=$(cat matrix-del.tok)
+MSIG=$(tool unsub secret "$MT")
+QS=JBSWY3DPEHPK3PXP
+#      METHOD PATH BODY                       none bad other admin server owner
+matrix GET /__heartbeat__ ""                  200 200 200 200 200 200
+matrix GET /__lbheartbeat__ ""                200 200 200 200 200 200
+matrix GET /__version__ ""                    200 200 200 200 200 200
+matrix GET /metrics ""                        200 200 200 200 200 200
+matrix POST /v1/session ""                    401 401 401 401 401 401
+matrix GET /0.5/new_token ""                  401 401 200 200 403 200
+matrix POST /0.5/user_queue ""                401 401 200 200 403 200
+matrix POST /0.5/new_subscription "origin=m-@P@.example" \
+                                              401 401 200 200 403 200
+matrix POST /0.5/remove_subscription "token=$MT1" \
+                                              401 401 404 404 403 200
+matrix GET /v1/me ""                          401 401 200 200 403 200
+matrix PATCH /v1/me '{}'                      401 401 200 200 403 200
+matrix POST /v1/me/totp ""                    401 401 201 201 403 201
+matrix POST /v1/me/totp/verify "{\"secret\":\"$QS\"}" \
+                                              401 401 400 400 403 400
+matrix GET "/v1/me/totp/qr?secret=$QS" ""     401 401 200 200 403 200
+matrix GET /v1/aliases ""                     401 401 200 200 403 200
+matrix POST /v1/aliases '{"origin":"m2-@P@.example"}' \
+                                              401 401 201 201 403 201
+matrix GET /v1/aliases/$MT ""                 401 401 404 404 403 200
+matrix PATCH /v1/aliases/$MT '{"status":"active"}' \
+                                              401 401 404 404 403 200
+matrix DELETE /v1/aliases/$MT2 ""             401 401 404 404 403 204
+matrix GET /v1/queue ""                       401 401 200 200 403 200
+matrix POST /v1/queue/$ALICE_QID '{"data":"m"}' \
+                                              401 401 403 403 201 403
+matrix GET /v1/events ""                      401 401 200 200 403 200 --max-time 1
+matrix GET /v1/blobs/$BLOB ""                 401 401 404 404 403 200
+matrix POST "/v1/unsubscribe/$MT?sig=$MSIG" "" \
+                                              200 200 200 200 200 200
+matrix GET /v1/admin/users ""                 401 401 403 200 200 403
+matrix POST /v1/admin/users '{"email":"m-@P@@real.example","password":"matrix-password"}' \
+                                              401 401 403 201 201 403
+matrix GET /v1/admin/users/$ALICE_ID ""       401 401 403 200 200 403
+matrix PATCH /v1/admin/users/$ALICE_ID '{}'   401 401 403 200 200 403
+matrix GET /v1/admin/nodes ""                 401 401 403 200 200 403
+matrix POST /v1/admin/nodes '{"host":"m-@P@.example","port":1,"capacity":1}' \
+                                              401 401 403 201 201 403
+matrix PATCH /v1/admin/nodes/$N2 '{}'         401 401 403 200 200 403
+
+# ---- admin-only signup (dash_signup = admin, by SIGHUP) -------------------------------
+reload() {	# reload - SIGHUP the daemon; wait for "configuration reloaded"
+	local before i
+	before=$(grep -c 'configuration reloaded' log)
+	kill -HUP "$pid"
+	for i in $(seq 50); do
+		[ "$(grep -c 'configuration reloaded' log)" -gt "$before" ] &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
+sed -i 's/^dash_signup = open$/dash_signup = admin/' bipostal.conf
+reload
+ok $? "SIGHUP reloads the configuration (dash_signup = admin)"
+matrix POST /v1/users '{"email":"s-@P@@real.example","password":"signup-password"}' \
+                                              401 401 403 201 201 403
+call POST /v1/users -d '{"email":'
+expect "admin-only signup: anonymous is refused before the body is read" 401
+call POST /v1/users -H "$RH" -d '{"email":"s-admin2@real.example","password":"signup-password","admin":true}'
+expect "admin-only signup: an admin user makes an admin" 201 '.admin == true'
+call POST /v1/session -u s-server@real.example:signup-password
+expect "the user the server key made signs in" 201
+call POST /v1/session -u s-other@real.example:signup-password
+expect "the user another user asked for was not made" 401
+dave="{\"iss\":\"https://idp.example\",\"aud\":\"bipostal\",\"sub\":\"dave-1\",\"email\":\"dave@real.example\",\"email_verified\":true,\"exp\":$(($(date +%s) + 300))}"
+DT=$(tool jwt rsa.pem RS256 k-rsa "$dave")
+call GET /v1/me -H "Authorization: Bearer $DT"
+expect "admin-only signup: an unknown OpenID user is not created" 401
+sed -i 's/^dash_signup = admin$/dash_signup = open/' bipostal.conf
+reload
+ok $? "SIGHUP back to dash_signup = open"
+call GET /v1/me -H "Authorization: Bearer $DT"
+expect "open signup: a verified OpenID user is created" 200 '.email == "dave@real.example"'
 
 # ---- CORS ------------------------------------------------------------------------------------
 call GET /v1/aliases -H "$AH" -H 'Origin: https://app.example'
@@ -763,5 +842,21 @@ echo "$body" | grep -q '^bipostal_dash_requests_total{route="aliases",code="200"
 ok $? "metrics count requests per route"
 kill -0 "$pid" 2>/dev/null
 ok $? "the daemon is still running"
+
+# ---- every route has matrix rows, every row a route ---------------------------------------
+"$DASH" -R > routes
+ok $? "bipostal-dash -R lists the router"
+[ "$(wc -l < routes)" -ge 30 ]
+ok $? "the router has $(wc -l < routes) routes"
+: > route.re
+while read -r m pat auth; do
+	re="^$m $(printf '%s' "$pat" | sed 's/[.]/\\./g; s/[*]$/[^\/]+/')\$"
+	echo "$re" >> route.re
+	grep -Eq "$re" matrix.rows
+	ok $? "route $m $pat ($auth) has authorisation matrix rows"
+done < routes
+bad=$(grep -Evf route.re matrix.rows)
+[ -z "$bad" ]
+ok $? "every matrix row is a route of the router${bad:+ (not: $bad)}"
 ! grep -q 'AddressSanitizer\|runtime error' log
 ok $? "no sanitizer reports"
