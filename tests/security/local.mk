@@ -11,3 +11,6 @@ TESTS += tests/security/test_ct tests/security/ct.test
 EXTRA_DIST += tests/security/smuggle.py
 dist_check_SCRIPTS += tests/security/smuggling.test
 TESTS += tests/security/smuggling.test
+#	privileges.test	the daemons run as daemon_user; secrets unreadable to others
+dist_check_SCRIPTS += tests/security/privileges.test
+TESTS += tests/security/privileges.test
