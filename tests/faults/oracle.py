@@ -66,6 +66,9 @@ print('# delivered: %d files, lost %d, duplicated %d, wrong recipient %d, '
       'leaked %d, stray %d, postmaster notices %d' % (
           sum(len(v) for v in got.values()), len(lost), len(dups), len(wrong),
           len(leaked), stray, notices))
+print('# counts: delivered=%d lost=%d duplicated=%d wrong=%d leaked=%d' % (
+    sum(len(v) for v in got.values()), len(lost), len(dups), len(wrong),
+    len(leaked)))
 check(not gave_up, 'every message got a final answer (%d gave up)' % len(gave_up))
 check(not refused_active, 'no active alias refused with 5xx (%d)' % len(refused_active))
 check(not lost, 'every message to an active alias delivered (%d lost: %s)' %

@@ -7,8 +7,11 @@
 #					a clean shutdown, if BIPOSTAL_KEEP is set)
 #	servers.sh stop-mysql [DIR]	stop MariaDB only (fault injection)
 #	servers.sh start-mysql [DIR]	start it again: same port, same data
+#	servers.sh kill-mysql [DIR]	kill -9 MariaDB (a crash): its data
+#					stays, start-mysql recovers it
 #	servers.sh stop-redis [DIR]	stop Redis only
 #	servers.sh start-redis [DIR]	start it again on the same port
+#	servers.sh kill-redis [DIR]	kill -9 Redis; start-redis restarts it
 #	servers.sh status [DIR]		exit 0 if both answer
 #
 # DIR defaults to $BIPOSTAL_TEST_MYSQLD_DIR for every command but start,
@@ -366,6 +369,12 @@ start-mysql)
 	find_dir "$@"
 	start_mysql
 	;;
+kill-mysql)
+	# no clean shutdown: InnoDB recovers at the next start; try_mysql
+	# removes the stale pid and socket files
+	find_dir "$@"
+	kill_pid "$dir/mysql/mysqld.pid"
+	;;
 stop-redis)
 	find_dir "$@"
 	stop_redis
@@ -374,13 +383,17 @@ start-redis)
 	find_dir "$@"
 	start_redis
 	;;
+kill-redis)
+	find_dir "$@"
+	kill_pid "$dir/redis/redis.pid"
+	;;
 status)
 	find_dir "$@"
 	mysql_alive || die "MariaDB on port $MYSQL_PORT does not answer"
 	redis_alive || die "Redis on port $REDIS_PORT does not answer"
 	;;
 *)
-	echo "usage: $prog start|stop|stop-mysql|start-mysql|stop-redis|start-redis|status [DIR]" >&2
+	echo "usage: $prog start|stop|stop-mysql|start-mysql|kill-mysql|stop-redis|start-redis|kill-redis|status [DIR]" >&2
 	exit 2
 	;;
 esac
