@@ -102,6 +102,8 @@ static const struct route routes[] = {
 	{"GET", "/v1/blobs/*", A_USER, dash_h_blob, "blob"},
 	{"POST", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
 	    "unsubscribe"},
+	{"GET", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
+	    "unsubscribe_page"},
 	{"GET", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
 	{"POST", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
 	{"GET", "/v1/admin/users/*", A_ADMIN, dash_h_admin_user, "admin"},

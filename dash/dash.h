@@ -158,6 +158,11 @@ void		 dash_h_queue_user(struct req *, const char *);
 void		 dash_h_events(struct req *, const char *);
 void		 dash_events_stop(void);
 
+/* dash_page.c */
+char		*dash_html_escape(const char *s, char *out, size_t size);
+void		 dash_reply_page(struct req *, unsigned status, const char *title,
+		    const char *body_html);
+
 /* dash_nodes.c */
 void		 dash_h_legacy_user_queue(struct req *, const char *);
 void		 dash_h_admin_users(struct req *, const char *);

@@ -4,7 +4,8 @@
  *
  * Interface: handlers called by the router in dash.c with an
  * authenticated user (r->user) except dash_h_unsubscribe, whose link
- * carries its own signature (see dash_unsubscribe_sig in dash_auth.c).
+ * carries its own signature (see dash_unsubscribe_sig in dash_jwt.c) and
+ * which answers browsers with the pages of dash_page.c.
  * Another user's alias or blob is answered exactly like a missing one
  * (404), so tokens cannot be probed.
  *
@@ -358,10 +359,89 @@ dash_h_alias(struct req *r, const char *token)
 	json_decref(b);
 }
 
+/* unsub_html - answer a one-click link as a page rather than JSON: a GET,
+ * or a POST from the page's own form (a browser accepts text/html) */
+static int
+unsub_html(struct req *r)
+{
+	const char *acc = dash_header(r, MHD_HTTP_HEADER_ACCEPT);
+
+	return (strcmp(r->method, "GET") == 0 || (acc != NULL &&
+	    strstr(acc, "text/html") != NULL));
+}
+
+/* unsub_fail - a one-click link that cannot be served, as a page */
+static void
+unsub_fail(struct req *r, enum store_status s)
+{
+	switch (s) {
+	case STORE_NOTFOUND:
+		dash_reply_page(r, 404, "No such alias",
+		    "<p>This alias does not exist, or it was deleted.</p>");
+		break;
+	case STORE_TEMP:
+		dash_reply_page(r, 503, "Please try again",
+		    "<p>The service cannot reach its database just now. "
+		    "Please open the link again in a minute.</p>");
+		MHD_add_response_header(r->resp, "Retry-After", "5");
+		break;
+	default:
+		log_error("store: unsubscribe: %s", store_strstatus(s));
+		dash_reply_page(r, 500, "Something went wrong",
+		    "<p>The alias could not be changed. Please try again "
+		    "later.</p>");
+		break;
+	}
+}
+
+/* unsub_page - the confirmation (GET) or done (POST) page of alias a */
+static void
+unsub_page(struct req *r, const struct alias *a, const char *sig)
+{
+	char	 origin[6 * ORIGIN_MAX + 1], dom[6 * 256 + 1];
+	char	 html[2048 + sizeof(origin) + sizeof(dom)];
+
+	dash_html_escape(a->origin, origin, sizeof(origin));
+	dash_html_escape(r->cf->alias_domain, dom, sizeof(dom));
+	if (strcmp(r->method, "GET") != 0) {
+		snprintf(html, sizeof(html), "<p>The alias you made for "
+		    "<strong>%s</strong> is disabled: mail to it no longer "
+		    "reaches you.</p>\n<p class=\"muted\"><code>%s@%s</code>"
+		    "<br>You can enable it again from your BIPostal "
+		    "dashboard.</p>", origin, a->token, dom);
+		dash_reply_page(r, 200, "Alias disabled", html);
+	} else if (a->status != ALIAS_ACTIVE) {
+		snprintf(html, sizeof(html), "<p>The alias you made for "
+		    "<strong>%s</strong> is already disabled: mail to it does "
+		    "not reach you.</p>\n<p class=\"muted\"><code>%s@%s</code>"
+		    "<br>You can enable it again from your BIPostal "
+		    "dashboard.</p>", origin, a->token, dom);
+		dash_reply_page(r, 200, "Alias already disabled", html);
+	} else {
+		/*
+		 * The action is relative to /v1/unsubscribe/, so the page
+		 * works behind a proxy that adds a path prefix.
+		 */
+		snprintf(html, sizeof(html), "<p>Mail that <strong>%s</strong> "
+		    "sends to this alias will no longer reach you. You can "
+		    "enable it again from your BIPostal dashboard.</p>\n"
+		    "<p class=\"muted\"><code>%s@%s</code></p>\n"
+		    "<form method=\"post\" action=\"%s?sig=%s\">\n"
+		    "<input type=\"hidden\" name=\"List-Unsubscribe\" "
+		    "value=\"One-Click\">\n"
+		    "<button type=\"submit\">Disable this alias</button>\n"
+		    "</form>", origin, a->token, dom, a->token, sig);
+		dash_reply_page(r, 200, "Disable this alias?", html);
+	}
+}
+
 /*
- * dash_h_unsubscribe - POST /v1/unsubscribe/<token>?sig=<sig> (RFC 8058
- * one-click): disable the alias.  The signature is checked before the
- * store is asked, so a bad link learns nothing about the alias.
+ * dash_h_unsubscribe - the one-click link <dash_url>/v1/unsubscribe/
+ * <token>?sig=<sig>.  POST (RFC 8058, or the page's button) disables the
+ * alias.  GET changes nothing, since mail scanners fetch links: it shows a
+ * page whose button POSTs to the same address.  The signature is checked
+ * before the store is asked, so a bad link learns nothing about the alias.
+ * Browsers get pages, other clients JSON.
  */
 void
 dash_h_unsubscribe(struct req *r, const char *token)
@@ -370,28 +450,53 @@ dash_h_unsubscribe(struct req *r, const char *token)
 	const char	*sig = dash_arg(r, "sig");
 	struct alias	 a;
 	enum store_status s;
+	int		 html = unsub_html(r);
 
 	if (!token_fold(key, sizeof(key), token) || sig == NULL ||
 	    dash_unsubscribe_sig(dash_keys.secret, dash_keys.secret_len, key,
 	    want) < 0 || !ct_equal(sig, strlen(sig), want, strlen(want))) {
-		dash_error(r, 403, DASH_E_FORBIDDEN, "bad or missing signature");
+		if (html)
+			dash_reply_page(r, 403, "This link is not valid",
+			    "<p>The link is incomplete or was changed. Open it "
+			    "again from the mail, or change the alias from your "
+			    "BIPostal dashboard.</p>");
+		else
+			dash_error(r, 403, DASH_E_FORBIDDEN,
+			    "bad or missing signature");
 		return;
 	}
 	s = store_alias_get(r->db->st, key, &a);
 	if (s == STORE_OK && a.status == ALIAS_DELETED)
 		s = STORE_NOTFOUND;
-	if (dash_store_status(r, s, "alias") < 0)
+	if (s != STORE_OK) {
+		if (html)
+			unsub_fail(r, s);
+		else
+			dash_store_status(r, s, "alias");
 		return;
+	}
+	if (strcmp(r->method, "GET") == 0) {
+		unsub_page(r, &a, want);
+		return;
+	}
 	if (a.status == ALIAS_ACTIVE) {
-		if (dash_store_status(r, store_alias_set_status(r->db->st, key,
-		    ALIAS_INACTIVE), "alias") < 0)
+		s = store_alias_set_status(r->db->st, key, ALIAS_INACTIVE);
+		if (s != STORE_OK) {
+			if (html)
+				unsub_fail(r, s);
+			else
+				dash_store_status(r, s, "alias");
 			return;
+		}
 		a.status = ALIAS_INACTIVE;
 		alias_event(r, &a, "unsubscribed");
 	}
 	dash_metrics_inc("unsubscribes");
-	dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
-	    "status", "inactive"));
+	if (html)
+		unsub_page(r, &a, want);
+	else
+		dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
+		    "status", "inactive"));
 }
 
 /*

@@ -20,7 +20,10 @@ W=$(mktemp -d /tmp/bp-dash-test.XXXXXX)
 n=0
 failed=0
 pid=
+pid2=
 dbname=
+priv=
+SRV=$top_srcdir/tests/lib/servers.sh
 
 # tool - the test helper; it exits at once, so leak checks are noise there
 tool() {
@@ -39,10 +42,12 @@ ok() {	# ok STATUS DESCRIPTION
 
 finish() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$pid2" ] && kill "$pid2" 2>/dev/null && wait "$pid2" 2>/dev/null
 	jobs -p | xargs -r kill 2>/dev/null
 	if [ -n "$dbname" ]; then
 		mysql_admin -e "DROP DATABASE IF EXISTS $dbname" >/dev/null 2>&1
 	fi
+	[ -n "$priv" ] && "$SRV" stop "$priv" >/dev/null 2>&1
 	if [ "$failed" -ne 0 ] && [ -f "$W/log" ]; then
 		echo "# daemon log (tail):"
 		tail -n 30 "$W/log" | sed 's/^/# /'
@@ -109,7 +114,8 @@ error_shape() {
 # ---- set up a store, keys and a configuration -----------------------------
 case $backend in
 sqlite)
-	store="sqlite:$W/dash.db"
+	mkdir "$W/db"	# its own folder, so the store-down test can take it away
+	store="sqlite:$W/db/dash.db"
 	redis=
 	;;
 mysql)
@@ -368,19 +374,67 @@ call POST /v1/aliases -H "$AH" -d '{"origin":"ctx.example"}'
 expect "a deleted alias is never handed out again" 201 ".token != \"$CTXTOK\""
 
 # ---- one-click disable (RFC 8058) --------------------------------------------
+# The footer of forwarded mail links to the same address as the
+# List-Unsubscribe header: a GET (a person, or a link scanner) gets a page
+# that changes nothing and whose button POSTs; the POST disables.
 SIG=$(tool unsub secret "$TOK")
-call POST "/v1/unsubscribe/$TOK?sig=$SIG"
-expect "one-click disable" 200 '.status == "inactive"'
+BROWSER='Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
+# html_page DESCRIPTION - the last answer is a self-contained HTML page
+html_page() {
+	echo "$hdrs" | grep -qi '^content-type: text/html' &&
+	    echo "$hdrs" | grep -qi "^content-security-policy: default-src 'none'" &&
+	    echo "$hdrs" | grep -qi '^referrer-policy: no-referrer' &&
+	    echo "$body" | grep -qi '^<!doctype html>' &&
+	    ! echo "$body" | grep -Eqi 'src=|<link|url\(|@import|https?:|<script'
+	ok $? "$1: a self-contained HTML page"
+}
+call GET "/v1/unsubscribe/$TOK?sig=$SIG" -H "$BROWSER"
+expect "the link opened in a browser asks first" 200
+html_page "confirmation"
+echo "$body" | grep -q 'shop\.example' && echo "$body" | grep -qi '<button'
+ok $? "the page names the site and has a button"
+action=$(echo "$body" | grep -o '<form method="post" action="[^"]*"' | sed 's/.*action="//; s/"$//')
+[ "$action" = "$TOK?sig=$SIG" ]
+ok $? "the button POSTs to the same address (action=${action:-none})"
 call GET /v1/aliases/$TOK -H "$AH"
-expect "alias disabled by the link" 200 '.status == "inactive"'
+expect "GET changes nothing (link scanners)" 200 '.status == "active"'
+call POST "/v1/unsubscribe/$action" -H "$BROWSER" --data 'List-Unsubscribe=One-Click'
+expect "the page's button disables" 200
+html_page "done page"
+echo "$body" | grep -qi 'disabled'
+ok $? "the done page says the alias is disabled"
+call GET /v1/aliases/$TOK -H "$AH"
+expect "alias disabled by the button" 200 '.status == "inactive"'
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"active"}'
+call POST "/v1/unsubscribe/$TOK?sig=$SIG" --data 'List-Unsubscribe=One-Click'
+expect "one-click POST (RFC 8058)" 200 '.status == "inactive"'
+call GET /v1/aliases/$TOK -H "$AH"
+expect "alias disabled by the one-click POST" 200 '.status == "inactive"'
+call GET "/v1/unsubscribe/$TOK?sig=$SIG" -H "$BROWSER"
+expect "the link of a disabled alias" 200
+! echo "$body" | grep -qi '<form' && echo "$body" | grep -qi 'already disabled'
+ok $? "the page of a disabled alias says so, without a button"
 call POST "/v1/unsubscribe/$TOK?sig=00000000000000000000000000000000"
 expect "bad link signature" 403
 call POST "/v1/unsubscribe/$TOK"
 expect "link without a signature" 403
 call POST "/v1/unsubscribe/$BTOK?sig=$SIG"
 expect "a signature is bound to its token" 403
-call GET "/v1/unsubscribe/$TOK?sig=$SIG"
-expect "one-click is POST only" 405
+call GET "/v1/unsubscribe/$TOK?sig=00000000000000000000000000000000"
+expect "GET with a bad signature" 403
+html_page "bad signature"
+call GET "/v1/unsubscribe/$TOK"
+expect "GET without a signature" 403
+html_page "no signature"
+UNK=$(head -c 400 /dev/urandom | tr -dc 0-9a-z | head -c 50)
+call GET "/v1/unsubscribe/$UNK?sig=$(tool unsub secret "$UNK")"
+expect "GET for an unknown alias" 404
+html_page "unknown alias"
+call GET "/v1/unsubscribe/$CTXTOK?sig=$(tool unsub secret "$CTXTOK")"
+expect "GET for a deleted alias" 404
+call POST "/v1/unsubscribe/$CTXTOK?sig=$(tool unsub secret "$CTXTOK")"
+expect "POST for a deleted alias" 404
+error_shape "one-click 404"
 call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
 expect "re-enabled" 200 '.status == "active"'
 
@@ -581,10 +635,48 @@ expect "events without auth" 401
 call GET /v1/events -H "$SKH"
 expect "events with the server key" 403
 
+# one user's events never reach another user's stream
+curl -sN --max-time 5 -H "$AH" "$URL/v1/events" > sse-a.out 2>/dev/null &
+ssea=$!
+curl -sN --max-time 5 -H "$BH" "$URL/v1/events" > sse-b.out 2>/dev/null &
+sseb=$!
+sleep 1
+curl -s -o /dev/null -X POST -H "$AH" -d '{"origin":"isolated.example"}' "$URL/v1/aliases"
+curl -s -o /dev/null -X POST -H "$SKH" -d '{"data":"for-alice-only"}' "$URL/v1/queue/$ALICE_QID"
+for i in $(seq 40); do
+	grep -q '^event: queue' sse-a.out && break
+	sleep 0.1
+done
+sleep 1
+kill $ssea $sseb 2>/dev/null
+wait $ssea $sseb 2>/dev/null
+grep -q 'isolated.example' sse-a.out && grep -q '^event: queue' sse-a.out
+ok $? "SSE: the owner's stream has the alias and queue events"
+! grep -q '^event:\|^data:' sse-b.out
+ok $? "SSE: another user's stream stays silent ($(grep -c '^event:' sse-b.out) events)"
+curl -sN --max-time 2 -H "$BH" -H "Last-Event-ID: 0" "$URL/v1/events" > sse-b2.out 2>/dev/null
+grep -q '^event:' sse-b2.out && ! grep -q "isolated.example\|$TOK" sse-b2.out
+ok $? "SSE: another user's replay has only their own events"
+
 # ---- legacy /0.5/ ------------------------------------------------------------------
 call GET /0.5/new_token -u alice@real.example:alice-password
 expect "legacy new_token with Basic" 200 '.token | length > 20'
 LT=$(echo "$body" | jq -r .token)
+jwt_exp() {	# jwt_exp TOKEN - the exp claim
+	echo "$1" | jq -rR 'split(".")[1] | gsub("-";"+") | gsub("_";"/") |
+	    @base64d | fromjson | .exp'
+}
+sleep 1.1
+call GET /0.5/new_token -H "Authorization: Bearer $LT"
+expect "legacy new_token refreshes a bearer token" 200 '(.token | length > 20) and .user.email == "alice@real.example"'
+LT2=$(echo "$body" | jq -r .token)
+[ "$(jwt_exp "$LT2")" -gt "$(jwt_exp "$LT")" ]
+ok $? "the refreshed token lives longer ($(jwt_exp "$LT") -> $(jwt_exp "$LT2"))"
+call GET /v1/me -H "Authorization: Bearer $LT2"
+expect "the refreshed token works" 200 '.email == "alice@real.example"'
+T=$(tool jwt secret HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$(($(date +%s) - 10))}")
+call GET /0.5/new_token -H "Authorization: Bearer $T"
+expect "an expired token cannot be refreshed" 401
 call GET /0.5/new_token
 expect "legacy new_token without credentials" 401
 call GET /0.5/new_token -H "$SKH"
@@ -611,6 +703,15 @@ call POST /0.5/remove_subscription -H "$AH" --data-urlencode "token=$LTOK"
 expect "legacy remove twice" 404
 call POST /0.5/remove_subscription --data-urlencode "token=$LTOK"
 expect "legacy remove without auth" 401
+call POST /0.5/remove_subscription --data-urlencode "token=$LT"
+expect "remove_subscription's token is the alias, never a bearer token" 401
+call POST /0.5/new_subscription -H "$BH" --data-urlencode "token=$LT" --data-urlencode origin=legacy.example
+expect "new_subscription with a header and a token field" 200
+BLT=$(echo "$body" | jq -r .token)
+call GET /v1/aliases/$BLT -H "$BH"
+expect "the Authorization header wins over the token field" 200 '.origin == "legacy.example"'
+call GET /v1/aliases/$BLT -H "$AH"
+expect "the token field's user got nothing" 404
 call POST /0.5/user_queue -H "$AH"
 expect "user_queue without nodes" 503
 error_shape "503"
@@ -736,6 +837,8 @@ matrix POST /v1/queue/$ALICE_QID '{"data":"m"}' \
                                               401 401 403 403 201 403
 matrix GET /v1/events ""                      401 401 200 200 403 200 --max-time 1
 matrix GET /v1/blobs/$BLOB ""                 401 401 404 404 403 200
+matrix GET "/v1/unsubscribe/$MT?sig=$MSIG" "" \
+                                              200 200 200 200 200 200
 matrix POST "/v1/unsubscribe/$MT?sig=$MSIG" "" \
                                               200 200 200 200 200 200
 matrix GET /v1/admin/users ""                 401 401 403 200 200 403
@@ -783,6 +886,79 @@ ok $? "SIGHUP back to dash_signup = open"
 call GET /v1/me -H "Authorization: Bearer $DT"
 expect "open signup: a verified OpenID user is created" 200 '.email == "dave@real.example"'
 
+# ---- node assignment: weights, slow release, full nodes --------------------------------
+# store_node_assign: a new user goes to the live node with the most free
+# capacity (capacity - load, then the lowest id) among those with released
+# slots; when none has one, every live node without one gets
+# min(free, max(1, capacity / 10)) slots and the pick runs again.
+nuser() {	# nuser NAME - a new user's bearer token (made with the server key)
+	local id
+	id=$(curl -s -X POST -H "$SKH" -d "{\"email\":\"$1@real.example\",\"password\":\"node-password\"}" \
+	    "$URL/v1/admin/users" | jq -r .id)
+	tool jwt secret HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$id\",\"exp\":$(($(date +%s) + 900))}"
+}
+qhost() {	# qhost TOKEN - the host /0.5/user_queue gives that user
+	curl -s -X POST -H "Authorization: Bearer $1" "$URL/0.5/user_queue" | jq -r .host
+}
+nodef() {	# nodef ID FIELD - one field of one node
+	curl -s -H "$SKH" "$URL/v1/admin/nodes" | jq -r ".nodes[] | select(.id == $1) | .$2"
+}
+addnode() {	# addnode HOST CAPACITY - print the new node's id
+	curl -s -X POST -H "$SKH" -d "{\"host\":\"$1\",\"port\":8443,\"capacity\":$2}" \
+	    "$URL/v1/admin/nodes" | jq -r .id
+}
+down() {	# down ID... - take nodes out
+	local id
+	for id in "$@"; do
+		curl -s -o /dev/null -X PATCH -H "$SKH" -d '{"downed":true}' "$URL/v1/admin/nodes/$id"
+	done
+}
+down $(curl -s -H "$SKH" "$URL/v1/admin/nodes" | jq -r '.nodes[].id')
+[ "$(curl -s -H "$SKH" "$URL/v1/admin/nodes" | jq '[.nodes[] | select(.downed | not)] | length')" = 0 ]
+ok $? "nodes: every earlier node downed"
+WA=$(addnode wa.example 20)
+WB=$(addnode wb.example 20)
+call PATCH /v1/admin/nodes/$WB -H "$SKH" -d '{"capacity":200}'
+expect "nodes: weigh wb ten times wa" 200 '.capacity == 200 and .available == 0'
+U1=$(nuser node-u1)
+h=$(qhost "$U1")
+[ "$h" = wb.example ]
+ok $? "nodes: a new user goes to the heavier node, not the lower id ($h)"
+[ "$(nodef $WA available)" = 2 ] && [ "$(nodef $WB available)" = 19 ] &&
+    [ "$(nodef $WB load)" = 1 ]
+ok $? "nodes: each live node got a tenth of its capacity (wa $(nodef $WA available), wb $(nodef $WB available) after one)"
+call PATCH /v1/admin/nodes/$WA -H "$SKH" -d '{"capacity":2000}'
+expect "nodes: weigh wa over wb" 200 '.capacity == 2000 and .available == 2'
+h=$(qhost "$(nuser node-u2)")
+[ "$h" = wa.example ]
+ok $? "nodes: re-weighted, the next new user goes to wa ($h)"
+h=$(qhost "$U1")
+[ "$h" = wb.example ] && [ "$(nodef $WB load)" = 1 ]
+ok $? "nodes: an assigned user stays on their node ($h)"
+down $WA $WB
+WC=$(addnode wc.example 30)
+for i in 1 2 3; do
+	h=$(qhost "$(nuser node-c$i)")
+	[ "$h" = wc.example ] && [ "$(nodef $WC load)" = $i ] &&
+	    [ "$(nodef $WC available)" = $((3 - i)) ]
+	ok $? "nodes: user $i of the first batch of 3 on wc (available $(nodef $WC available))"
+done
+h=$(qhost "$(nuser node-c4)")
+[ "$h" = wc.example ] && [ "$(nodef $WC load)" = 4 ] && [ "$(nodef $WC available)" = 2 ]
+ok $? "nodes: the user past the batch releases the next one (load $(nodef $WC load), available $(nodef $WC available))"
+down $WC
+WD=$(addnode wd.example 2)
+h1=$(qhost "$(nuser node-d1)")
+h2=$(qhost "$(nuser node-d2)")
+[ "$h1" = wd.example ] && [ "$h2" = wd.example ] && [ "$(nodef $WD load)" = 2 ]
+ok $? "nodes: a node of capacity 2 takes two users, one slot at a time"
+call POST /0.5/user_queue -H "Authorization: Bearer $(nuser node-d3)"
+expect "nodes: a full node takes nobody more" 503
+echo "$hdrs" | grep -qi '^retry-after: [0-9]'
+ok $? "nodes: the 503 has Retry-After"
+[ "$(nodef $WD load)" = 2 ]
+ok $? "nodes: the load never passes the capacity"
+
 # ---- CORS ------------------------------------------------------------------------------------
 call GET /v1/aliases -H "$AH" -H 'Origin: https://app.example'
 echo "$hdrs" | grep -qi '^access-control-allow-origin: https://app.example'
@@ -808,11 +984,14 @@ echo "$hdrs" | grep -qi '^retry-after: [0-9]'
 ok $? "alias 429 has Retry-After"
 got=
 for i in $(seq 70); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -u rl@real.example:bad "$URL/v1/session")
+	call POST /v1/session -u rl@real.example:bad
 	if [ "$code" = 429 ]; then got=$i; break; fi
 done
 [ -n "$got" ]
 ok $? "login attempts rate limited (429 after $got)"
+echo "$hdrs" | grep -qi '^retry-after: [1-9][0-9]*'
+ok $? "login 429 has Retry-After ($(echo "$hdrs" | grep -i '^retry-after' | tr -d '\r'))"
+error_shape "login 429"
 
 # ---- connection limits ------------------------------------------------------------------------
 start=$(date +%s)
@@ -834,6 +1013,74 @@ wait $holders
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/__lbheartbeat__")
 [ "$code" = 200 ]
 ok $? "connections accepted again once the others left"
+
+# ---- the store goes away: /__heartbeat__ answers 503 ----------------------------------------
+# heartbeat_is CODE - poll /__heartbeat__ at $URL for up to 10 s
+heartbeat_is() {
+	local i
+	for i in $(seq 50); do
+		call GET /__heartbeat__
+		[ "$code" = "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+case $backend in
+sqlite)
+	# Open handles outlive a rename; the reload drops the pooled ones, so
+	# the next request must open the file, whose folder is gone.
+	mv "$W/db" "$W/db.away"
+	reload
+	ok $? "SIGHUP drops the pooled store handles"
+	call GET /__heartbeat__
+	expect "heartbeat with the database gone" 503
+	error_shape "heartbeat 503"
+	echo "$hdrs" | grep -qi '^retry-after: [0-9]'
+	ok $? "heartbeat 503 has Retry-After"
+	call GET /v1/me -H "$AH"
+	expect "an API call with the database gone" 503 '.errno == 201'
+	call GET /__lbheartbeat__
+	expect "lbheartbeat does not touch the store" 200
+	mv "$W/db.away" "$W/db"
+	heartbeat_is 200
+	expect "heartbeat recovers with the database back" 200 '.store == "ok"'
+	;;
+mysql)
+	# The shared MariaDB serves other tests: stop a private one instead.
+	priv=$(mktemp -d /tmp/bp-dash-srv.XXXXXX)
+	chmod 755 "$priv"
+	"$SRV" start "$priv" > "$W/priv.log" 2>&1
+	ok $? "a private MariaDB for the store-down test"
+	padmin=$(. "$priv/env" && echo "$BIPOSTAL_TEST_MYSQL_ADMIN")
+	BIPOSTAL_TEST_MYSQL_ADMIN=$padmin mysql_admin -e "CREATE DATABASE bipostal_hb"
+	PORT2=$(free_port)
+	sed -e "s|^store = .*|store = ${padmin%/}/bipostal_hb|" -e 's|^redis = .*|redis =|' \
+	    -e "s|^dash_listen = .*|dash_listen = 127.0.0.1:$PORT2|" bipostal.conf > hb.conf
+	"$DASH" -f -c hb.conf > log2 2>&1 &
+	pid2=$!
+	URL1=$URL
+	URL=http://127.0.0.1:$PORT2
+	heartbeat_is 200
+	expect "second dash on the private MariaDB: heartbeat" 200 '.store == "ok"'
+	"$SRV" stop-mysql "$priv" >> "$W/priv.log" 2>&1
+	ok $? "private MariaDB stopped"
+	heartbeat_is 503
+	expect "heartbeat with MariaDB down" 503 '.status == "error"'
+	call GET /v1/me -H "$AH"
+	expect "an API call with MariaDB down" 503 '.errno == 201'
+	"$SRV" start-mysql "$priv" >> "$W/priv.log" 2>&1
+	ok $? "private MariaDB started again"
+	heartbeat_is 200
+	expect "heartbeat recovers with MariaDB back" 200 '.store == "ok"'
+	kill "$pid2"
+	wait "$pid2"
+	ok $? "second dash stops cleanly"
+	pid2=
+	! grep -q 'AddressSanitizer\|runtime error' log2
+	ok $? "second dash: no sanitizer reports"
+	URL=$URL1
+	;;
+esac
 
 # ---- metrics, and the daemon survived ------------------------------------------------------
 call GET /metrics
