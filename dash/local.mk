@@ -11,7 +11,8 @@ bipostal_dash_LDADD = $(MHD_LIBS) $(JANSSON_LIBS) $(OATH_LIBS) \
 	$(QRENCODE_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(BIPOSTAL_LIBS)
 
 dist_man_MANS += dash/bipostal-dash.8
-EXTRA_DIST += dash/bipostal-dash.service dash/openapi.yaml
+EXTRA_DIST += dash/bipostal-dash.service
+dist_doc_DATA = dash/openapi.yaml
 
 # dash/www: the web page bipostal-dash serves at / (dash_static_dir)
 wwwdir = $(pkgdatadir)/www
