@@ -731,6 +731,8 @@ main(int argc, char **argv)
 		log_fatal("alias_domain is not set");
 	if (cf->store == NULL || *cf->store == '\0')
 		log_fatal("store is not set");
+	if (postmapd_bounce_init(cf, err, sizeof(err)) < 0)
+		log_fatal("%s", err);
 	pool.conf = cf;
 	pool.base = workers;
 

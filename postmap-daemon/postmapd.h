@@ -25,6 +25,8 @@
  */
 #define POSTMAPD_DISCARD_DOMAIN	"discard.bipostal.invalid"
 #define POSTMAPD_DISCARD_ADDR	"blocked@" POSTMAPD_DISCARD_DOMAIN
+/* Bounces to a signed bounce address (bounce.h) go the same way. */
+#define POSTMAPD_BOUNCE_ADDR	"bounce@" POSTMAPD_DISCARD_DOMAIN
 
 /* postmapd_query - answer the request req[0..len) (the netstring payload)
  * for alias domain domain; writes the reply text, NUL-terminated, into out
@@ -38,6 +40,10 @@
 size_t	postmapd_query(struct store *(*get)(void *), void *arg,
 	    const char *domain, long cache_ms, const char *req, size_t len,
 	    char *out, size_t size, enum store_status *sst);
+/* postmapd_bounce_init - read secret_key_file, the key of bounce
+ * addresses, once at startup (before dropping privileges); 0, or -1 with
+ * the reason in err.  A reload keeps the key read at startup. */
+int	postmapd_bounce_init(const struct conf *, char *err, size_t errlen);
 /* postmapd_cache_flush - forget every cached answer (configuration
  * reload); safe from any thread */
 void	postmapd_cache_flush(void);

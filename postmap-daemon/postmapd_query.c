@@ -9,6 +9,17 @@
  *	disabled, owner setting "reject"	NOTFOUND
  *	deleted, expired, unknown, owner revoked, wrong domain, malformed
  *						NOTFOUND
+ *   alias bounce+TS+TOKEN+MAC@alias_domain   a bounce address (bounce.h),
+ *				the envelope sender of mail we forwarded:
+ *	signed with secret_key_file, in time	OK bounce@discard.bipostal.invalid
+ *	forged, malformed, expired, no key	NOTFOUND
+ *				The answer is judged by the signature alone,
+ *				without the store: a delivery status
+ *				notification for forwarded mail is accepted
+ *				(250) and never delivered anywhere real
+ *				(postfix-conf routes the discard domain to
+ *				the discard agent; bipostal-milter turns it
+ *				into a notification for the alias owner).
  *   reply TOKEN@alias_domain   the external sender a reply address
  *				stands for: OK sender@site | NOTFOUND
  *   any other map		PERM unknown map
@@ -34,8 +45,9 @@
  * delete reaches every host within that time with no invalidation
  * messages, and an alias that exists is never refused because of it.
  *
- * Ownership: the store handle belongs to the calling thread; the cache is
- * the only state kept between calls.  Logs never show more than 8 characters of a
+ * Ownership: the store handle belongs to the calling thread; the cache and
+ * the bounce key (read once at startup, postmapd_bounce_init) are the only
+ * state kept between calls.  Logs never show more than 8 characters of a
  * token nor any real address.
  */
 #include "config.h"
@@ -46,6 +58,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bounce.h"
 #include "log.h"
 #include "postmapd.h"
 #include "store.h"
@@ -156,6 +169,68 @@ postmapd_cache_flush(void)
 		cache[i].expires = 0;
 		pthread_mutex_unlock(&cache_mu[i % CACHE_LOCKS]);
 	}
+}
+
+static size_t postmapd_say(char *, size_t, enum store_status, const char *);
+
+/* The key of bounce addresses: set once by postmapd_bounce_init before
+ * the workers start, only read afterwards. */
+static unsigned char bounce_key[512];
+static size_t bounce_keylen;
+
+/* postmapd_bounce_init - read secret_key_file, which signs bounce
+ * addresses; 0, or -1 with the reason in err.  Without the parameter
+ * every bounce address is NOTFOUND (a warning says so). */
+int
+postmapd_bounce_init(const struct conf *cf, char *err, size_t errlen)
+{
+	long	n;
+
+	if (cf->secret_key_file == NULL || cf->secret_key_file[0] == '\0') {
+		log_warn("secret_key_file is not set: bounces to forwarded "
+		    "mail are refused");
+		return (0);
+	}
+	n = conf_read_secret(cf->secret_key_file, (char *)bounce_key,
+	    sizeof(bounce_key), err, errlen);
+	if (n < 0)
+		return (-1);
+	if (n < 16) {
+		snprintf(err, errlen, "%s: shorter than 16 bytes",
+		    cf->secret_key_file);
+		return (-1);
+	}
+	bounce_keylen = (size_t)n;
+	return (0);
+}
+
+/* postmapd_bounce - the alias map for a bounce address: its reply length,
+ * or 0 when key is no bounce address of domain */
+static size_t
+postmapd_bounce(const char *key, size_t klen, const char *domain, char *out,
+    size_t size)
+{
+	const char *at = memrchr(key, '@', klen);
+	char	 tok[TOKEN_MAX + 1];
+	size_t	 dlen = strlen(domain);
+	enum bounce_verdict v;
+
+	if (at == NULL || (size_t)(key + klen - (at + 1)) != dlen ||
+	    strncasecmp(at + 1, domain, dlen) != 0)
+		return (0);
+	v = bounce_check(bounce_key, bounce_keylen, key, (size_t)(at - key),
+	    bp_now(), tok, sizeof(tok), NULL);
+	if (v == BOUNCE_NOT)
+		return (0);
+	if (v != BOUNCE_OK) {
+		if (log_verbose)
+			log_info("alias bounce: %s: not found",
+			    bounce_strverdict(v));
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	}
+	if (log_verbose)
+		log_info("alias bounce %.8s: accepted", tok);
+	return (postmapd_say(out, size, STORE_OK, POSTMAPD_BOUNCE_ADDR));
 }
 
 /* postmapd_key - the lower-case token of key "tok[+ext]@domain"; 1 or 0 */
@@ -333,6 +408,8 @@ postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
 		    sizeof(name), req, mlen));
 		return (postmapd_say(out, size, STORE_PERM, "unknown map"));
 	}
+	if (is_alias && (n = postmapd_bounce(key, klen, domain, out, size)) > 0)
+		return (n);
 	if (!postmapd_key(key, klen, domain, tok, sizeof(tok))) {
 		if (log_verbose)
 			log_info("%s: malformed key or other domain: not found",

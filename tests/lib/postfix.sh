@@ -16,7 +16,8 @@
 #	PF_MAP_PORT	bipostal-postmapd port (replaces 10044)
 #	PF_MILTER	milter socket, e.g. inet:127.0.0.1:PORT (replaces
 #			inet:127.0.0.1:10045); unset or empty: no milter
-#			(smtpd_milters is then emptied with postconf -e)
+#			(smtpd_milters and non_smtpd_milters are then
+#			emptied with postconf -e)
 #	PF_ROLE		mx (default) or relay: a plain relay instance that
 #			sends everything to 127.0.0.1:PF_NEXTHOP_PORT, to
 #			play the sending site (its queue retries; flush it
@@ -117,7 +118,8 @@ PFEOF
 		echo "# ---- end of postfix-conf/main.cf ----" \
 		    >>"$_pf_d/etc/main.cf"
 		if [ -z "${PF_MILTER:-}" ]; then
-			postconf -c "$_pf_d/etc" -e "smtpd_milters =" || return 1
+			postconf -c "$_pf_d/etc" -e "smtpd_milters =" \
+			    "non_smtpd_milters =" || return 1
 		fi
 	fi
 	if [ -n "${PF_EXTRA:-}" ]; then
