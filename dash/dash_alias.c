@@ -370,10 +370,15 @@ unsub_html(struct req *r)
 	    strstr(acc, "text/html") != NULL));
 }
 
-/* unsub_fail - a one-click link that cannot be served, as a page */
+/* unsub_fail - a one-click link that cannot be served: a page when html,
+ * else the JSON error */
 static void
-unsub_fail(struct req *r, enum store_status s)
+unsub_fail(struct req *r, int html, enum store_status s)
 {
+	if (!html) {
+		dash_store_status(r, s, "alias");
+		return;
+	}
 	switch (s) {
 	case STORE_NOTFOUND:
 		dash_reply_page(r, 404, "No such alias",
@@ -403,20 +408,17 @@ unsub_page(struct req *r, const struct alias *a, const char *sig)
 
 	dash_html_escape(a->origin, origin, sizeof(origin));
 	dash_html_escape(r->cf->alias_domain, dom, sizeof(dom));
-	if (strcmp(r->method, "GET") != 0) {
+	if (strcmp(r->method, "GET") != 0 || a->status != ALIAS_ACTIVE) {
+		int	 done = strcmp(r->method, "GET") != 0;
+
 		snprintf(html, sizeof(html), "<p>The alias you made for "
-		    "<strong>%s</strong> is disabled: mail to it no longer "
-		    "reaches you.</p>\n<p class=\"muted\"><code>%s@%s</code>"
-		    "<br>You can enable it again from your BIPostal "
-		    "dashboard.</p>", origin, a->token, dom);
-		dash_reply_page(r, 200, "Alias disabled", html);
-	} else if (a->status != ALIAS_ACTIVE) {
-		snprintf(html, sizeof(html), "<p>The alias you made for "
-		    "<strong>%s</strong> is already disabled: mail to it does "
-		    "not reach you.</p>\n<p class=\"muted\"><code>%s@%s</code>"
-		    "<br>You can enable it again from your BIPostal "
-		    "dashboard.</p>", origin, a->token, dom);
-		dash_reply_page(r, 200, "Alias already disabled", html);
+		    "<strong>%s</strong> is %sdisabled: mail to it %s reach "
+		    "you.</p>\n<p class=\"muted\"><code>%s@%s</code><br>You can "
+		    "enable it again from your BIPostal dashboard.</p>", origin,
+		    done ? "" : "already ", done ? "no longer does" : "does not",
+		    a->token, dom);
+		dash_reply_page(r, 200, done ? "Alias disabled" :
+		    "Alias already disabled", html);
 	} else {
 		/*
 		 * The action is relative to /v1/unsubscribe/, so the page
@@ -469,10 +471,7 @@ dash_h_unsubscribe(struct req *r, const char *token)
 	if (s == STORE_OK && a.status == ALIAS_DELETED)
 		s = STORE_NOTFOUND;
 	if (s != STORE_OK) {
-		if (html)
-			unsub_fail(r, s);
-		else
-			dash_store_status(r, s, "alias");
+		unsub_fail(r, html, s);
 		return;
 	}
 	if (strcmp(r->method, "GET") == 0) {
@@ -482,10 +481,7 @@ dash_h_unsubscribe(struct req *r, const char *token)
 	if (a.status == ALIAS_ACTIVE) {
 		s = store_alias_set_status(r->db->st, key, ALIAS_INACTIVE);
 		if (s != STORE_OK) {
-			if (html)
-				unsub_fail(r, s);
-			else
-				dash_store_status(r, s, "alias");
+			unsub_fail(r, html, s);
 			return;
 		}
 		a.status = ALIAS_INACTIVE;
