@@ -17,16 +17,28 @@
  * lookup older than postmapd_timeout, takes the connection back from its
  * stuck worker (the worker drops its late answer when it returns) and
  * re-arms it so that the next request is served by another thread.  When
- * every worker is inside a lookup it starts one more (at most
- * WORKERS_MAX); extra workers leave after a quiet second.  It also closes
- * connections idle for postmapd_idle_timeout seconds.
+ * every worker is inside a lookup, it looks for connections whose request
+ * waits for a worker (input unread, or a whole request left in the
+ * buffer), starts one more worker (at most WORKERS_MAX) and, once such a
+ * request has waited postmapd_timeout, answers it "TEMP lookup timeout"
+ * itself without asking the store: however many lookups hang, every
+ * request is answered by its deadline, counted from when it was first
+ * seen waiting.  Extra workers leave after a quiet second.  It also
+ * closes connections idle for postmapd_idle_timeout seconds.
  *
  * Connections live in slots allocated once (postmapd_max_conn of them at
  * start) and never freed; epoll carries slot index and generation, so an
  * event for a connection closed meanwhile is recognised and ignored.
  * Beyond the slots, new connections are closed at once (Postfix then
  * defers, it never rejects).  Answers on one connection keep the order
- * of its requests.  Bad framing is logged and the connection closed.
+ * of its requests; a whole request already read (pipelined behind one the
+ * watchdog answered) re-arms its connection for output too, so a worker
+ * takes it at once.  Bad framing is logged and the connection closed.
+ *
+ * A unix: postmapd_listen socket is made mode 0666 (and given to
+ * daemon_user); a stale socket at its path is replaced, but a socket in
+ * use by another process or anything that is not a socket is left alone
+ * and the daemon refuses to start.
  *
  * Store handles: opened lazily by each worker after privileges are
  * dropped, dropped after any STORE_TEMP answer, and re-opened when a
@@ -62,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -91,6 +104,8 @@ struct conn {
 	int		 busy;		/* a worker is inside a lookup */
 	uint32_t	 ask;		/* bumped when the watchdog answers */
 	uint64_t	 since;		/* ms: start of the current lookup */
+	uint64_t	 waiting;	/* ms: first seen waiting for a worker
+					 * while all were busy; 0 = not */
 	uint64_t	 last;		/* ms: last activity */
 	size_t		 inlen;
 	size_t		 outoff, outlen;
@@ -118,6 +133,25 @@ static int	wep = -1;		/* workers' epoll set */
 static int	lfd = -1;
 static char	*unix_path;
 
+/* postmapd_dial_unix - connect to the unix socket path; fd or -1 */
+static int
+postmapd_dial_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	int	fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	bp_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return (-1);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
 /* now_ms - monotonic milliseconds */
 static uint64_t
 now_ms(void)
@@ -126,6 +160,36 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* unix_stale - clear path for a new unix socket: 0 if nothing is there
+ * or a stale socket was removed; -1 (logged) if a file that is not a
+ * socket, or a socket another process listens on, is in the way */
+static int
+unix_stale(const char *path, const char *addr)
+{
+	struct stat sb;
+	int	fd;
+
+	if (lstat(path, &sb) < 0)
+		return (errno == ENOENT ? 0 : -1);
+	if (!S_ISSOCK(sb.st_mode)) {
+		log_error("postmapd_listen %s: exists and is not a socket: "
+		    "not removing it", addr);
+		return (-1);
+	}
+	if ((fd = postmapd_dial_unix(path)) >= 0) {
+		close(fd);
+		log_error("postmapd_listen %s: another process listens "
+		    "there", addr);
+		return (-1);
+	}
+	if (unlink(path) < 0) {
+		log_error("postmapd_listen %s: cannot remove the old socket: "
+		    "%m", addr);
+		return (-1);
+	}
+	return (0);
 }
 
 /* listen_open - bind addr ("inet:HOST:PORT" or "unix:/path"); fd or -1 */
@@ -145,11 +209,12 @@ listen_open(const char *addr)
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		strcpy(sun.sun_path, addr + 5);
+		if (unix_stale(sun.sun_path, addr) < 0)
+			return (-1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 		if (fd < 0)
 			return (-1);
-		unlink(sun.sun_path);
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 		    chmod(sun.sun_path, 0666) < 0 || listen(fd, 512) < 0) {
 			log_error("postmapd_listen %s: %m", addr);
@@ -295,6 +360,29 @@ worker_store(void *arg)
 	return (w->st);
 }
 
+/* conn_has_request - does c's buffer (c locked) hold a whole request,
+ * or bad framing, that no worker has taken yet? */
+static int
+conn_has_request(const struct conn *c)
+{
+	const char *data, *why;
+	size_t	dlen, used;
+
+	return (c->inlen > 0 && netstring_parse(c->in, c->inlen,
+	    POSTMAPD_REQ_MAX, &data, &dlen, &used, &why) != NETSTRING_MORE);
+}
+
+/* conn_waits - does a request of c (locked, not busy) wait for a worker:
+ * a whole one buffered, or unread input? */
+static int
+conn_waits(const struct conn *c)
+{
+	int	n = 0;
+
+	return (conn_has_request(c) ||
+	    (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0));
+}
+
 /* conn_arm - re-arm c in the workers' set for what it needs now */
 static void
 conn_arm(struct conn *c, long idx)
@@ -305,8 +393,8 @@ conn_arm(struct conn *c, long idx)
 	ev.events = EPOLLONESHOT | EPOLLRDHUP;
 	if (c->inlen < sizeof(c->in))
 		ev.events |= EPOLLIN;
-	if (c->outlen > c->outoff)
-		ev.events |= EPOLLOUT;
+	if (c->outlen > c->outoff || conn_has_request(c))
+		ev.events |= EPOLLOUT;	/* writable at once: serve it now */
 	ev.data.u64 = (uint64_t)c->gen << 32 | (uint64_t)idx;
 	if (epoll_ctl(wep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		log_warn("epoll_ctl: %m");
@@ -377,10 +465,14 @@ conn_reply(struct conn *c, const char *text, size_t len)
 	return (0);
 }
 
-/* conn_serve - worker: serve c (locked) until it would block; unlocks */
+/* conn_serve - serve c (locked) until it would block; unlocks.  A worker
+ * passes its store handle w; the watchdog passes w = NULL for a request
+ * that waited past its deadline: each whole request is then answered
+ * "TEMP lookup timeout" without asking the store, c staying locked. */
 static void
 conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 {
+	static const char late[] = "TEMP lookup timeout";
 	const char *data, *why;
 	char	req[POSTMAPD_REQ_MAX + 1], reply[POSTMAPD_REPLY_MAX];
 	char	peek[24];
@@ -388,9 +480,14 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 	enum netstring_status ns;
 	enum store_status sst;
 	uint32_t gen, ask;
+	uint64_t waited;
 	ssize_t	n;
 	int	eof = 0;
 
+	/* the deadline of a request that waited for a worker counts from
+	 * when the watchdog first saw it waiting */
+	waited = c->waiting;
+	c->waiting = 0;
 	if (conn_flush(c) < 0)
 		goto out;
 	while (c->inlen < sizeof(c->in)) {
@@ -431,8 +528,14 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 		req[dlen] = '\0';
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
+		if (w == NULL) {	/* the watchdog: too late to ask */
+			if (conn_reply(c, late, sizeof(late) - 1) < 0)
+				goto out;
+			continue;
+		}
 		c->busy = 1;
-		c->since = now_ms();
+		c->since = waited != 0 ? waited : now_ms();
+		waited = 0;
 		gen = c->gen;
 		ask = c->ask;
 		pthread_mutex_unlock(&c->mu);
@@ -607,7 +710,8 @@ loop_accept(void)
 	}
 }
 
-/* loop_watch - main thread: deadlines and idle connections */
+/* loop_watch - main thread: deadlines, waiting requests, idle
+ * connections */
 static void
 loop_watch(uint64_t t)		/* workers may have stamped times after t */
 {
@@ -616,8 +720,12 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 	uint64_t idle = (uint64_t)pool.conf->postmapd_idle_timeout * 1000;
 	struct conn *c;
 	long	i;
-	int	late_n = 0;
+	int	late_n = 0, waiting_n = 0, saturated;
 
+	pthread_mutex_lock(&pool.mu);
+	saturated = __atomic_load_n(&pool.busy, __ATOMIC_RELAXED) >=
+	    pool.nthreads;
+	pthread_mutex_unlock(&pool.mu);
 	for (i = 0; i < hiwater; i++) {
 		c = &slots[i];
 		if (__atomic_load_n(&c->fd, __ATOMIC_RELAXED) < 0)
@@ -632,6 +740,18 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 			if (conn_reply(c, late, sizeof(late) - 1) == 0 &&
 			    conn_flush(c) == 0)
 				conn_arm(c, i);
+		} else if (c->fd >= 0 && !c->busy && saturated &&
+		    conn_waits(c)) {
+			/* no worker is free to read it */
+			waiting_n++;
+			if (c->waiting == 0)
+				c->waiting = t;
+			else if (c->waiting + limit <= t) {
+				late_n++;
+				c->last = t;
+				conn_serve(c, i, NULL, pool.conf);
+				continue;	/* conn_serve unlocked c */
+			}
 		} else if (c->fd >= 0 && !c->busy && idle > 0 &&
 		    c->outlen == c->outoff && c->last + idle <= t) {
 			if (log_verbose)
@@ -640,9 +760,10 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 		}
 		pthread_mutex_unlock(&c->mu);
 	}
-	if (late_n > 0) {
+	if (late_n > 0)
 		log_warn("%d lookup(s): no answer within %ld ms", late_n,
 		    pool.conf->postmapd_timeout);
+	if (late_n > 0 || waiting_n > 0) {
 		pthread_mutex_lock(&pool.mu);
 		if (__atomic_load_n(&pool.busy, __ATOMIC_RELAXED) >=
 		    pool.nthreads && pool.nthreads < WORKERS_MAX)

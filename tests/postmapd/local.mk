@@ -1,6 +1,7 @@
 # tests/postmapd: bipostal-postmapd over a real socket
 check_PROGRAMS += tests/postmapd/proto
-tests_postmapd_proto_SOURCES = tests/postmapd/proto.c
+tests_postmapd_proto_SOURCES = tests/postmapd/proto.c tests/postmapd/pmtest.c \
+	tests/postmapd/pmtest.h
 tests_postmapd_proto_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 tests_postmapd_proto_LDADD = $(BIPOSTAL_LIBS)
 TESTS += tests/postmapd/proto

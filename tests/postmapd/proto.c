@@ -1,12 +1,15 @@
 /*
  * proto.c - bipostal-postmapd over a real socket: every reply kind,
- * pipelining, a slow client, bad framing, many connections, reload, a
- * store that fails and a store that hangs.
+ * pipelining, a slow client, bad framing (each logged), many connections,
+ * reload, a store that fails, a store that hangs (one lookup, and more
+ * lookups than the daemon has workers), and a unix: socket.
  *
  * Runs the daemon built in $top_builddir with a bipostal.conf written to
  * a fresh directory, and fills its store through the store API.  The
  * store is SQLite in that directory, or the URI in $POSTMAPD_TEST_STORE
- * (a MySQL database made for this test).  TAP on stdout.
+ * (a MySQL database made for this test).  With MySQL the daemon reaches
+ * the server through the stall proxy of pmtest.c, which can hold up the
+ * one connection whose query names a chosen alias.  TAP on stdout.
  */
 #include "config.h"
 
@@ -16,6 +19,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
+#include <grp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,183 +33,53 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pmtest.h"
 #include "store.h"
 #include "util.h"
 #include "../lib/tap.h"
 
 #define DOMAIN	"alias.test"
+#define NMANY	80		/* more than WORKERS_MAX (64) */
 
 static char	dir[256], confpath[300], dbpath[300], storeuri[600];
+static char	daemonuri[600], logpath[400];
 static int	port;
 static pid_t	daemon_pid;
 static long	cache_ttl;		/* postmapd_cache_ttl, ms */
 
-/* free_port - a port in 20000-60000 nobody listens on */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin;
-	int	fd, p, i;
-
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	for (i = 0; i < 200; i++) {
-		p = 20000 + rand() % 40000;
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons(p);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
-			close(fd);
-			return (p);
-		}
-		close(fd);
-	}
-	bail("no free port");
-}
-
-/* write_conf - the daemon's configuration */
+/* write_conf_to - a daemon configuration in path, listening on listen */
 static void
-write_conf(const char *uri, long timeout_ms)
+write_conf_to(const char *path, const char *uri, const char *listen,
+    long timeout_ms)
 {
-	FILE	*f = fopen(confpath, "w");
+	FILE	*f = fopen(path, "w");
 
 	if (f == NULL)
-		bail("%s: %s", confpath, strerror(errno));
+		bail("%s: %s", path, strerror(errno));
 	fprintf(f, "store = %s\nalias_domain = " DOMAIN "\n"
-	    "postmapd_listen = inet:127.0.0.1:%d\n"
+	    "postmapd_listen = %s\n"
 	    "postmapd_timeout = %ldms\npostmapd_idle_timeout = 60s\n"
 	    "postmapd_cache_ttl = %ldms\n"
-	    "daemon_user =\n", uri, port, timeout_ms, cache_ttl);
+	    "daemon_user =\n", uri, listen, timeout_ms, cache_ttl);
 	fclose(f);
 }
 
-/* dial - a connection to the daemon, -1 if refused */
-static int
-dial(void)
-{
-	struct sockaddr_in sin;
-	int	fd, one = 1;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		return (-1);
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return (fd);
-}
-
-/* start_daemon - run bipostal-postmapd -f and wait for its port */
+/* write_conf - the main daemon's configuration */
 static void
-start_daemon(void)
+write_conf(const char *uri, long timeout_ms)
 {
-	const char *bd = getenv("top_builddir");
-	char	prog[512], logp[400];
-	int	i, fd;
+	char	listen[64];
 
-	snprintf(prog, sizeof(prog), "%s/bipostal-postmapd", bd ? bd : ".");
-	snprintf(logp, sizeof(logp), "%s/postmapd.log", dir);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		int	lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(lf, 2);
-		execl(prog, "bipostal-postmapd", "-c", confpath, "-f", "-v",
-		    (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100; i++) {
-		if ((fd = dial()) >= 0) {
-			close(fd);
-			return;
-		}
-		usleep(50000);
-	}
-	bail("bipostal-postmapd did not start (see %s)", logp);
+	snprintf(listen, sizeof(listen), "inet:127.0.0.1:%d", port);
+	write_conf_to(confpath, uri, listen, timeout_ms);
 }
 
-/* send_all - write the whole buffer */
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0)
-			return (-1);
-		p += w;
-		n -= (size_t)w;
-	}
-	return (0);
-}
-
-/* read_reply - one netstring reply into out; its length, -1 on EOF or
- * after ms milliseconds */
-static int
-read_reply(int fd, char *out, size_t size, int ms)
-{
-	char	buf[2048];
-	size_t	len = 0, n;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char	*colon;
-	ssize_t	r;
-
-	for (;;) {
-		colon = memchr(buf, ':', len);
-		if (colon != NULL) {
-			n = strtoul(buf, NULL, 10);
-			if (len >= (size_t)(colon - buf) + n + 2) {
-				if (n >= size)
-					return (-1);
-				memcpy(out, colon + 1, n);
-				out[n] = '\0';
-				return ((int)n);
-			}
-		}
-		if (poll(&pfd, 1, ms) <= 0)
-			return (-1);
-		/* one byte at a time: never eat the next reply */
-		r = recv(fd, buf + len, 1, 0);
-		if (r <= 0 || len + 1 >= sizeof(buf))
-			return (-1);
-		len++;
-	}
-}
-
-/* ask - send "req" as a netstring and read the reply */
-static int
-ask(int fd, const char *req, size_t rlen, char *out, size_t size)
-{
-	char	buf[4096];
-	int	n;
-
-	n = snprintf(buf, sizeof(buf), "%zu:", rlen);
-	memcpy(buf + n, req, rlen);
-	buf[n + rlen] = ',';
-	if (send_all(fd, buf, (size_t)n + rlen + 1) < 0)
-		return (-1);
-	return (read_reply(fd, out, size, 10000));
-}
-
-/* q - ask on a fresh connection; returns the reply (static) */
-static const char *
-q(const char *req)
-{
-	static char out[2048];
-	int	fd = dial();
-
-	if (fd < 0 || ask(fd, req, strlen(req), out, sizeof(out)) < 0)
-		strcpy(out, "(no reply)");
-	if (fd >= 0)
-		close(fd);
-	return (out);
-}
+#define dial()		pm_dial(port)
+#define q(req)		pm_q(port, (req))
+#define ask		pm_ask
+#define send_all	pm_send_all
+#define read_reply	pm_read_reply
+#define ms_since	pm_ms_since
 
 /* closed_by_peer - does the daemon close fd within ms, without a reply? */
 static int
@@ -218,10 +93,12 @@ closed_by_peer(int fd, int ms)
 	return (recv(fd, &c, 1, 0) <= 0);
 }
 
-/* bad_frame - send raw bytes; 1 if the daemon closes without a reply */
+/* bad_frame - send raw bytes; 1 if the daemon closes without a reply and
+ * logs "warning: " + want (NULL: no log check) */
 static int
-bad_frame(const char *raw, size_t len, int half_close)
+bad_frame(const char *raw, size_t len, int half_close, const char *want)
 {
+	long	mark = pm_log_mark(logpath);
 	int	fd = dial(), r;
 
 	if (fd < 0)
@@ -231,18 +108,11 @@ bad_frame(const char *raw, size_t len, int half_close)
 		shutdown(fd, SHUT_WR);
 	r = closed_by_peer(fd, 3000);
 	close(fd);
+	if (r && want != NULL && !pm_log_has(logpath, mark, want, 1000)) {
+		diag("  no \"%s\" in %s", want, logpath);
+		r = 0;
+	}
 	return (r);
-}
-
-/* ms_since - milliseconds since t0 */
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return ((t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
 /* reload - SIGHUP and give the daemon a moment */
@@ -253,12 +123,116 @@ reload(void)
 	usleep(300000);
 }
 
+/* hang_many - nconn connections ask req at once while every lookup
+ * hangs: how many get "TEMP lookup timeout" between 900 and 1700 ms (the
+ * deadline is 1000 ms); *slowest gets the latest answer's time */
+static int
+hang_many(const char *req, int nconn, long *slowest)
+{
+	static int fds[200];
+	char	frame[600], out[2048];
+	struct timespec t0;
+	int	i, n, good = 0;
+	long	ms;
+
+	n = pm_frame(frame, sizeof(frame), req);
+	*slowest = 0;
+	for (i = 0; i < nconn; i++)
+		fds[i] = dial();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < nconn; i++)
+		if (fds[i] >= 0)
+			send_all(fds[i], frame, (size_t)n);
+	for (i = 0; i < nconn; i++) {
+		if (fds[i] < 0)
+			continue;
+		n = read_reply(fds[i], out, sizeof(out), 5000);
+		ms = ms_since(&t0);
+		if (ms > *slowest)
+			*slowest = ms;
+		if (n >= 0 && strcmp(out, "TEMP lookup timeout") == 0 &&
+		    ms >= 900 && ms < 1700)
+			good++;
+		else if (good + 3 > i)
+			diag("  connection %d: %s after %ld ms", i,
+			    n >= 0 ? out : "no reply", ms);
+		close(fds[i]);
+	}
+	return (good);
+}
+
+/* pipelined_behind_hang - send hreq (which hangs) and req in one write:
+ * 1 if hreq gets "TEMP lookup timeout" at its deadline and req then gets
+ * want within 1700 ms of the start; *ms the time of the second answer */
+static int
+pipelined_behind_hang(const char *hreq, const char *req, const char *want,
+    long *ms)
+{
+	char	frames[1200], out[2048];
+	struct timespec t0;
+	int	fd, n, r1, r2;
+
+	n = pm_frame(frames, sizeof(frames), hreq);
+	n += pm_frame(frames + n, sizeof(frames) - (size_t)n, req);
+	if ((fd = dial()) < 0)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	send_all(fd, frames, (size_t)n);
+	r1 = read_reply(fd, out, sizeof(out), 5000) >= 0 &&
+	    strcmp(out, "TEMP lookup timeout") == 0;
+	r2 = read_reply(fd, out, sizeof(out), 5000) >= 0 &&
+	    strcmp(out, want) == 0;
+	*ms = ms_since(&t0);
+	close(fd);
+	if (!r1 || !r2)
+		diag("  first %s, second %s", r1 ? "TEMP" : "wrong",
+		    r2 ? "right" : out);
+	return (r1 && r2 && *ms < 1700);
+}
+
+/* served_again - a lookup of req answers want within ms; the time */
+static long
+served_again(const char *req, const char *want, long ms)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (strcmp(q(req), want) != 0) {
+		if (ms_since(&t0) > ms)
+			return (-1);
+		usleep(50000);
+	}
+	return (ms_since(&t0));
+}
+
+/* mysql_via_proxy - daemonuri: storeuri with its host:port replaced by a
+ * stall proxy to that server */
+static void
+mysql_via_proxy(void)
+{
+	char	host[64];
+	const char *at, *slash, *colon;
+	int	sport, pport;
+
+	at = strrchr(storeuri, '@');
+	slash = at ? strchr(at, '/') : NULL;
+	colon = at ? memchr(at, ':', (size_t)(slash - at)) : NULL;
+	if (at == NULL || slash == NULL || colon == NULL ||
+	    (size_t)(colon - at - 1) >= sizeof(host))
+		bail("%s: want mysql://user:password@HOST:PORT/db", storeuri);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - at - 1), at + 1);
+	sport = atoi(colon + 1);
+	pport = pm_stall_start(host, sport);
+	snprintf(daemonuri, sizeof(daemonuri), "%.*s@127.0.0.1:%d%s",
+	    (int)(at - storeuri), storeuri, pport, slash);
+}
+
 int
 main(void)
 {
 	struct store *st;
 	struct user u1, u2, u3;
-	struct alias a_act, a_dis, a_rej, a_del, a_exp, a_rev;
+	struct alias a_act, a_dis, a_rej, a_del, a_exp, a_rev, a_hang;
 	struct reply rp;
 	enum store_status ss;
 	const char *why, *env;
@@ -279,7 +253,8 @@ main(void)
 	else
 		snprintf(storeuri, sizeof(storeuri), "sqlite:%s", dbpath);
 	diag("directory %s", dir);
-	port = free_port();
+	snprintf(logpath, sizeof(logpath), "%s/postmapd.log", dir);
+	port = pm_free_port();
 
 	/* the data: one alias per state */
 	if ((st = store_open(storeuri, &ss, &why)) == NULL)
@@ -302,6 +277,8 @@ main(void)
 	    store_alias_create(st, u1.id, "expired.test", 0, &a_exp,
 	    &created) != STORE_OK ||
 	    store_alias_create(st, u3.id, "revoked.test", 0, &a_rev,
+	    &created) != STORE_OK ||
+	    store_alias_create(st, u1.id, "hang.test", 0, &a_hang,
 	    &created) != STORE_OK)
 		bail("alias_create");
 	if (store_alias_set_status(st, a_dis.token, ALIAS_INACTIVE) !=
@@ -318,8 +295,12 @@ main(void)
 	    &rp) != STORE_OK)
 		bail("reply_get_or_create");
 
-	write_conf(storeuri, 1000);
-	start_daemon();
+	if (strncmp(storeuri, "mysql:", 6) == 0)
+		mysql_via_proxy();
+	else
+		snprintf(daemonuri, sizeof(daemonuri), "%s", storeuri);
+	write_conf(daemonuri, 1000);
+	daemon_pid = pm_start(confpath, logpath, port, NULL);
 
 	/* every reply kind */
 	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
@@ -414,19 +395,35 @@ main(void)
 	    "byte-by-byte client answered");
 	close(fd);
 
-	/* bad framing: closed without an answer */
-	ok(bad_frame("10:alias x@y.zX", 15, 0), "missing comma: closed");
-	ok(bad_frame("05:alias,", 9, 0), "leading zero: closed");
-	ok(bad_frame("1a:alias x@y,", 13, 0), "non-digit in length: closed");
-	ok(bad_frame("-5:alias,", 9, 0), "sign in length: closed");
-	ok(bad_frame(":alias,", 7, 0), "empty length: closed");
-	ok(bad_frame("99999999999999999999:", 21, 0), "huge length: closed");
-	ok(bad_frame("30:alias abc", 12, 1), "EOF inside the payload: closed");
+	/* bad framing: logged, and closed without an answer */
+	ok(bad_frame("10:alias x@y.zX", 15, 0, "warning: bad request framing: "
+	    "missing comma after netstring: \"10:alias x@y.zX\": closing"),
+	    "missing comma: logged, closed");
+	ok(bad_frame("05:alias,", 9, 0, "warning: bad request framing: "
+	    "leading zero in netstring length"), "leading zero: logged, closed");
+	ok(bad_frame("1a:alias x@y,", 13, 0, "warning: bad request framing: "
+	    "non-digit in netstring length"), "non-digit in length: logged, "
+	    "closed");
+	ok(bad_frame("-5:alias,", 9, 0, "warning: bad request framing: "
+	    "non-digit in netstring length: \"-5:alias,\""),
+	    "sign in length: logged, closed");
+	ok(bad_frame(":alias,", 7, 0, "warning: bad request framing: "
+	    "empty netstring length"), "empty length: logged, closed");
+	ok(bad_frame("99999999999999999999:", 21, 0, "warning: bad request "
+	    "framing: netstring length over limit"), "huge length: logged, "
+	    "closed");
+	ok(bad_frame("30:alias abc", 12, 1, "warning: connection closed "
+	    "inside a request"), "EOF inside the payload: logged, closed");
+	ok(bad_frame("3:\x01\n\x7f\x02", 6, 0, "warning: bad request framing: "
+	    "missing comma after netstring: \"3:?" "?" "?" "?\""),
+	    "control bytes in bad framing: logged as '?', closed");
 	memset(req, 'a', sizeof(req));
 	memcpy(req, "10006:alias ", 12);
 	memcpy(req + 10006 - 12, "@" DOMAIN ",", sizeof("@" DOMAIN ","));
-	ok(bad_frame(req, 10012, 0), "10 KB key: closed");
-	ok(bad_frame("0:,", 3, 0) == 0, "empty request is framed: not closed");
+	ok(bad_frame(req, 10012, 0, "warning: bad request framing: netstring "
+	    "length over limit: \"10006:alias aaaa\""), "10 KB key: logged, "
+	    "closed");
+	ok(bad_frame("0:,", 3, 0, NULL) == 0, "empty request is framed: not closed");
 	is_str(q(""), "PERM unknown map", "empty request: PERM unknown map");
 	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
 	is_str(q(req), "OK owner@real.test", "still serving after bad input");
@@ -471,7 +468,7 @@ main(void)
 
 	/* postmapd_cache_ttl: OK answers reused that long, NOTFOUND never */
 	cache_ttl = 400;
-	write_conf(storeuri, 1000);
+	write_conf(daemonuri, 1000);
 	reload();
 	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
 	is_str(q(req), "OK owner@real.test", "cache on: OK");
@@ -490,7 +487,7 @@ main(void)
 	    "cache on: NOTFOUND was not cached, enable seen at once");
 	store_alias_set_status(st, a_rej.token, ALIAS_INACTIVE);
 	cache_ttl = 0;
-	write_conf(storeuri, 1000);
+	write_conf(daemonuri, 1000);
 	reload();
 
 	/* a store that cannot be opened: TEMP, then back after reload */
@@ -512,7 +509,7 @@ main(void)
 		    "SQLite file missing: TEMP (%s)", q(req));
 		snprintf(want, sizeof(want), "%s/moved.db", dir);
 		ok(access(want, F_OK) < 0, "missing SQLite file not created");
-		write_conf(storeuri, 1000);
+		write_conf(daemonuri, 1000);
 		reload();
 		is_str(q(req), "OK owner@real.test", "store back: OK");
 
@@ -555,9 +552,18 @@ main(void)
 			    n >= 0 ? out : "no reply", ms);
 			close(fd);
 			close(fd2);
+			ok(pipelined_behind_hang(req, "alias zz@other.test",
+			    "NOTFOUND ", &ms), "a request pipelined behind a "
+			    "hanging one: answered after its TEMP (%ld ms)", ms);
+			n = hang_many(req, NMANY, &ms);
+			ok(n == NMANY,
+			    "%d lookups hang at once, more than the workers: "
+			    "%d got TEMP at the deadline (last at %ld ms)",
+			    NMANY, n, ms);
 			close(lfd);		/* drops the lock */
-			is_str(q(req), "OK owner@real.test",
-			    "lock released: OK at once");
+			ms = served_again(req, "OK owner@real.test", 5000);
+			ok(ms >= 0, "lock released: served again "
+			    "(%ld ms)", ms);
 		}
 	}
 
@@ -597,6 +603,139 @@ main(void)
 		close(fd2);
 		usleep(3000000);		/* the lock holder is gone */
 		is_str(q(req), "OK owner@real.test", "lock released: OK");
+	}
+
+	/* MariaDB through the stall proxy: only the lookup of a_hang stops,
+	 * on the one server connection that carries it */
+	if (strncmp(storeuri, "mysql:", 6) == 0) {
+		char	hreq[200];
+		int	fd2;
+		long	ms;
+
+		snprintf(hreq, sizeof(hreq), "alias %s@" DOMAIN, a_hang.token);
+		snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
+		is_str(q(hreq), "OK owner@real.test", "alias to hang: OK");
+		pm_stall_set(a_hang.token, 3000);
+		fd = dial();
+		fd2 = dial();
+		n = pm_frame(want, sizeof(want), hreq);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		send_all(fd, want, (size_t)n);
+		usleep(50000);
+		ok(ask(fd2, req, strlen(req), out, sizeof(out)) >= 0 &&
+		    strcmp(out, "OK owner@real.test") == 0 &&
+		    ms_since(&t0) < 500, "one store call hangs: a real alias "
+		    "lookup on another connection is answered (%s, %ld ms)",
+		    out, ms_since(&t0));
+		snprintf(want, sizeof(want), "reply %s@" DOMAIN, rp.token);
+		ok(ask(fd2, want, strlen(want), out, sizeof(out)) >= 0 &&
+		    strcmp(out, "OK shop@site.test") == 0 &&
+		    ms_since(&t0) < 500, "... and a real reply lookup (%ld ms)",
+		    ms_since(&t0));
+		n = read_reply(fd, out, sizeof(out), 5000);
+		ms = ms_since(&t0);
+		ok(n >= 0 && strcmp(out, "TEMP lookup timeout") == 0 &&
+		    ms >= 900 && ms < 1600,
+		    "the hanging lookup: TEMP at the deadline (%s, %ld ms)",
+		    n >= 0 ? out : "no reply", ms);
+		ok(pm_stall_count() == 1, "the proxy held up that one "
+		    "connection (%d)", pm_stall_count());
+		close(fd);
+		close(fd2);
+		ok(pipelined_behind_hang(hreq, req, "OK owner@real.test", &ms),
+		    "a real lookup pipelined behind a hanging one: answered "
+		    "after its TEMP (%ld ms)", ms);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (ms_since(&t0) < 3300)
+			usleep(50000);
+		n = hang_many(hreq, NMANY, &ms);
+		ok(n == NMANY,
+		    "%d lookups hang at once, more than the workers: %d got "
+		    "TEMP at the deadline (last at %ld ms)", NMANY, n, ms);
+		pm_stall_set(NULL, 0);
+		ms = served_again(req, "OK owner@real.test", 5000);
+		ok(ms >= 0,
+		    "hangs over: served again (%ld ms)", ms);
+		is_str(q(hreq), "OK owner@real.test", "the hung alias too");
+	}
+
+	/* a unix: socket, mode 0666, so that Postfix's user can connect;
+	 * removed at exit */
+	{
+		char	sock[400], conf2[400], log2[400], listen[420];
+		struct passwd *pw;
+		struct stat sb;
+		pid_t	pid2, kid;
+		int	status;
+
+		snprintf(sock, sizeof(sock), "%s/postmapd.sock", dir);
+		snprintf(conf2, sizeof(conf2), "%s/unix.conf", dir);
+		snprintf(log2, sizeof(log2), "%s/postmapd-unix.log", dir);
+		snprintf(listen, sizeof(listen), "unix:%s", sock);
+		write_conf_to(conf2, daemonuri, listen, 1000);
+		pid2 = pm_start(conf2, log2, 0, sock);
+		ok(lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+		    (sb.st_mode & 0777) == 0666, "unix socket, mode %o",
+		    (unsigned)(sb.st_mode & 0777));
+		snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
+		fd = pm_dial_unix(sock);
+		ok(fd >= 0 && ask(fd, req, strlen(req), out, sizeof(out)) >= 0 &&
+		    strcmp(out, "OK owner@real.test") == 0,
+		    "lookup over the unix socket: OK");
+		if (fd >= 0)
+			close(fd);
+		if (geteuid() == 0 && (pw = getpwnam("postfix")) != NULL) {
+			fflush(stdout);
+			if ((kid = fork()) == 0) {
+				if (setgroups(0, NULL) < 0 ||
+				    setgid(pw->pw_gid) < 0 ||
+				    setuid(pw->pw_uid) < 0)
+					_exit(2);
+				fd = pm_dial_unix(sock);
+				_exit(fd >= 0 && ask(fd, req, strlen(req), out,
+				    sizeof(out)) >= 0 && strcmp(out,
+				    "OK owner@real.test") == 0 ? 0 : 1);
+			}
+			waitpid(kid, &status, 0);
+			ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			    "as user postfix: connects over the unix socket, OK");
+		}
+		is_int(pm_stop(pid2), 0, "unix daemon: SIGTERM, exit 0");
+		ok(access(sock, F_OK) < 0, "unix socket removed at exit");
+
+		/* a file in the way that is not a socket: refused, kept */
+		snprintf(sock, sizeof(sock), "%s/not-a-socket", dir);
+		if ((fd = open(sock, O_WRONLY | O_CREAT, 0644)) >= 0) {
+			if (write(fd, "precious\n", 9) != 9)
+				diag("write %s", sock);
+			close(fd);
+		}
+		snprintf(listen, sizeof(listen), "unix:%s", sock);
+		write_conf_to(conf2, daemonuri, listen, 1000);
+		pid2 = fork();
+		if (pid2 == 0) {
+			const char *bd = getenv("top_builddir");
+			char	prog[512];
+			int	lf = open(log2, O_WRONLY | O_APPEND);
+
+			snprintf(prog, sizeof(prog), "%s/bipostal-postmapd",
+			    bd ? bd : ".");
+			dup2(lf, 2);
+			execl(prog, "bipostal-postmapd", "-c", conf2, "-f",
+			    (char *)NULL);
+			_exit(127);
+		}
+		for (i = 0; i < 100 && waitpid(pid2, &status, WNOHANG) != pid2;
+		    i++)
+			usleep(50000);
+		if (i == 100) {
+			kill(pid2, SIGKILL);
+			waitpid(pid2, &status, 0);
+		}
+		ok(i < 100 && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		    "listen path is a plain file: the daemon refuses to start");
+		ok(lstat(sock, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_size == 9, "... and the file is left alone");
 	}
 
 	/* SIGTERM: clean exit */
