@@ -305,6 +305,15 @@ dash_authenticate(struct req *r)
 }
 
 
+/* totp_cmp - liboath's comparison callback: 0 when the candidate code
+ * equals the one sent, compared in constant time */
+static int
+totp_cmp(void *sent, const char *candidate)
+{
+	return (ct_equal(sent, strlen(sent), candidate, strlen(candidate)) ?
+	    0 : 1);
+}
+
 /* totp_check - 1 if code is valid now (one step of drift) for secret */
 static int
 totp_check(const char *secret32, const char *code)
@@ -319,8 +328,8 @@ totp_check(const char *secret32, const char *code)
 	if (oath_base32_decode(secret32, strlen(secret32), &raw, &rawlen) !=
 	    OATH_OK)
 		return (0);
-	rc = oath_totp_validate(raw, rawlen, time(NULL), TOTP_STEP, 0, 1,
-	    code);
+	rc = oath_totp_validate_callback(raw, rawlen, time(NULL), TOTP_STEP,
+	    0, TOTP_DIGITS, 1, totp_cmp, (void *)code);
 	free(raw);
 	return (rc >= 0);
 }
