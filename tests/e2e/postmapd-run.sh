@@ -84,10 +84,19 @@ ACT=$(ctl alias add owner@real.test active.test 2>>"$D/ctl.log")
 DIS=$(ctl alias add owner@real.test disabled.test 2>>"$D/ctl.log")
 DEL=$(ctl alias add owner@real.test deleted.test 2>>"$D/ctl.log")
 LATER=$(ctl alias add owner@real.test later.test 2>>"$D/ctl.log")
-[ -n "$ACT" ] && [ -n "$DIS" ] && [ -n "$DEL" ] && [ -n "$LATER" ] ||
-    bail "alias add failed: $(cat "$D/ctl.log")"
+EXP=$(ctl alias add owner@real.test expired.test 2>>"$D/ctl.log")
+[ -n "$ACT" ] && [ -n "$DIS" ] && [ -n "$DEL" ] && [ -n "$LATER" ] &&
+    [ -n "$EXP" ] || bail "alias add failed: $(cat "$D/ctl.log")"
 ctl alias disable "$DIS" >>"$D/ctl.log" 2>&1 || bail "alias disable failed"
 ctl alias delete "$DEL" >>"$D/ctl.log" 2>&1 || bail "alias delete failed"
+# bipostalctl sets no expiry (the dash does): expire one alias in SQL
+expire="UPDATE aliases SET expires_at = $(($(date +%s) - 60)) WHERE token = '${EXP%@*}'"
+if [ "$backend" = sqlite ]; then
+	$asuser sqlite3 "$D/db/store.db" "$expire"
+else
+	mariadb --defaults-file="$BIPOSTAL_TEST_MYSQLD_DIR/mysql/client.cnf" \
+	    "$DB" -e "$expire"
+fi || bail "cannot expire an alias"
 UNKNOWN=0123456789abcdefghij0123456789abcdefghij01234567@alias.test
 
 "$top_builddir/bipostal-postmapd" -c "$D/bipostal.conf" -f -v \
@@ -119,6 +128,7 @@ check '[ "$(pq "$(echo "$ACT" | tr a-z A-Z)")" = owner@real.test ]' \
 check '[ "$(pq "$DIS")" = blocked@discard.bipostal.invalid ]' \
     "postmap -q: disabled alias -> discard address"
 check 'pq "$DEL" >/dev/null; [ $? -eq 1 ]' "postmap -q: deleted alias: not found"
+check 'pq "$EXP" >/dev/null; [ $? -eq 1 ]' "postmap -q: expired alias: not found"
 check 'pq "$UNKNOWN" >/dev/null; [ $? -eq 1 ]' "postmap -q: unknown alias: not found"
 check 'pq "$(echo "$ACT" | sed s/alias.test/other.test/)" >/dev/null; [ $? -eq 1 ]' \
     "postmap -q: other domain: not found"
@@ -141,6 +151,8 @@ send "$MX" "$UNKNOWN"
 check 'grep -q "^<\*\* 550 5.1.1" "$D/swaks.out"' "unknown alias: 550 5.1.1"
 send "$MX" "$DEL"
 check 'grep -q "^<\*\* 550 5.1.1" "$D/swaks.out"' "deleted alias: 550 5.1.1"
+send "$MX" "$EXP"
+check 'grep -q "^<\*\* 550 5.1.1" "$D/swaks.out"' "expired alias: 550 5.1.1"
 
 # disabled (owner's default: discard): accepted, never delivered
 send "$MX" "$DIS"
@@ -189,6 +201,10 @@ check '[ "$(pf_sink_count "$D/mx")" -eq 3 ]' "just disabled: not delivered"
 
 # owner chooses reject: 550 5.1.1 for the disabled alias
 ctl user set owner@real.test disabled_action=reject >>"$D/ctl.log" 2>&1
+check 'pq "$DIS" >/dev/null; [ $? -eq 1 ]' \
+    "postmap -q: disabled alias, owner rejects: not found"
+check '[ "$(pq "$ACT")" = owner@real.test ]' \
+    "postmap -q: the owner's active alias still -> owner"
 send "$MX" "$DIS"
 check 'grep -q "^<\*\* 550 5.1.1" "$D/swaks.out"' "disabled, owner rejects: 550 5.1.1"
 
