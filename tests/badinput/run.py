@@ -8,6 +8,12 @@ usage: run.py AREA [AREA...]   with the environment a test needs:
              BADINPUT_BEARER = a valid bearer token
   smtp       BADINPUT_SMTP = host:port of Postfix with bipostal-milter
              BADINPUT_ALIAS = an active alias address
+Inputs may name, where the test sets them: {ALIAS} and {ALIAS2} (two
+active aliases of the bearer's user: BADINPUT_ALIAS, BADINPUT_ALIAS2),
+{TOKEN} (the token of {ALIAS}), {OTHER} (the token of another user's
+active alias: BADINPUT_OTHER), {DISABLED} (a disabled alias whose owner
+chose reject: BADINPUT_DISABLED) and {REPLY} (a reply address of {ALIAS}:
+BADINPUT_REPLY).
 Every row of the named areas runs; a row whose answer does not match its
 expectation fails, and so does an area whose environment is missing.
 
@@ -88,6 +94,16 @@ def load(areas):
     return rows
 
 
+def addresses():
+    """the {NAME} substitutions of addresses and tokens"""
+    alias = os.environ.get('BADINPUT_ALIAS', '')
+    other = os.environ.get('BADINPUT_OTHER', '')
+    return {'ALIAS': alias, 'ALIAS2': os.environ.get('BADINPUT_ALIAS2', ''),
+            'TOKEN': alias.split('@')[0], 'OTHER': other.split('@')[0],
+            'DISABLED': os.environ.get('BADINPUT_DISABLED', ''),
+            'REPLY': os.environ.get('BADINPUT_REPLY', '')}
+
+
 def run_config(inp, tmp):
     ctl = os.environ['BIPOSTALCTL']
     if inp == '{MISSING}':
@@ -127,13 +143,14 @@ def exchange(hostport, data, timeout=10.0):
 
 
 def run_socketmap(inp, tmp):
-    data = unescape(inp, {})
+    data = unescape(inp, addresses())
     ans = exchange(os.environ['BADINPUT_POSTMAPD'], data, timeout=3.0)
     return ans.decode('latin-1')
 
 
 def run_http(inp, tmp):
-    data = unescape(inp, {'AUTH': os.environ.get('BADINPUT_BEARER', '')})
+    data = unescape(inp, dict(addresses(),
+                              AUTH=os.environ.get('BADINPUT_BEARER', '')))
     if b'\r\n\r\n' in data:
         # Content-Length: {LEN} = the length of the body as sent
         head, body = data.split(b'\r\n\r\n', 1)
@@ -149,9 +166,7 @@ def run_http(inp, tmp):
 def run_smtp(inp, tmp):
     """send SMTP lines one command at a time; answer = last reply"""
     host, port = os.environ['BADINPUT_SMTP'].rsplit(':', 1)
-    data = unescape(inp, {'ALIAS': os.environ.get('BADINPUT_ALIAS', ''),
-                          'ALIAS2': os.environ.get('BADINPUT_ALIAS2', ''),
-                          'SEND': '\x00SEND\x00'})
+    data = unescape(inp, dict(addresses(), SEND='\x00SEND\x00'))
     s = socket.create_connection((host, int(port)), timeout=30)
     f = s.makefile('rb')
 
