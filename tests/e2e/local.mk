@@ -2,6 +2,9 @@
 dist_check_SCRIPTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
 TESTS += tests/e2e/postmapd.test tests/e2e/postmapd-mysql.test
 EXTRA_DIST += tests/e2e/postmapd-run.sh
+# postfix-conf/ pasted into a stock Debian main.cf/master.cf, chroot on
+dist_check_SCRIPTS += tests/e2e/postmapd-stock.test
+TESTS += tests/e2e/postmapd-stock.test
 # bipostal-milter end to end (milter engineer)
 dist_check_SCRIPTS += tests/e2e/milter.test
 TESTS += tests/e2e/milter.test
