@@ -9,6 +9,12 @@
  * way.  Statements are prepared once, at open, and reset after each use so
  * that no read transaction stays open between calls.
  *
+ * A database file that is not there yet is made mode 0600 (it holds
+ * password hashes and TOTP secrets), whatever the umask; SQLite gives the
+ * -wal and -shm files the mode of the database file.  Whoever makes it
+ * owns it: run "bipostalctl migrate" as daemon_user.  An existing file
+ * keeps its mode.
+ *
  * Schema: the migrations in sql/sqlite/NNN_*.sql are compiled in (see
  * sql/local.mk); open applies those the file has not seen yet, each in
  * one transaction recorded in the schema_version table.
@@ -33,8 +39,10 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -517,6 +525,23 @@ sq_wal(sqlite3 *db)
 	}
 }
 
+/* sq_create_private - make path, when it is not there yet, an empty file
+ * of mode 0600: it will hold password hashes and TOTP secrets, and SQLite
+ * gives its -wal and -shm files the same mode.  Any error is left for
+ * sqlite3_open_v2 to report. */
+static void
+sq_create_private(const char *path)
+{
+	int	fd;
+
+	if (strcmp(path, ":memory:") == 0)
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* sq_open - open (creating if needed) and migrate the database file */
 static struct store *
 sq_open(const char *uri, enum store_status *status, const char **why)
@@ -541,6 +566,7 @@ sq_open(const char *uri, enum store_status *status, const char **why)
 	s = xcalloc(1, sizeof(*s));
 	s->base.be = &store_sqlite_backend;
 	s->path = xstrdup(path);
+	sq_create_private(path);
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

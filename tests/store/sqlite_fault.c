@@ -5,7 +5,8 @@
  * (WAL); a writer waits for another writer's lock (busy timeout); a lock
  * held past the busy timeout is STORE_TEMP; a dropped table is STORE_PERM;
  * files that cannot be opened or are not databases are refused with the
- * right status; a schema newer than the program still opens.  Prints TAP.
+ * right status; a schema newer than the program still opens; a fresh
+ * store's files are mode 0600.  Prints TAP.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,6 +81,25 @@ main(void)
 	    store_alias_create(st, u.id, "fault.example", 0, &a, &created) !=
 	    STORE_OK)
 		bail("setup failed");
+
+	/* a fresh store holds password hashes and TOTP secrets: its file
+	 * and the WAL files SQLite makes beside it are the owner's alone,
+	 * whatever the umask */
+	{
+		const char *sfx[] = { "", "-wal", "-shm" };
+		char	f[300];
+		struct stat sb;
+		size_t	i;
+
+		for (i = 0; i < 3; i++) {
+			snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
+			if (stat(f, &sb) < 0)
+				sb.st_mode = 0777;
+			ok((sb.st_mode & 077) == 0, "fresh store%s: mode %o, "
+			    "nothing for group or others", sfx[i],
+			    (unsigned)(sb.st_mode & 0777));
+		}
+	}
 
 	/* a writer holds the lock: readers go on, writers wait */
 	pid = fork();
