@@ -47,6 +47,34 @@ static int	port;
 static pid_t	daemon_pid;
 static long	cache_ttl;		/* postmapd_cache_ttl, ms */
 
+/* Bad framing: the bytes sent, EOF after them, the warning logged */
+static const struct {
+	const char	*name;
+	const char	*raw;
+	size_t		 len;
+	int		 eof;
+	const char	*log;
+} framing[] = {
+	{"missing comma", "10:alias x@y.zX", 15, 0, "warning: bad request "
+	    "framing: missing comma after netstring: \"10:alias x@y.zX\": "
+	    "closing"},
+	{"leading zero", "05:alias,", 9, 0, "warning: bad request framing: "
+	    "leading zero in netstring length"},
+	{"non-digit in length", "1a:alias x@y,", 13, 0, "warning: bad request "
+	    "framing: non-digit in netstring length"},
+	{"sign in length", "-5:alias,", 9, 0, "warning: bad request framing: "
+	    "non-digit in netstring length: \"-5:alias,\""},
+	{"empty length", ":alias,", 7, 0, "warning: bad request framing: "
+	    "empty netstring length"},
+	{"huge length", "99999999999999999999:", 21, 0, "warning: bad request "
+	    "framing: netstring length over limit"},
+	{"EOF inside the payload", "30:alias abc", 12, 1, "warning: "
+	    "connection closed inside a request"},
+	{"control bytes (logged as '?')", "3:\x01\n\x7f\x02", 6, 0,
+	    "warning: bad request framing: missing comma after netstring: "
+	    "\"3:?" "?" "?" "?\""},
+};
+
 /* write_conf_to - a daemon configuration in path, listening on listen */
 static void
 write_conf_to(const char *path, const char *uri, const char *listen,
@@ -396,27 +424,9 @@ main(void)
 	close(fd);
 
 	/* bad framing: logged, and closed without an answer */
-	ok(bad_frame("10:alias x@y.zX", 15, 0, "warning: bad request framing: "
-	    "missing comma after netstring: \"10:alias x@y.zX\": closing"),
-	    "missing comma: logged, closed");
-	ok(bad_frame("05:alias,", 9, 0, "warning: bad request framing: "
-	    "leading zero in netstring length"), "leading zero: logged, closed");
-	ok(bad_frame("1a:alias x@y,", 13, 0, "warning: bad request framing: "
-	    "non-digit in netstring length"), "non-digit in length: logged, "
-	    "closed");
-	ok(bad_frame("-5:alias,", 9, 0, "warning: bad request framing: "
-	    "non-digit in netstring length: \"-5:alias,\""),
-	    "sign in length: logged, closed");
-	ok(bad_frame(":alias,", 7, 0, "warning: bad request framing: "
-	    "empty netstring length"), "empty length: logged, closed");
-	ok(bad_frame("99999999999999999999:", 21, 0, "warning: bad request "
-	    "framing: netstring length over limit"), "huge length: logged, "
-	    "closed");
-	ok(bad_frame("30:alias abc", 12, 1, "warning: connection closed "
-	    "inside a request"), "EOF inside the payload: logged, closed");
-	ok(bad_frame("3:\x01\n\x7f\x02", 6, 0, "warning: bad request framing: "
-	    "missing comma after netstring: \"3:?" "?" "?" "?\""),
-	    "control bytes in bad framing: logged as '?', closed");
+	for (i = 0; i < (int)(sizeof(framing) / sizeof(framing[0])); i++)
+		ok(bad_frame(framing[i].raw, framing[i].len, framing[i].eof,
+		    framing[i].log), "%s: logged, closed", framing[i].name);
 	memset(req, 'a', sizeof(req));
 	memcpy(req, "10006:alias ", 12);
 	memcpy(req + 10006 - 12, "@" DOMAIN ",", sizeof("@" DOMAIN ","));
