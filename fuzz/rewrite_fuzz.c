@@ -1,12 +1,14 @@
 /*
  * rewrite_fuzz - libFuzzer target over rewrite_message(), the milter's
- * rewrite of one message
+ * rewrite of one message, and rewrite_dsn(), its reading of a bounce
  *
  * Any byte string is a message.  Forward mode (with stripping) and reply
  * mode must each succeed or refuse with a reason, never crash, leak or
  * read out of bounds; a success must produce header edits with a name and
  * one-line values (no header smuggled in), a body when the body changed,
- * and nothing to apply after a refusal.
+ * no NUL byte in a changed body's text, and nothing to apply after a
+ * refusal.  rewrite_dsn must give a known kind and a status that is
+ * empty or of the form d.d.d.
  *
  * Build for libFuzzer (clang):
  *	make fuzz-rewrite	(see fuzz/local.mk)
@@ -57,6 +59,13 @@ broken(const char *what)
 	__builtin_trap();
 }
 
+/* has_nul - any NUL byte in data? */
+static int
+has_nul(const uint8_t *data, size_t size)
+{
+	return (memchr(data, '\0', size) != NULL);
+}
+
 /* check - the invariants of a result */
 static void
 check(enum rewrite_status st, const struct rewrite_result *r)
@@ -78,12 +87,31 @@ check(enum rewrite_status st, const struct rewrite_result *r)
 		broken("a changed body without bytes");
 }
 
+/* check_dsn - the invariants of rewrite_dsn */
+static void
+check_dsn(const struct rewrite_dsn *d)
+{
+	const char *p;
+
+	if (d->kind > DSN_UNKNOWN)
+		broken("a DSN kind out of range");
+	if (strnlen(d->status, sizeof(d->status)) >= sizeof(d->status))
+		broken("a DSN status without its NUL");
+	for (p = d->status; *p; p++)
+		if ((*p < '0' || *p > '9') && *p != '.')
+			broken("a DSN status that is not d.d.d");
+	if (d->status[0] != '\0' && d->status[0] != '2' &&
+	    d->status[0] != '4' && d->status[0] != '5')
+		broken("a DSN status class other than 2, 4, 5");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	struct rewrite_env env;
 	struct rewrite_result r;
+	struct rewrite_dsn d;
 	enum rewrite_status st;
 
 	if (!init) {
@@ -107,7 +135,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.blob_put = f_blob;
 	st = rewrite_message(&env, data, size, &r);
 	check(st, &r);
+	if (st == REWRITE_OK && r.body_changed && !has_nul(data, size) &&
+	    memchr(r.body, '\0', r.body_len) != NULL)
+		broken("a NUL byte appeared in the rewritten body");
 	rewrite_result_free(&r);
+
+	rewrite_dsn(data, size, &d);
+	check_dsn(&d);
 
 	env.mode = REWRITE_REPLY;
 	env.owner = "owner@real.test";

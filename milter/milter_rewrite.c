@@ -41,8 +41,6 @@
 #include "milter_rewrite.h"
 #include "util.h"
 
-#define RW_MAX_CONTAINERS	2000	/* nested parts GMime may parse */
-
 struct hdr {				/* one original header */
 	char		*name;		/* copies: GMime may drop the part */
 	char		*raw;
@@ -354,41 +352,45 @@ object_bytes(GMimeObject *obj)
 }
 
 /* text_utf8 - a text part decoded and converted to UTF-8, CRLF folded to
- * LF and NUL bytes dropped; new (g_free) */
+ * LF; a NUL byte becomes U+FFFD, whatever the charset, so the text after
+ * it is kept (a C string would end there); new (g_free) */
 static char *
 text_utf8(GMimePart *part)
 {
 	GByteArray *ba = part_bytes(part);
 	const char *cs;
-	char	*conv = NULL, *s, *d, *p;
-	gsize	 inlen = ba->len;
+	char	*conv = NULL;
+	gsize	 inlen = ba->len, outlen = 0, i;
+	GString	*out;
 
 	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
 	if (inlen > 0 && cs && g_ascii_strcasecmp(cs, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(cs, "us-ascii") != 0) {
 		const char *ics = g_mime_charset_iconv_name(cs);
 
+		/* the length, not strlen: the output holds any NUL of the
+		 * input (UTF-16 text has many) */
 		conv = g_convert_with_fallback((const char *)ba->data, (gssize)inlen,
-		    "UTF-8", ics ? ics : cs, "?", NULL, NULL, NULL);
+		    "UTF-8", ics ? ics : cs, "?", NULL, &outlen, NULL);
 	}
-	if (conv == NULL) {
-		/* unknown or lying charset: keep what is valid UTF-8 */
-		conv = inlen > 0 ?
-		    g_utf8_make_valid((const char *)ba->data, (gssize)inlen) : NULL;
+	if (conv == NULL && inlen > 0) {
+		/* unknown or lying charset: keep what is valid UTF-8;
+		 * g_utf8_make_valid replaces a NUL like any invalid byte */
+		conv = g_utf8_make_valid((const char *)ba->data, (gssize)inlen);
+		outlen = strlen(conv);
 	}
-	if (conv == NULL)
-		conv = g_strdup("");
 	g_byte_array_free(ba, TRUE);
-	s = conv;
-	for (p = d = s; *p; p++) {
-		if (p[0] == '\r' && p[1] == '\n')
+	out = g_string_sized_new(outlen + 1);
+	for (i = 0; i < outlen; i++) {
+		if (conv[i] == '\r' && i + 1 < outlen && conv[i + 1] == '\n')
 			continue;
-		*d++ = *p;
+		if (conv[i] == '\0')
+			g_string_append(out, "\xef\xbf\xbd");	/* U+FFFD */
+		else
+			g_string_append_c(out, conv[i]);
 	}
-	*d = '\0';
-	/* g_utf8_make_valid keeps NULs inside: the string already ends at the
-	 * first one, which is the most a text part can mean by it */
-	return (s);
+	g_free(conv);
+	return (g_string_free(out, FALSE));
 }
 
 /* strbuf helpers over GString */
@@ -779,30 +781,42 @@ banner_part(struct rw *rw)
 	return (GMIME_OBJECT(tp));
 }
 
-/* count_containers - a bound on how deep GMime's recursive parser may go:
- * the number of boundary parameters and embedded messages in the raw
- * bytes; a message over it is refused before GMime sees it */
-static size_t
-count_containers(const unsigned char *msg, size_t len)
+/* struct measure - what measure() found */
+struct measure {
+	int	 parts;		/* counted no further than max_parts + 1 */
+	int	 depth;		/* deepest level seen, up to max_depth + 1 */
+	int	 max_parts;
+	int	 max_depth;
+};
+
+/* measure - count the MIME parts under obj (at nesting level depth, the
+ * top being 1) and how deep they go; an embedded message is one level
+ * deeper than its part.  GMime's own nesting limit bounds the recursion
+ * (it turns anything deeper into plain content), and the walk stops as
+ * soon as either limit is passed. */
+static void
+measure(GMimeObject *obj, int depth, struct measure *ms)
 {
-	static const char *const words[] = { "boundary", "message/", NULL };
-	size_t	 n = 0, i;
-	int	 w;
+	int	 i, k;
 
-	for (i = 0; i < len; i++) {
-		if ((msg[i] | 0x20) != 'b' && (msg[i] | 0x20) != 'm')
-			continue;
-		for (w = 0; words[w]; w++) {
-			size_t	wl = strlen(words[w]);
+	ms->parts++;
+	if (depth > ms->depth)
+		ms->depth = depth;
+	if (ms->parts > ms->max_parts || depth > ms->max_depth)
+		return;
+	if (GMIME_IS_MULTIPART(obj)) {
+		k = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < k && ms->parts <= ms->max_parts &&
+		    ms->depth <= ms->max_depth; i++)
+			measure(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    depth + 1, ms);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(obj));
 
-			if (len - i >= wl &&
-			    g_ascii_strncasecmp((const char *)msg + i, words[w], wl) == 0) {
-				n++;
-				break;
-			}
-		}
+		if (m != NULL && g_mime_message_get_mime_part(m) != NULL)
+			measure(g_mime_message_get_mime_part(m), depth + 1, ms);
 	}
-	return (n);
 }
 
 /* top_headers - replace the top part's content headers */
@@ -1017,11 +1031,6 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 	rw.res = out;
 	rw.status = REWRITE_OK;
 
-	if (env->mode == REWRITE_FORWARD &&
-	    count_containers(msg, len) > RW_MAX_CONTAINERS) {
-		out->why = "too many MIME parts";
-		return (REWRITE_TOO_DEEP);
-	}
 	stream = g_mime_stream_mem_new_with_buffer((const char *)msg, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
@@ -1047,6 +1056,22 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 	if (rw.failed)
 		goto fail;
 	top = g_mime_message_get_mime_part(m);
+	if (top != NULL) {
+		struct measure ms = { 0, 0, REWRITE_MAX_PARTS,
+		    env->max_depth > 0 ? env->max_depth : 64 };
+
+		measure(top, 1, &ms);
+		if (ms.depth > ms.max_depth) {
+			out->why = "MIME nesting too deep";
+			rw.status = REWRITE_TOO_DEEP;
+			goto done;
+		}
+		if (ms.parts > ms.max_parts) {
+			out->why = "too many MIME parts";
+			rw.status = REWRITE_TOO_MANY_PARTS;
+			goto done;
+		}
+	}
 	if (top != NULL && is_sealed(top))
 		goto sort;		/* signed or encrypted: body as it was */
 	if (top != NULL && GMIME_IS_MULTIPART(top) &&
@@ -1157,6 +1182,133 @@ done:
 		out->why = why;
 	}
 	return (rw.status);
+}
+
+/* ------------------------------------------------------------- DSNs */
+
+/* dsn_field - the value of "name:" on line l[0..n), trimmed, into out */
+static int
+dsn_field(const char *l, size_t n, const char *name, char *out, size_t size)
+{
+	size_t	 k = strlen(name), i, j;
+
+	if (n <= k || g_ascii_strncasecmp(l, name, k) != 0 || l[k] != ':')
+		return (0);
+	for (i = k + 1; i < n && (l[i] == ' ' || l[i] == '\t'); i++)
+		;
+	for (j = n; j > i && (l[j - 1] == ' ' || l[j - 1] == '\t' ||
+	    l[j - 1] == '\r'); j--)
+		;
+	if (j - i >= size)
+		j = i + size - 1;
+	memcpy(out, l + i, j - i);
+	out[j - i] = '\0';
+	return (1);
+}
+
+/* dsn_status_ok - "[245].d{1,3}.d{1,3}" (RFC 3463) */
+static int
+dsn_status_ok(const char *s)
+{
+	int	 part, n;
+
+	if (*s != '2' && *s != '4' && *s != '5')
+		return (0);
+	s++;
+	for (part = 0; part < 2; part++) {
+		if (*s++ != '.')
+			return (0);
+		for (n = 0; g_ascii_isdigit(*s); s++)
+			n++;
+		if (n < 1 || n > 3)
+			return (0);
+	}
+	return (*s == '\0');
+}
+
+/* dsn_part - the first message/delivery-status part under obj, or NULL */
+static GMimeObject *
+dsn_part(GMimeObject *obj, int depth)
+{
+	int	 i, n;
+
+	if (depth > 8)
+		return (NULL);
+	if (is_type(obj, "message", "delivery-status") ||
+	    is_type(obj, "message", "global-delivery-status"))
+		return (obj);
+	if (!GMIME_IS_MULTIPART(obj))
+		return (NULL);
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+	for (i = 0; i < n; i++) {
+		GMimeObject *p = dsn_part(g_mime_multipart_get_part(
+		    GMIME_MULTIPART(obj), i), depth + 1);
+
+		if (p != NULL)
+			return (p);
+	}
+	return (NULL);
+}
+
+/* rewrite_dsn - see milter_rewrite.h */
+void
+rewrite_dsn(const unsigned char *msg, size_t len, struct rewrite_dsn *out)
+{
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *m;
+	GMimeObject *top, *dp;
+	const char *as;
+	char	 v[64];
+
+	memset(out, 0, sizeof(*out));
+	out->kind = DSN_UNKNOWN;
+	stream = g_mime_stream_mem_new_with_buffer((const char *)msg, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	m = g_mime_parser_construct_message(parser, NULL);
+	if (m == NULL)
+		goto done;
+	top = g_mime_message_get_mime_part(m);
+	dp = top != NULL ? dsn_part(top, 0) : NULL;
+	if (dp != NULL && GMIME_IS_PART(dp)) {
+		GByteArray *ba = part_bytes(GMIME_PART(dp));
+		const char *p = (const char *)ba->data, *end = p + ba->len;
+		int	 have_action = 0;
+
+		out->kind = DSN_FAILED;	/* a DSN without Action: fails */
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t	 n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			if (!have_action && dsn_field(p, n, "Action", v, sizeof(v))) {
+				have_action = 1;
+				if (g_ascii_strcasecmp(v, "delayed") == 0)
+					out->kind = DSN_DELAYED;
+				else if (g_ascii_strcasecmp(v, "delivered") == 0 ||
+				    g_ascii_strcasecmp(v, "relayed") == 0 ||
+				    g_ascii_strcasecmp(v, "expanded") == 0)
+					out->kind = DSN_OTHER;
+			} else if (out->status[0] == '\0' &&
+			    dsn_field(p, n, "Status", v, sizeof(v)) &&
+			    dsn_status_ok(v))
+				bp_strlcpy(out->status, v, sizeof(out->status));
+			p += n + 1;
+		}
+		g_byte_array_free(ba, TRUE);
+	} else if ((as = g_mime_object_get_header(GMIME_OBJECT(m),
+	    "Auto-Submitted")) != NULL) {
+		char	*t = unfold(as);
+
+		if (g_ascii_strncasecmp(t, "no", 2) != 0 ||
+		    (t[2] != '\0' && t[2] != ' ' && t[2] != ';' && t[2] != '('))
+			out->kind = DSN_AUTOREPLY;
+		free(t);
+	}
+	g_object_unref(m);
+done:
+	g_object_unref(parser);
+	g_object_unref(stream);
 }
 
 /* rewrite_result_free - release everything a result holds */

@@ -15,8 +15,10 @@
  * target call.  MIME is parsed and written with GMime only.
  *
  * Failure: REWRITE_TEMP for an internal error or a failed callback (the
- * milter tempfails); REWRITE_TOO_DEEP and REWRITE_TOO_MANY_HEADERS for the
- * configured limits (the milter rejects).  Ownership: the result is new;
+ * milter tempfails); REWRITE_TOO_DEEP, REWRITE_TOO_MANY_PARTS and
+ * REWRITE_TOO_MANY_HEADERS for the limits (the milter rejects).  MIME
+ * structure is what GMime parses (its own nesting bound keeps the
+ * recursive parser safe), never words counted in the raw bytes.  Ownership: the result is new;
  * rewrite_result_free() releases it (NULL is fine).  rewrite_init() must
  * run once, before any thread calls rewrite_message().
  */
@@ -27,6 +29,7 @@
 #include <stdint.h>
 
 #define REWRITE_JSON_MAX	(64 * 1024)	/* notifications up to this */
+#define REWRITE_MAX_PARTS	1000		/* MIME parts in one message */
 #define REWRITE_ADDR_MAX	320		/* an address we write */
 
 enum rewrite_mode {
@@ -39,6 +42,7 @@ enum rewrite_status {
 	REWRITE_TEMP,			/* internal error: tempfail */
 	REWRITE_TOO_DEEP,		/* MIME nesting over max_depth */
 	REWRITE_TOO_MANY_HEADERS,	/* over max_headers */
+	REWRITE_TOO_MANY_PARTS,		/* over REWRITE_MAX_PARTS */
 };
 
 /* The four templates; placeholders {{origin}}, {{alias}}, {{manage_url}},
@@ -111,6 +115,26 @@ void	rewrite_init(void);
 enum rewrite_status rewrite_message(const struct rewrite_env *,
 	    const unsigned char *msg, size_t len, struct rewrite_result *out);
 void	rewrite_result_free(struct rewrite_result *);
+
+/* What a message sent to a bounce address says (rewrite_dsn). */
+enum rewrite_dsn_kind {
+	DSN_FAILED = 0,		/* a delivery status notification: failed */
+	DSN_DELAYED,		/* one that says "delayed" (still trying) */
+	DSN_OTHER,		/* delivered, relayed or expanded */
+	DSN_AUTOREPLY,		/* no DSN, but Auto-Submitted: an auto-reply */
+	DSN_UNKNOWN,		/* no DSN, no Auto-Submitted: a bounce in
+				 * some other format; taken as failed */
+};
+
+struct rewrite_dsn {
+	enum rewrite_dsn_kind kind;
+	char	status[16];	/* "5.1.1" from the DSN, or "" */
+};
+
+/* rewrite_dsn - read the first message/delivery-status part (RFC 3464)
+ * of msg (raw bytes, possibly truncated) for its first Action and Status
+ * fields; never fails: what cannot be read is DSN_UNKNOWN */
+void	rewrite_dsn(const unsigned char *msg, size_t len, struct rewrite_dsn *);
 
 /* rewrite_templates_load - read header.txt, footer.txt, header.html and
  * footer.html from dir; 0, or -1 with the reason in err */

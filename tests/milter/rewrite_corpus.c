@@ -37,29 +37,40 @@ struct want {
 	const char	*keep;		/* must be in the decoded text */
 	int		 sealed;	/* body unchanged */
 	int		 max_headers;	/* 0 = 1000 */
+	const char	*keep2;		/* another text that must survive */
 };
 
 static const struct want corpus[] = {
-	{ "plain.eml", REWRITE_OK, 0, 0, 1, "Your order 1234 has shipped.", 0, 0 },
-	{ "qp.eml", REWRITE_OK, 0, 0, 1, "Votre r\xc3\xa9servation au caf\xc3\xa9", 0, 0 },
-	{ "base64.eml", REWRITE_OK, 0, 0, 1, "Hello from Gr\xc3\xbc\xc3\x9f" "e GmbH.", 0, 0 },
-	{ "html.eml", REWRITE_OK, 0, 0, 1, "Big sale on shoes &amp; socks", 0, 0 },
-	{ "alternative.eml", REWRITE_OK, 0, 0, 1, "HTML version of the newsletter.", 0, 0 },
-	{ "mixed.eml", REWRITE_OK, 2, 0, 1, "Please find your invoice attached.", 0, 0 },
-	{ "rfc822.eml", REWRITE_OK, 1, 0, 1, "See the message below.", 0, 0 },
-	{ "signed.eml", REWRITE_OK, 0, 0, 0, "This text is signed and must not change.", 1, 0 },
-	{ "encrypted.eml", REWRITE_OK, 0, 0, 0, NULL, 1, 0 },
-	{ "8bit.eml", REWRITE_OK, 0, 0, 1, "K\xc3\xa4se und Stra\xc3\x9f" "e", 0, 0 },
-	{ "8bit-nocharset.eml", REWRITE_OK, 0, 0, 1, "without a declared charset", 0, 0 },
-	{ "noboundary.eml", REWRITE_OK, -1, 0, 1, NULL, 0, 0 },
-	{ "badboundary.eml", REWRITE_OK, 1, 0, 1, "Text before an unterminated attachment.", 0, 0 },
-	{ "nul.eml", REWRITE_OK, 1, 0, 1, "Text with a NUL here:", 0, 0 },
-	{ "json.eml", REWRITE_OK, 0, 1, 1, "You have a notification.", 0, 0 },
-	{ "pdf-only.eml", REWRITE_OK, 1, 0, 1, NULL, 0, 0 },
-	{ "related.eml", REWRITE_OK, 1, 0, 1, "Rich part of related mail.", 0, 0 },
-	{ "headers10k.eml", REWRITE_OK, 0, 0, 1, "Body after ten thousand headers.", 0, 20000 },
-	{ "headers10k.eml", REWRITE_TOO_MANY_HEADERS, 0, 0, 0, NULL, 0, 1000 },
-	{ "deep.eml", REWRITE_TOO_DEEP, 0, 0, 0, NULL, 0, 0 },
+	{ "plain.eml", REWRITE_OK, 0, 0, 1, "Your order 1234 has shipped.", 0, 0, NULL },
+	{ "qp.eml", REWRITE_OK, 0, 0, 1, "Votre r\xc3\xa9servation au caf\xc3\xa9", 0, 0, NULL },
+	{ "base64.eml", REWRITE_OK, 0, 0, 1, "Hello from Gr\xc3\xbc\xc3\x9f" "e GmbH.", 0, 0, NULL },
+	{ "html.eml", REWRITE_OK, 0, 0, 1, "Big sale on shoes &amp; socks", 0, 0, NULL },
+	{ "alternative.eml", REWRITE_OK, 0, 0, 1, "HTML version of the newsletter.", 0, 0, NULL },
+	{ "mixed.eml", REWRITE_OK, 2, 0, 1, "Please find your invoice attached.", 0, 0, NULL },
+	{ "rfc822.eml", REWRITE_OK, 1, 0, 1, "See the message below.", 0, 0, NULL },
+	{ "signed.eml", REWRITE_OK, 0, 0, 0, "This text is signed and must not change.", 1, 0, NULL },
+	{ "encrypted.eml", REWRITE_OK, 0, 0, 0, NULL, 1, 0, NULL },
+	{ "8bit.eml", REWRITE_OK, 0, 0, 1, "K\xc3\xa4se und Stra\xc3\x9f" "e", 0, 0, NULL },
+	{ "8bit-nocharset.eml", REWRITE_OK, 0, 0, 1, "without a declared charset", 0, 0, NULL },
+	/* no boundary: GMime finds no parts; everything after the headers is
+	 * kept as plain text, delimiter lines included */
+	{ "noboundary.eml", REWRITE_OK, 0, 0, 1,
+	    "Text in a multipart without a boundary.", 0, 0, "--X--" },
+	{ "badboundary.eml", REWRITE_OK, 1, 0, 1, "Text before an unterminated attachment.", 0, 0, NULL },
+	{ "nul.eml", REWRITE_OK, 1, 0, 1, "Text with a NUL here:", 0, 0,
+	    " and after it." },
+	{ "nul-latin1.eml", REWRITE_OK, 0, 0, 1, "Caf\xc3\xa9 before the NUL:", 0, 0,
+	    "NUL:\xef\xbf\xbd and the text after the NUL survives." },
+	{ "deep15.eml", REWRITE_OK, 0, 0, 1, "Fifteen levels down, plain.", 0, 0,
+	    "Fifteen levels down, rich." },
+	{ "mixed-signed.eml", REWRITE_OK, 1, 0, 1, "Unsigned cover text.", 0, 0,
+	    "Signed text inside a mixed message." },
+	{ "json.eml", REWRITE_OK, 0, 1, 1, "You have a notification.", 0, 0, NULL },
+	{ "pdf-only.eml", REWRITE_OK, 1, 0, 1, NULL, 0, 0, NULL },
+	{ "related.eml", REWRITE_OK, 1, 0, 1, "Rich part of related mail.", 0, 0, NULL },
+	{ "headers10k.eml", REWRITE_OK, 0, 0, 1, "Body after ten thousand headers.", 0, 20000, NULL },
+	{ "headers10k.eml", REWRITE_TOO_MANY_HEADERS, 0, 0, 0, NULL, 0, 1000, NULL },
+	{ "deep.eml", REWRITE_TOO_DEEP, 0, 0, 0, NULL, 0, 0, NULL },
 };
 
 /* blobs kept by the fake store */
@@ -325,6 +336,43 @@ free_headers(struct mhdr *h, size_t n)
 	free(h);
 }
 
+/* output - the message as the MTA delivers it after applying r; new,
+ * with the edited headers in *hp (free_headers) */
+static GString *
+output(const char *msg, size_t len, const struct rewrite_result *r,
+    struct mhdr **hp, size_t *nhp)
+{
+	struct mhdr *h;
+	size_t	 nh, body_off, i;
+	GString	*out = g_string_new(NULL);
+
+	nh = split_headers(msg, len, &h, &body_off);
+	apply_ops(&h, &nh, r);
+	for (i = 0; i < nh; i++)
+		g_string_append_printf(out, "%s:%s\r\n", h[i].name, h[i].value);
+	g_string_append(out, "\r\n");
+	if (r->body_changed)
+		g_string_append_len(out, (char *)r->body, (gssize)r->body_len);
+	else
+		g_string_append_len(out, msg + body_off, (gssize)(len - body_off));
+	*hp = h;
+	*nhp = nh;
+	return (out);
+}
+
+/* parse - GMime's reading of a message; new, or NULL */
+static GMimeMessage *
+parse(const GString *text)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text->str, text->len);
+	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+
+	g_object_unref(p);
+	g_object_unref(st);
+	return (m);
+}
+
 /* run_one - rewrite one file and check the output */
 static void
 run_one(const char *dir, const struct want *w)
@@ -333,7 +381,7 @@ run_one(const char *dir, const struct want *w)
 	struct rewrite_result r;
 	enum rewrite_status st;
 	struct mhdr *h;
-	size_t	 len, nh, body_off, i;
+	size_t	 len, nh, i;
 	char	 path[1024], *msg;
 	GString	*out;
 	GMimeStream *s;
@@ -365,16 +413,7 @@ run_one(const char *dir, const struct want *w)
 	ok(r.body_changed == !w->sealed, "%s: body %s", w->file,
 	    w->sealed ? "untouched" : "replaced");
 
-	nh = split_headers(msg, len, &h, &body_off);
-	apply_ops(&h, &nh, &r);
-	out = g_string_new(NULL);
-	for (i = 0; i < nh; i++)
-		g_string_append_printf(out, "%s:%s\r\n", h[i].name, h[i].value);
-	g_string_append(out, "\r\n");
-	if (r.body_changed)
-		g_string_append_len(out, (char *)r.body, (gssize)r.body_len);
-	else
-		g_string_append_len(out, msg + body_off, (gssize)(len - body_off));
+	out = output(msg, len, &r, &h, &nh);
 	if (w->sealed)
 		ok(r.body == NULL, "%s: sealed body kept byte for byte", w->file);
 
@@ -425,8 +464,14 @@ run_one(const char *dir, const struct want *w)
 		    "%s: one-click link in the footer", w->file);
 	} else
 		ok(strstr(c.text->str, "[BIPostal]") == NULL, "%s: no banner", w->file);
+	if (w->banner)
+		ok(strstr(c.text->str, "https://dash.test/#/aliases/tok") != NULL,
+		    "%s: manage link in the footer", w->file);
 	if (w->keep)
 		ok(strstr(c.text->str, w->keep) != NULL, "%s: text intact", w->file);
+	if (w->keep2)
+		ok(strstr(c.text->str, w->keep2) != NULL, "%s: text intact: %s",
+		    w->file, w->keep2);
 	for (i = 0; i < (size_t)nblobs; i++) {
 		char	url[128];
 
@@ -544,6 +589,196 @@ check_specifics(const char *dir)
 	}
 	rewrite_result_free(&r);
 	free(msg);
+}
+
+/* alt_banners - every text alternative under obj carries the header
+ * banner; counts alternatives seen and those without */
+static void
+alt_banners(GMimeObject *obj, int in_alt, int *seen, int *bare)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	int	 i;
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		int	 alt = g_mime_content_type_is_type(ct, "multipart",
+		    "alternative");
+
+		for (i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++)
+			alt_banners(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+			    alt, seen, bare);
+		return;
+	}
+	if (in_alt && GMIME_IS_TEXT_PART(obj)) {
+		char	*t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		int	 html = g_mime_content_type_is_type(ct, "text", "html");
+
+		(*seen)++;
+		if (t == NULL || strstr(t, html ?
+		    "[BIPostal] Sent by <b>shop.example</b> to your alias <code>tok@alias.test</code>" :
+		    "[BIPostal] Sent by shop.example to your alias tok@alias.test") == NULL)
+			(*bare)++;
+		g_free(t);
+	}
+}
+
+/* check_alternatives - the banner in EACH alternative */
+static void
+check_alternatives(const char *dir)
+{
+	static const char *const files[] = { "alternative.eml", "deep15.eml" };
+	struct rewrite_env env;
+	struct rewrite_result r;
+	struct mhdr *h;
+	size_t	 len, nh, i;
+	char	 path[1024], *msg;
+	GString	*out;
+	GMimeMessage *m;
+	int	 seen, bare;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		msg = read_all(path, &len);
+		env_init(&env, REWRITE_FORWARD);
+		is_int(rewrite_message(&env, (unsigned char *)msg, len, &r),
+		    REWRITE_OK, "%s: ok", files[i]);
+		out = output(msg, len, &r, &h, &nh);
+		m = parse(out);
+		seen = bare = 0;
+		if (m != NULL)
+			alt_banners(g_mime_message_get_mime_part(m), 0, &seen, &bare);
+		is_int(seen, 2, "%s: two alternatives", files[i]);
+		is_int(bare, 0, "%s: the banner in each alternative", files[i]);
+		if (m)
+			g_object_unref(m);
+		g_string_free(out, TRUE);
+		free_headers(h, nh);
+		rewrite_result_free(&r);
+		free(msg);
+	}
+}
+
+/* check_signed_inside - a multipart/signed inside a multipart/mixed
+ * passes byte for byte, headers and all */
+static void
+check_signed_inside(const char *dir)
+{
+	struct rewrite_env env;
+	struct rewrite_result r;
+	struct mhdr *h;
+	size_t	 len, nh;
+	char	 path[1024], *msg, *start, *end;
+	GString	*out;
+
+	snprintf(path, sizeof(path), "%s/mixed-signed.eml", dir);
+	msg = read_all(path, &len);
+	env_init(&env, REWRITE_FORWARD);
+	blobs_reset();
+	is_int(rewrite_message(&env, (unsigned char *)msg, len, &r), REWRITE_OK,
+	    "mixed-signed.eml: ok");
+	out = output(msg, len, &r, &h, &nh);
+	start = strstr(msg, "Content-Type: multipart/signed");
+	end = strstr(msg, "--SIG--\r\n");
+	ok(start && end && memmem(out->str, out->len, start,
+	    (size_t)(end + 9 - start)) != NULL,
+	    "mixed-signed.eml: the signed part, headers to closing delimiter, "
+	    "byte for byte");
+	ok(strstr(out->str, "[BIPostal] Sent by shop.example") != NULL,
+	    "mixed-signed.eml: the banner on the unsigned text");
+	is_int(nblobs, 1, "mixed-signed.eml: the PDF beside it parked");
+	g_string_free(out, TRUE);
+	free_headers(h, nh);
+	rewrite_result_free(&r);
+	free(msg);
+}
+
+/* rewrite_text - rewrite a message built here; status, result freed */
+static enum rewrite_status
+rewrite_text(const GString *msg, const char **why)
+{
+	struct rewrite_env env;
+	struct rewrite_result r;
+	enum rewrite_status st;
+	static char saved[64];
+
+	env_init(&env, REWRITE_FORWARD);
+	blobs_reset();
+	st = rewrite_message(&env, (const unsigned char *)msg->str, msg->len, &r);
+	snprintf(saved, sizeof(saved), "%s", r.why ? r.why : "");
+	*why = saved;
+	rewrite_result_free(&r);
+	return (st);
+}
+
+/* check_structure - limits count MIME structure, never words */
+static void
+check_structure(void)
+{
+	GString	*m;
+	const char *why;
+	int	 i;
+
+	/* shallow, but the text says "boundary" and "message/" a lot */
+	m = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "Subject: words\r\n\r\n");
+	for (i = 0; i < 3000; i++)
+		g_string_append(m, "a boundary; boundary=\"x\" message/rfc822 "
+		    "message/partial\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_OK,
+	    "3000 lines saying boundary and message/: forwarded (%s)", why);
+	g_string_free(m, TRUE);
+
+	/* the same words inside a real multipart */
+	m = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"W\"\r\n"
+	    "\r\n--W\r\nContent-Type: text/plain\r\n\r\n");
+	for (i = 0; i < 3000; i++)
+		g_string_append(m, "boundary message/ boundary\r\n");
+	g_string_append(m, "--W--\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_OK,
+	    "a multipart whose text says boundary 9000 times: forwarded (%s)", why);
+	g_string_free(m, TRUE);
+
+	/* many parts, none deep */
+	m = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"P\"\r\n\r\n");
+	for (i = 0; i < REWRITE_MAX_PARTS + 50; i++)
+		g_string_append_printf(m, "--P\r\nContent-Type: text/plain\r\n\r\n%d\r\n", i);
+	g_string_append(m, "--P--\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_TOO_MANY_PARTS,
+	    "%d parts: too many parts", REWRITE_MAX_PARTS + 50);
+	is_str(why, "too many MIME parts", "too many parts: its own reason");
+	g_string_free(m, TRUE);
+
+	/* just under the limit is fine */
+	m = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"P\"\r\n\r\n");
+	for (i = 0; i < REWRITE_MAX_PARTS - 10; i++)
+		g_string_append_printf(m, "--P\r\nContent-Type: text/plain\r\n\r\n%d\r\n", i);
+	g_string_append(m, "--P--\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_OK, "%d parts: forwarded (%s)",
+	    REWRITE_MAX_PARTS - 10, why);
+	g_string_free(m, TRUE);
+
+	/* nesting far deeper than anything legal: refused, no crash */
+	m = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n");
+	for (i = 0; i < 5000; i++)
+		g_string_append_printf(m, "--b%d\r\nContent-Type: multipart/mixed; "
+		    "boundary=\"b%d\"\r\n\r\n", i, i + 1);
+	g_string_append(m, "--b5000\r\nContent-Type: text/plain\r\n\r\nbottom\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_TOO_DEEP,
+	    "5000 nested multiparts: too deep (%s)", why);
+	g_string_free(m, TRUE);
+
+	/* and nested messages */
+	m = g_string_new("");
+	for (i = 0; i < 3000; i++)
+		g_string_append(m, "From: a@shop.example\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: message/rfc822\r\n\r\n");
+	g_string_append(m, "From: a@shop.example\r\n\r\nbottom\r\n");
+	is_int(rewrite_text(m, &why), REWRITE_TOO_DEEP,
+	    "3000 nested messages: too deep (%s)", why);
+	g_string_free(m, TRUE);
 }
 
 /* reply mode: From the alias, nothing of the owner left */
@@ -692,6 +927,9 @@ main(void)
 	for (i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++)
 		run_one(dir, &corpus[i]);
 	check_specifics(dir);
+	check_alternatives(dir);
+	check_signed_inside(dir);
+	check_structure();
 	check_reply();
 	check_signing();
 	blobs_reset();
