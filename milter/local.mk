@@ -13,8 +13,9 @@ dist_milter_templates_DATA = milter/templates/header.txt \
 	milter/templates/footer.html
 
 sbin_PROGRAMS += bipostal-milter
-bipostal_milter_SOURCES = milter/milter.c milter/milter_mail.c milter/milter.h
-bipostal_milter_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS)
+bipostal_milter_SOURCES = milter/milter.c milter/milter_mail.c \
+	milter/milter_later.c milter/milter.h
+bipostal_milter_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
 bipostal_milter_LDADD = $(REWRITE_LIBS) $(MILTER_LIBS)
 dist_man_MANS += milter/bipostal-milter.8
 EXTRA_DIST += milter/bipostal-milter.service

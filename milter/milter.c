@@ -5,9 +5,11 @@
  *
  * Loads the configuration (milter_socket, milter_max_*, milter_template_dir,
  * milter_trusted_authserv, secret_key_file, dash_url, alias_domain,
- * blob_ttl, queue_ttl, store), the four templates and the secret key, once;
+ * blob_ttl, queue_ttl, store, redis), the four templates and the secret
+ * key (it signs bounce addresses and one-click links), once;
  * opens the socket, drops privileges to daemon_user when started as root,
- * and hands over to smfi_main().  The callbacks live in milter_mail.c.
+ * and hands over to smfi_main().  The callbacks live in milter_mail.c,
+ * the background writer of counters and events in milter_later.c.
  *
  * Failure: every startup problem is fatal with one line saying why (a
  * milter that is down makes Postfix tempfail, milter_default_action =

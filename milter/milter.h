@@ -1,6 +1,7 @@
 /*
- * milter.h - what milter.c (main, smfiDesc) and milter_mail.c (the
- * callbacks and per-message state) share
+ * milter.h - what milter.c (main, smfiDesc), milter_mail.c (the
+ * callbacks and per-message state) and milter_later.c (counters and
+ * events written in the background) share
  *
  * The configuration, templates and secret key are loaded once at startup
  * and only read afterwards, by every libmilter thread.  Each SMTP
@@ -15,6 +16,7 @@
 
 #include "conf.h"
 #include "milter_rewrite.h"
+#include "store.h"
 
 #define MILTER_KEY_MAX	512
 
@@ -39,6 +41,10 @@ sfsistat	mlfi_body(SMFICTX *, unsigned char *, size_t);
 sfsistat	mlfi_eom(SMFICTX *);
 sfsistat	mlfi_abort(SMFICTX *);
 sfsistat	mlfi_close(SMFICTX *);
+/* milter_later.c: later_count and later_event record, the background
+ * thread writes (about once a second); flush writes what is left */
+void		later_count(const char *token, enum alias_counter);
+void		later_event(int64_t user_id, const char *type, const char *json);
 int		milter_counts_start(void);
 void		milter_counts_flush(void);
 

@@ -2,19 +2,30 @@
  * milter_mail.c - the libmilter callbacks and the state of one message
  *
  * RCPT: only recipients in alias_domain concern us.  A transaction holds
- * one alias (or one reply address) and nothing else: a RCPT for another
- * one, or for another domain once an alias is in, gets 452 4.5.3 so the
- * client sends it in its own transaction (and each owner gets a copy
- * rewritten for them alone).  An active alias is forwarded; a disabled one
- * is discarded at end of message or rejected (550 5.1.1) as its owner
- * chose, and counted as blocked either way; a reply address takes mail
- * only from its alias owner's real address (else 550 5.7.1).
+ * one alias (or one reply or bounce address) and nothing else: a RCPT for
+ * another one, or for another domain once an alias is in, gets 452 4.5.3
+ * so the client sends it in its own transaction (and each owner gets a
+ * copy rewritten for them alone).  An active alias is forwarded; a
+ * disabled one is discarded at end of message or rejected (550 5.1.1) as
+ * its owner chose, and counted as blocked either way, once per message;
+ * a reply address takes mail only from its alias owner's real address
+ * (else 550 5.7.1).  A signed bounce address (bounce.h: the envelope
+ * sender of the mail we forward) takes delivery status notifications: a
+ * forged or expired one gets 550 5.1.1.
+ *
+ * Recipients the MTA rejected itself: the milter asks for them too
+ * (SMFIP_RCPT_REJ), because Postfix refuses a disabled alias whose owner
+ * chose "reject" at RCPT (bipostal-postmapd answers NOTFOUND), and that
+ * refusal must be counted as blocked.  Nothing else is done with them.
  *
  * DATA: headers and body are buffered (up to milter_max_size, 552 5.3.4;
  * milter_max_headers, 552 5.3.4).  At end of message rewrite_message()
  * computes every change first; only when all of it succeeded are the
- * changes sent to the MTA.  Then notifications are queued and counters
- * bumped.
+ * changes sent to the MTA.  Then notifications are queued (the last step
+ * that can fail, see notes_queue) and counters and events recorded for
+ * the background writer (milter_later.c).  A bounce becomes a
+ * notification for the alias owner and is discarded: the DSN itself goes
+ * nowhere, neither to the mailbox that refused the mail nor to the site.
  *
  * Failure: any internal error (store, rewrite, libmilter) answers
  * 451 4.3.0 through SMFIS_TEMPFAIL: mail is never discarded and never
@@ -29,6 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "bounce.h"
 #include "log.h"
@@ -37,13 +51,16 @@
 #include "token.h"
 #include "util.h"
 
-#include <unistd.h>
+#define MSGID_MAX	998		/* one header line */
+#define BOUNCE_BUF_MAX	(64 * 1024)	/* what a DSN must show us */
+#define BLOCKED_MAX	8		/* aliases counted in one transaction */
 
 enum mail_kind {
 	MAIL_NONE = 0,		/* no alias recipient (yet) */
 	MAIL_FORWARD,
 	MAIL_DISCARD,		/* disabled alias, owner chose discard */
 	MAIL_REPLY,
+	MAIL_BOUNCE,		/* to a signed bounce address */
 	MAIL_OTHER,		/* recipients outside the alias domain */
 };
 
@@ -59,6 +76,10 @@ struct mail {
 	unsigned char	*buf;			/* headers, blank line, body */
 	size_t		 len;
 	size_t		 cap;
+	size_t		 body_off;		/* where the body starts in buf */
+	char		 msgid[MSGID_MAX + 1];	/* Message-ID, "" if none */
+	char		 blocked[BLOCKED_MAX][TOKEN_MAX + 1];	/* counted */
+	int		 nblocked;
 };
 
 struct conn {
@@ -162,135 +183,94 @@ conn_store_reset(struct conn *c)
 	c->st = NULL;
 }
 
-/*
- * Counters are statistics: bumping one is a committed write (an fsync
- * with SQLite), which has no business delaying the answer to the MTA.
- * mlfi_* record increments here; a background thread writes them about
- * once a second through its own store handle, and milter_counts_flush()
- * writes what is left at shutdown.  A failed write is logged and retried
- * on the next round, up to COUNT_PENDING_MAX distinct entries.
- */
-#define COUNT_PENDING_MAX	4096
-
-struct pending {
-	char		 token[TOKEN_MAX + 1];
-	enum alias_counter kind;
-	long		 n;
-};
-
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending *pend;
-static size_t npend;
-
-/* count_later - one more forwarded/blocked/replied for token */
-static void
-count_later(const char *token, enum alias_counter kind)
+/* qid - the queue id for log lines */
+static const char *
+qid(SMFICTX *ctx)
 {
-	size_t	i;
+	const char *i = smfi_getsymval(ctx, "i");
 
-	pthread_mutex_lock(&count_lock);
-	for (i = 0; i < npend; i++)
-		if (pend[i].kind == kind && strcmp(pend[i].token, token) == 0)
-			break;
-	if (i == npend && npend < COUNT_PENDING_MAX) {
-		if (pend == NULL)
-			pend = xcalloc(COUNT_PENDING_MAX, sizeof(*pend));
-		bp_strlcpy(pend[i].token, token, sizeof(pend[i].token));
-		pend[i].kind = kind;
-		pend[i].n = 0;
-		npend++;
-	}
-	if (i < npend)
-		pend[i].n++;
-	else
-		log_warn("alias=%.8s counter dropped: too many pending", token);
-	pthread_mutex_unlock(&count_lock);
+	return (i ? i : "NOQUEUE");
 }
 
-/* counts_write - write the pending increments; 0, or -1 if some are left */
-static int
-counts_write(struct store **stp)
-{
-	struct pending *batch;
-	size_t	 n, i;
-	long	 k;
-	enum store_status s;
-	const char *why = NULL;
-	int	 rc = 0;
-
-	pthread_mutex_lock(&count_lock);
-	n = npend;
-	batch = n ? xmalloc(n * sizeof(*batch)) : NULL;
-	if (n)
-		memcpy(batch, pend, n * sizeof(*batch));
-	npend = 0;
-	pthread_mutex_unlock(&count_lock);
-	if (n == 0)
-		return (0);
-	if (*stp == NULL && (*stp = store_open(milter_g.conf->store, &s, &why)) == NULL)
-		log_warn("counters: store: %s", why ? why : "cannot open");
-	for (i = 0; i < n; i++) {
-		for (k = 0; k < batch[i].n; k++) {
-			if (*stp == NULL ||
-			    store_alias_count(*stp, batch[i].token, batch[i].kind) != STORE_OK)
-				break;
-		}
-		if (k < batch[i].n) {
-			/* put back what was not written */
-			rc = -1;
-			store_close(*stp);
-			*stp = NULL;
-			for (; k < batch[i].n; k++)
-				count_later(batch[i].token, batch[i].kind);
-		}
-	}
-	free(batch);
-	return (rc);
-}
-
-/* counts_main - the background writer */
-static void *
-counts_main(void *arg)
-{
-	struct store *st = NULL;
-
-	for (;;) {
-		sleep(1);
-		if (counts_write(&st) < 0)
-			log_warn("counters: write failed, will retry");
-	}
-	return (NULL);
-}
-
-/* milter_counts_start - start the background writer */
-int
-milter_counts_start(void)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, counts_main, NULL) != 0)
-		return (-1);
-	pthread_detach(t);
-	return (0);
-}
-
-/* milter_counts_flush - write what is pending (shutdown, tests) */
-void
-milter_counts_flush(void)
-{
-	struct store *st = NULL;
-
-	if (counts_write(&st) < 0)
-		log_warn("counters: some increments could not be written");
-	store_close(st);
-}
-
-/* tempfail - 451 4.3.0 with a reason */
+/* tempfail - 451 4.3.0 with a reason, logged with its code */
 static sfsistat
 tempfail(SMFICTX *ctx, const char *why)
 {
+	log_info("%s: action=tempfail code=451 4.3.0 (%s)", qid(ctx), why);
 	smfi_setreply(ctx, "451", "4.3.0", (char *)why);
 	return (SMFIS_TEMPFAIL);
+}
+
+/* no_alias - 550 5.1.1 for an address of the alias domain that routes
+ * nowhere, logged with its code */
+static sfsistat
+no_alias(SMFICTX *ctx)
+{
+	log_info("%s: action=reject code=550 5.1.1 (no such alias)", qid(ctx));
+	smfi_setreply(ctx, "550", "5.1.1",
+	    "Recipient address rejected: no such alias");
+	return (SMFIS_REJECT);
+}
+
+/* json_str - s as a JSON string (quotes included) into out; the text is
+ * cut, never the escapes, when out is too small */
+static void
+json_str(char *out, size_t size, const char *s)
+{
+	size_t	 n = 0;
+
+	if (size < 3) {
+		if (size > 0)
+			*out = '\0';
+		return;
+	}
+	out[n++] = '"';
+	for (; *s && n + 8 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+}
+
+/* mail_event - a "mail" event for the owner of alias (route r): what
+ * happened to a message for which alias of which site; no address, no
+ * content */
+static void
+mail_event(const struct alias_route *r, const char *alias,
+    const char *action)
+{
+	char	 origin[2 * ORIGIN_MAX + 8], ev[EVENT_DATA_MAX + 1];
+
+	json_str(origin, sizeof(origin), r->origin);
+	snprintf(ev, sizeof(ev), "{\"action\":\"%s\",\"alias\":\"%s\","
+	    "\"origin\":%s}", action, alias, origin);
+	later_event(r->user_id, "mail", ev);
+}
+
+/* block_once - count a blocked message for alias token (route r), once
+ * per transaction and alias, and announce it */
+static void
+block_once(SMFICTX *ctx, struct mail *m, const struct alias_route *r,
+    const char *token, const char *action)
+{
+	int	 i;
+
+	for (i = 0; i < m->nblocked; i++)
+		if (strcmp(m->blocked[i], token) == 0)
+			return;
+	if (m->nblocked < BLOCKED_MAX)
+		bp_strlcpy(m->blocked[m->nblocked++], token, TOKEN_MAX + 1);
+	later_count(token, COUNT_BLOCKED);
+	log_info("%s: alias=%.8s action=%s (disabled)", qid(ctx), token, action);
+	mail_event(r, token, "block");
 }
 
 /* buf_add - append to the message buffer */
@@ -324,15 +304,6 @@ addr_strip(char *buf, size_t size, const char *arg)
 	buf[n] = '\0';
 }
 
-/* qid - the queue id for log lines */
-static const char *
-qid(SMFICTX *ctx)
-{
-	const char *i = smfi_getsymval(ctx, "i");
-
-	return (i ? i : "NOQUEUE");
-}
-
 /* conn_get - the connection's state, made on first use */
 static struct conn *
 conn_get(SMFICTX *ctx)
@@ -351,7 +322,9 @@ conn_get(SMFICTX *ctx)
  * round trips we do not: no connect, HELO, DATA or unknown commands, and
  * no reply per header, at end of headers or per body chunk (limits passed
  * there are answered at end of message instead).  This halves the
- * round trips of a small message.
+ * round trips of a small message.  Ask for the recipients the MTA
+ * rejected as well (SMFIP_RCPT_REJ), to count the refused ones of
+ * disabled aliases.
  */
 sfsistat
 mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -362,7 +335,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    SMFIF_CHGBODY | SMFIF_CHGFROM;
 	const unsigned long spare = SMFIP_NOHELO |
 	    SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
-	    SMFIP_NR_BODY;
+	    SMFIP_NR_BODY | SMFIP_RCPT_REJ;
 	struct conn *c = conn_get(ctx);
 
 	if ((f0 & need) != need) {
@@ -423,9 +396,7 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		if (m->route.status == ALIAS_DELETED ||
 		    (m->route.expires_at != 0 && m->route.expires_at <= now) ||
 		    m->route.user_status != USER_ACTIVE) {
-			smfi_setreply(ctx, "550", "5.1.1",
-			    "Recipient address rejected: no such alias");
-			return (SMFIS_REJECT);
+			return (no_alias(ctx));
 		}
 		bp_strlcpy(m->token, token, sizeof(m->token));
 		bp_strlcpy(m->alias, token, sizeof(m->alias));
@@ -434,9 +405,8 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 			return (SMFIS_CONTINUE);
 		}
 		if (m->route.disabled_action == DISABLED_REJECT) {
-			count_later(token, COUNT_BLOCKED);
-			log_info("%s: alias=%.8s action=reject (disabled)",
-			    qid(ctx), token);
+			/* an MTA without bipostal-postmapd lets it through */
+			block_once(ctx, m, &m->route, token, "reject");
 			smfi_setreply(ctx, "550", "5.1.1",
 			    "Recipient address rejected: alias disabled");
 			return (SMFIS_REJECT);
@@ -452,26 +422,22 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 	/* not an alias: a reply address? */
 	s = store_reply_get(st, token, &rp);
 	if (s == STORE_NOTFOUND) {
-		smfi_setreply(ctx, "550", "5.1.1",
-		    "Recipient address rejected: no such alias");
-		return (SMFIS_REJECT);
+		return (no_alias(ctx));
 	}
 	if (s == STORE_OK)
 		s = store_alias_route(st, rp.alias, &m->route);
 	if (s == STORE_NOTFOUND || (s == STORE_OK &&
 	    (m->route.status == ALIAS_DELETED ||
 	    m->route.user_status != USER_ACTIVE))) {
-		smfi_setreply(ctx, "550", "5.1.1",
-		    "Recipient address rejected: no such alias");
-		return (SMFIS_REJECT);
+		return (no_alias(ctx));
 	}
 	if (s != STORE_OK) {
 		conn_store_reset(c);
 		return (tempfail(ctx, "alias store unavailable"));
 	}
 	if (strcasecmp(m->sender, m->route.email) != 0) {
-		log_info("%s: reply=%.8s action=reject (not from the owner)",
-		    qid(ctx), token);
+		log_info("%s: reply=%.8s action=reject code=550 5.7.1 (not from "
+		    "the owner)", qid(ctx), token);
 		smfi_setreply(ctx, "550", "5.7.1",
 		    "Reply addresses accept mail only from their owner");
 		return (SMFIS_REJECT);
@@ -483,6 +449,102 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 	return (SMFIS_CONTINUE);
 }
 
+/* one_alias - 452 4.5.3 for a recipient beside another alias */
+static sfsistat
+one_alias(SMFICTX *ctx)
+{
+	log_info("%s: action=defer code=452 4.5.3 (one alias per message)",
+	    qid(ctx));
+	smfi_setreply(ctx, "452", "4.5.3",
+	    "One alias per message: send this recipient separately");
+	return (SMFIS_TEMPFAIL);
+}
+
+/* rcpt_bounce - a RCPT for a bounce address, local[0..llen) */
+static sfsistat
+rcpt_bounce(SMFICTX *ctx, struct conn *c, const char *local, size_t llen)
+{
+	struct mail *m = c->mail;
+	struct store *st;
+	enum store_status s;
+	enum bounce_verdict v;
+	char	 tok[TOKEN_MAX + 1];
+
+	v = bounce_check(milter_g.key, milter_g.keylen, local, llen, bp_now(),
+	    tok, sizeof(tok), NULL);
+	if (v != BOUNCE_OK) {
+		log_info("%s: action=reject code=550 5.1.1 (bounce address %s)",
+		    qid(ctx), bounce_strverdict(v));
+		smfi_setreply(ctx, "550", "5.1.1",
+		    "Recipient address rejected: no such alias");
+		return (SMFIS_REJECT);
+	}
+	if (m->kind == MAIL_BOUNCE)
+		return (strcmp(tok, m->token) == 0 ? SMFIS_CONTINUE :
+		    one_alias(ctx));
+	if ((st = conn_store(c)) == NULL)
+		return (tempfail(ctx, "alias store unavailable"));
+	s = store_alias_route(st, tok, &m->route);
+	if (s == STORE_NOTFOUND)
+		m->route.user_id = 0;	/* signed, but the alias is gone */
+	else if (s != STORE_OK) {
+		conn_store_reset(c);
+		return (tempfail(ctx, "alias store unavailable"));
+	}
+	bp_strlcpy(m->token, tok, sizeof(m->token));
+	bp_strlcpy(m->alias, tok, sizeof(m->alias));
+	m->kind = MAIL_BOUNCE;
+	return (SMFIS_CONTINUE);
+}
+
+/*
+ * rcpt_rejected - did the MTA reject this recipient already?  Postfix
+ * shows rejected recipients (SMFIP_RCPT_REJ) with {rcpt_mailer} "error"
+ * and its reject text in {rcpt_addr} and {rcpt_host}.  It says "error"
+ * for every accepted address of a virtual alias domain too (they resolve
+ * to the error transport before the alias expansion, "5.1.1 User unknown
+ * in virtual alias table"), but then {rcpt_addr} is the address itself:
+ * that is what tells the two apart.
+ */
+static int
+rcpt_rejected(SMFICTX *ctx, const char *addr)
+{
+	const char *mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
+	const char *raddr = smfi_getsymval(ctx, "{rcpt_addr}");
+
+	if (mailer == NULL || strcmp(mailer, "error") != 0)
+		return (0);
+	return (raddr == NULL || strcasecmp(raddr, addr) != 0);
+}
+
+/* rcpt_rejected_alias - the MTA refused a RCPT for token: count it as
+ * blocked when it is a disabled alias whose owner chose "reject" (an
+ * unknown, deleted or expired one is nothing to count).  Never changes
+ * the transaction: the MTA has answered already. */
+static void
+rcpt_rejected_alias(SMFICTX *ctx, struct conn *c, const char *token)
+{
+	struct alias_route r;
+	struct store *st;
+	enum store_status s;
+
+	if ((st = conn_store(c)) == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	if ((s = store_alias_route(st, token, &r)) != STORE_OK) {
+		if (s != STORE_NOTFOUND) {
+			log_warn("%s: alias=%.8s refused recipient not counted: "
+			    "store: %s", qid(ctx), token, store_strstatus(s));
+			conn_store_reset(c);
+		}
+		return;
+	}
+	if (r.status == ALIAS_INACTIVE && r.disabled_action == DISABLED_REJECT &&
+	    r.user_status == USER_ACTIVE &&
+	    (r.expires_at == 0 || r.expires_at > bp_now()))
+		block_once(ctx, c->mail, &r, token, "reject");
+}
+
 /* mlfi_envrcpt - one alias per transaction, and its policy */
 sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
@@ -491,40 +553,49 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 	struct mail *m;
 	char	 addr[EMAIL_MAX + 1], token[TOKEN_MAX + 1];
 	const char *at;
+	int	 ours;
 
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
 	addr_strip(addr, sizeof(addr), argv[0]);
 	at = strrchr(addr, '@');
-	if (at == NULL || strcasecmp(at + 1, milter_g.conf->alias_domain) != 0 ||
-	    strncasecmp(addr, "bounce+", 7) == 0) {
+	ours = at != NULL && strcasecmp(at + 1, milter_g.conf->alias_domain) == 0;
+	if (rcpt_rejected(ctx, addr)) {
+		if (ours && strncasecmp(addr, BOUNCE_PREFIX,
+		    strlen(BOUNCE_PREFIX)) != 0) {
+			addr[at - addr] = '\0';
+			addr[strcspn(addr, "+")] = '\0';
+			if (token_fold(token, sizeof(token), addr))
+				rcpt_rejected_alias(ctx, c, token);
+		}
+		return (SMFIS_CONTINUE);
+	}
+	if (!ours) {
 		/* not an alias: fine alone, not beside one */
 		if (m->kind != MAIL_NONE && m->kind != MAIL_OTHER)
-			goto one_alias;
+			return (one_alias(ctx));
 		m->kind = MAIL_OTHER;
 		return (SMFIS_CONTINUE);
+	}
+	if (strncasecmp(addr, BOUNCE_PREFIX, strlen(BOUNCE_PREFIX)) == 0) {
+		if (m->kind != MAIL_NONE && m->kind != MAIL_BOUNCE)
+			return (one_alias(ctx));
+		return (rcpt_bounce(ctx, c, addr, (size_t)(at - addr)));
 	}
 	addr[at - addr] = '\0';
 	addr[strcspn(addr, "+")] = '\0';	/* tok+ext is tok, as for postmapd */
 	if (!token_fold(token, sizeof(token), addr)) {
-		smfi_setreply(ctx, "550", "5.1.1",
-		    "Recipient address rejected: no such alias");
-		return (SMFIS_REJECT);
+		return (no_alias(ctx));
 	}
-	if (m->kind == MAIL_OTHER)
-		goto one_alias;
+	if (m->kind == MAIL_OTHER || m->kind == MAIL_BOUNCE)
+		return (one_alias(ctx));
 	if (m->kind != MAIL_NONE) {
 		if (strcmp(token, m->token) == 0)
 			return (SMFIS_CONTINUE);	/* the same alias again */
-		goto one_alias;
+		return (one_alias(ctx));
 	}
 	return (rcpt_alias(ctx, c, token));
-
-one_alias:
-	smfi_setreply(ctx, "452", "4.5.3",
-	    "One alias per message: send this recipient separately");
-	return (SMFIS_TEMPFAIL);
 }
 
 /* mlfi_header - buffer one header; enforce the header count */
@@ -541,6 +612,18 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		return ((c->nr & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_ACCEPT);
 	if (m->kind == MAIL_DISCARD || m->refuse != NULL)
 		return (going(c, SMFIP_NR_HDR));
+	if (m->msgid[0] == '\0' && strcasecmp(name, "Message-ID") == 0)
+		bp_strlcpy(m->msgid, value, sizeof(m->msgid));
+	if (m->kind == MAIL_BOUNCE) {
+		/* our own bounce: never refused, read only so far */
+		if (m->len + strlen(name) + strlen(value) + 4 <= BOUNCE_BUF_MAX) {
+			buf_add(m, name, strlen(name));
+			buf_add(m, ": ", 2);
+			buf_add(m, value, strlen(value));
+			buf_add(m, "\r\n", 2);
+		}
+		return (going(c, SMFIP_NR_HDR));
+	}
 	if (++m->nheaders > (size_t)milter_g.conf->milter_max_headers)
 		m->refuse = "Too many header lines";
 	else if (m->len + strlen(name) + strlen(value) + 4 >
@@ -567,9 +650,11 @@ mlfi_eoh(SMFICTX *ctx)
 
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
-	if ((c->mail->kind == MAIL_FORWARD || c->mail->kind == MAIL_REPLY) &&
-	    c->mail->refuse == NULL)
+	if ((c->mail->kind == MAIL_FORWARD || c->mail->kind == MAIL_REPLY ||
+	    c->mail->kind == MAIL_BOUNCE) && c->mail->refuse == NULL) {
 		buf_add(c->mail, "\r\n", 2);
+		c->mail->body_off = c->mail->len;
+	}
 	return (going(c, SMFIP_NR_EOH));
 }
 
@@ -583,6 +668,12 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
+	if (m->kind == MAIL_BOUNCE) {
+		if (m->len < BOUNCE_BUF_MAX)
+			buf_add(m, chunk, len < BOUNCE_BUF_MAX - m->len ? len :
+			    BOUNCE_BUF_MAX - m->len);
+		return (going(c, SMFIP_NR_BODY));
+	}
 	if ((m->kind != MAIL_FORWARD && m->kind != MAIL_REPLY) || m->refuse)
 		return (going(c, SMFIP_NR_BODY));
 	if (m->len + len > (size_t)milter_g.conf->milter_max_size) {
@@ -671,6 +762,147 @@ apply(SMFICTX *ctx, const struct rewrite_result *r, const char *env_from)
 	return (0);
 }
 
+/*
+ * A notification must reach the owner's queue once, also when the same
+ * message comes again: after our tempfail (say the queue failed on the
+ * second of two notes, so the first is in already) or after the MTA
+ * failed the message past our answer, the sender retries with the same
+ * message.  So the appends are the last step that can fail (after the
+ * rewrite and after every change was handed to the MTA), and each note
+ * appended is remembered here for SEEN_TTL by the SHA-256 of (user,
+ * Message-ID -- or the body when there is none --, position in the
+ * message, bytes); a note already seen is not appended again.  The table
+ * lives in this process, so a retry that reaches another MX host, or this
+ * one after a restart, may still queue a note twice: at least once, never
+ * lost, and in the common case exactly once.
+ */
+#define SEEN_MAX	4096
+#define SEEN_TTL	(5 * 86400)
+
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	unsigned char	 key[32];
+	int64_t		 at;		/* 0 = empty */
+} seen[SEEN_MAX];
+static size_t seen_next;
+
+/* note_key - the identity of note number i of message m; -1 if the
+ * digest failed */
+static int
+note_key(const struct mail *m, size_t i, const char *data, size_t len,
+    unsigned char key[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int64_t	 uid = m->route.user_id;
+	uint64_t pos = i;
+	int	 ok;
+
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(md, &uid, sizeof(uid)) &&
+	    EVP_DigestUpdate(md, &pos, sizeof(pos));
+	if (ok && m->msgid[0] != '\0')
+		ok = EVP_DigestUpdate(md, "I", 1) &&
+		    EVP_DigestUpdate(md, m->msgid, strlen(m->msgid));
+	else if (ok)
+		ok = EVP_DigestUpdate(md, "B", 1) &&
+		    EVP_DigestUpdate(md, m->buf + m->body_off,
+		    m->len - m->body_off);
+	ok = ok && EVP_DigestUpdate(md, data, len) &&
+	    EVP_DigestFinal_ex(md, key, &n) && n == 32;
+	EVP_MD_CTX_free(md);
+	return (ok ? 0 : -1);
+}
+
+/* seen_has - was the note with this key queued lately? */
+static int
+seen_has(const unsigned char key[32])
+{
+	int64_t	 old = bp_now() - SEEN_TTL;
+	size_t	 i;
+	int	 found = 0;
+
+	pthread_mutex_lock(&seen_lock);
+	for (i = 0; i < SEEN_MAX && !found; i++)
+		found = seen[i].at > old && memcmp(seen[i].key, key, 32) == 0;
+	pthread_mutex_unlock(&seen_lock);
+	return (found);
+}
+
+/* seen_add - remember a queued note (the oldest entry makes room) */
+static void
+seen_add(const unsigned char key[32])
+{
+	pthread_mutex_lock(&seen_lock);
+	memcpy(seen[seen_next].key, key, 32);
+	seen[seen_next].at = bp_now();
+	seen_next = (seen_next + 1) % SEEN_MAX;
+	pthread_mutex_unlock(&seen_lock);
+}
+
+/* queue_note - append note number i of message m to its owner's queue
+ * (unless it was queued already) and announce it; 0, or -1 when the
+ * store failed (logged; the caller tempfails) */
+static int
+queue_note(SMFICTX *ctx, struct conn *c, struct mail *m, size_t i,
+    const char *data, size_t len)
+{
+	unsigned char key[32];
+	int64_t	 idx;
+	enum store_status s;
+	char	 ev[128];
+	int	 have_key;
+
+	have_key = note_key(m, i, data, len, key) == 0;
+	if (have_key && seen_has(key)) {
+		log_info("%s: alias=%.8s note %zu queued before: not again",
+		    qid(ctx), m->alias, i + 1);
+		return (0);
+	}
+	s = store_queue_append(c->st, m->route.user_id, data, len,
+	    milter_g.conf->queue_ttl, &idx);
+	if (s != STORE_OK) {
+		log_warn("%s: alias=%.8s notification queue: %s", qid(ctx),
+		    m->alias, store_strstatus(s));
+		conn_store_reset(c);
+		return (-1);
+	}
+	if (have_key)
+		seen_add(key);
+	snprintf(ev, sizeof(ev), "{\"index\":%lld,\"alias\":\"%s\"}",
+	    (long long)idx, m->alias);
+	later_event(m->route.user_id, "queue", ev);
+	return (0);
+}
+
+/* refuse_limit - the permanent reply for a limit the rewrite found
+ * passed, logged with its code */
+static sfsistat
+refuse_limit(SMFICTX *ctx, const struct mail *m, enum rewrite_status rs,
+    const char *why)
+{
+	static const struct {
+		enum rewrite_status rs;
+		const char	*code, *esc, *text;
+	} limits[] = {
+		{ REWRITE_TOO_DEEP, "554", "5.6.0", "MIME nesting too deep" },
+		{ REWRITE_TOO_MANY_PARTS, "554", "5.6.0", "Too many MIME parts" },
+		{ REWRITE_TOO_MANY_HEADERS, "552", "5.3.4", "Too many header lines" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		if (limits[i].rs == rs)
+			break;
+	if (i == sizeof(limits) / sizeof(limits[0]))
+		return (tempfail(ctx, "message rewrite failed, try again later"));
+	log_info("%s: alias=%.8s action=reject code=%s %s (%s)", qid(ctx),
+	    m->alias, limits[i].code, limits[i].esc, why ? why : limits[i].text);
+	smfi_setreply(ctx, (char *)limits[i].code, (char *)limits[i].esc,
+	    (char *)limits[i].text);
+	return (SMFIS_REJECT);
+}
+
 /* eom_forward - rewrite a message for the alias owner */
 static sfsistat
 eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
@@ -721,16 +953,9 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 	case REWRITE_OK:
 		break;
 	case REWRITE_TOO_DEEP:
-		log_info("%s: alias=%.8s action=reject code=554 5.6.0 (%s)", qid(ctx),
-		    m->alias, r.why);
-		smfi_setreply(ctx, "554", "5.6.0", "MIME nesting too deep");
-		ret = SMFIS_REJECT;
-		goto out;
+	case REWRITE_TOO_MANY_PARTS:
 	case REWRITE_TOO_MANY_HEADERS:
-		log_info("%s: alias=%.8s action=reject code=552 5.3.4 (%s)", qid(ctx),
-		    m->alias, r.why);
-		smfi_setreply(ctx, "552", "5.3.4", "Too many header lines");
-		ret = SMFIS_REJECT;
+		ret = refuse_limit(ctx, m, rs, r.why);
 		goto out;
 	default:
 		log_warn("%s: alias=%.8s rewrite failed: %s", qid(ctx), m->alias,
@@ -744,23 +969,13 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 		ret = tempfail(ctx, "message rewrite failed, try again later");
 		goto out;
 	}
-	for (i = 0; i < r.nnotes; i++) {
-		int64_t	 idx, eid;
-		char	 ev[256];
-
-		if (store_queue_append(c->st, m->route.user_id, r.notes[i].data,
-		    r.notes[i].len, cf->queue_ttl, &idx) != STORE_OK) {
-			conn_store_reset(c);
+	for (i = 0; i < r.nnotes; i++)
+		if (queue_note(ctx, c, m, i, r.notes[i].data, r.notes[i].len) < 0) {
 			ret = tempfail(ctx, "notification queue unavailable");
 			goto out;
 		}
-		snprintf(ev, sizeof(ev), "{\"index\":%lld,\"alias\":\"%s\"}",
-		    (long long)idx, m->alias);
-		if (store_event_append(c->st, m->route.user_id, "queue", ev,
-		    &eid) != STORE_OK)
-			log_warn("%s: alias=%.8s event append failed", qid(ctx), m->alias);
-	}
-	count_later(m->alias, COUNT_FORWARDED);
+	later_count(m->alias, COUNT_FORWARDED);
+	mail_event(&m->route, m->alias, "forward");
 	log_info("%s: alias=%.8s action=forward size=%zu blobs=%zu notes=%zu",
 	    qid(ctx), m->alias, m->len, r.nblobs, r.nnotes);
 out:
@@ -799,8 +1014,7 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 
 	rs = rewrite_message(&env, m->buf, m->len, &r);
 	if (rs == REWRITE_TOO_MANY_HEADERS) {
-		smfi_setreply(ctx, "552", "5.3.4", "Too many header lines");
-		ret = SMFIS_REJECT;
+		ret = refuse_limit(ctx, m, rs, r.why);
 		goto out;
 	}
 	if (rs != REWRITE_OK) {
@@ -823,11 +1037,62 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 		ret = tempfail(ctx, "message rewrite failed, try again later");
 		goto out;
 	}
-	count_later(m->alias, COUNT_REPLIED);
+	later_count(m->alias, COUNT_REPLIED);
 	log_info("%s: alias=%.8s action=reply size=%zu", qid(ctx), m->alias, m->len);
 out:
 	rewrite_result_free(&r);
 	return (ret);
+}
+
+/* eom_bounce - a DSN for mail we forwarded: a notification for the
+ * owner instead, and the DSN itself discarded */
+static sfsistat
+eom_bounce(SMFICTX *ctx, struct conn *c, struct mail *m)
+{
+	struct rewrite_dsn d;
+	char	 origin[2 * ORIGIN_MAX + 8], site[ORIGIN_MAX + 1], note[2560];
+	const char *what;
+
+	rewrite_dsn(m->buf, m->len, &d);
+	if (m->route.user_id == 0 || m->route.status == ALIAS_DELETED ||
+	    m->route.user_status != USER_ACTIVE) {
+		log_info("%s: alias=%.8s action=discard (bounce for a gone alias)",
+		    qid(ctx), m->alias);
+		return (SMFIS_DISCARD);
+	}
+	if (d.kind == DSN_AUTOREPLY || d.kind == DSN_OTHER) {
+		log_info("%s: alias=%.8s action=discard (%s to a bounce address)",
+		    qid(ctx), m->alias, d.kind == DSN_AUTOREPLY ? "auto-reply" :
+		    "success notice");
+		return (SMFIS_DISCARD);
+	}
+	if (conn_store(c) == NULL)
+		return (tempfail(ctx, "alias store unavailable"));
+	what = d.kind == DSN_DELAYED ? "is delayed on its way" :
+	    "could not be delivered";
+	bp_strlcpy(site, m->route.origin[0] ? m->route.origin : "a site",
+	    sizeof(site));
+	json_str(origin, sizeof(origin), m->route.origin);
+	{
+		char	 text[600], jtext[1300];
+
+		snprintf(text, sizeof(text), "Mail from %s to your alias %s@%s "
+		    "%s to your mailbox%s%s%s.", site, m->alias,
+		    milter_g.conf->alias_domain, what, d.status[0] ? " (" : "",
+		    d.status, d.status[0] ? ")" : "");
+		json_str(jtext, sizeof(jtext), text);
+		snprintf(note, sizeof(note), "{\"type\":\"bounce\","
+		    "\"alias\":\"%s\",\"origin\":%s,\"status\":\"%s\","
+		    "\"delayed\":%s,\"text\":%s}", m->alias, origin, d.status,
+		    d.kind == DSN_DELAYED ? "true" : "false", jtext);
+	}
+	if (queue_note(ctx, c, m, 0, note, strlen(note)) < 0)
+		return (tempfail(ctx, "notification queue unavailable"));
+	mail_event(&m->route, m->alias, "bounce");
+	log_info("%s: alias=%.8s action=bounce status=%s%s", qid(ctx), m->alias,
+	    d.status[0] ? d.status : "unknown",
+	    d.kind == DSN_DELAYED ? " (delayed)" : "");
+	return (SMFIS_DISCARD);
 }
 
 /* mlfi_eom - compute everything, then apply it */
@@ -841,7 +1106,8 @@ mlfi_eom(SMFICTX *ctx)
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
-	if (m->refuse != NULL && m->kind != MAIL_DISCARD) {
+	if (m->refuse != NULL && m->kind != MAIL_DISCARD &&
+	    m->kind != MAIL_BOUNCE) {
 		log_info("%s: alias=%.8s action=reject code=552 5.3.4 (%s)",
 		    qid(ctx), m->alias, m->refuse);
 		smfi_setreply(ctx, "552", "5.3.4", (char *)m->refuse);
@@ -856,10 +1122,11 @@ mlfi_eom(SMFICTX *ctx)
 	case MAIL_REPLY:
 		ret = eom_reply(ctx, c, m);
 		break;
+	case MAIL_BOUNCE:
+		ret = eom_bounce(ctx, c, m);
+		break;
 	case MAIL_DISCARD:
-		count_later(m->alias, COUNT_BLOCKED);
-		log_info("%s: alias=%.8s action=discard (disabled)", qid(ctx),
-		    m->alias);
+		block_once(ctx, m, &m->route, m->alias, "discard");
 		ret = SMFIS_DISCARD;
 		break;
 	default:

@@ -11,3 +11,10 @@ TESTS += tests/e2e/milter.test
 # the README's run command, foreground, as a new user runs it
 dist_check_SCRIPTS += tests/e2e/run-demo.test
 TESTS += tests/e2e/run-demo.test
+# bounces to forwarded mail (milter engineer)
+dist_check_SCRIPTS += tests/e2e/milter-dsn.test
+TESTS += tests/e2e/milter-dsn.test
+EXTRA_DIST += tests/e2e/milter-lib.sh
+# forwarded mail on a running bipostal-dash (milter engineer)
+dist_check_SCRIPTS += tests/e2e/milter-dash.test
+TESTS += tests/e2e/milter-dash.test

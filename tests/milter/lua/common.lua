@@ -1,18 +1,45 @@
 -- common.lua - shared by every milter test script (prepended with the
--- variables the driver sets: SOCK, A1, A2, ADIS, AREJ, REPLY, OWNER, DOMAIN)
+-- variables the driver sets: SOCK, DOMAIN, OWNER, the aliases A1, A2,
+-- ADIS, AREJ, AREJ2, ANOTE, ABIG, ABNC, the reply addresses REPLY,
+-- RT_HELP, RT_SALES and the bounce addresses BOUNCE_OK, BOUNCE_FORGED,
+-- BOUNCE_OLD)
+--
+-- miltertest keeps a script's error to itself (exit 1, nothing printed),
+-- so every failure is echoed first; the driver shows it.
+
+function fail(what)
+	mt.echo("FAILED: " .. what)
+	error("FAILED: " .. what)
+end
 
 function check(cond, what)
 	if not cond then
-		error("FAILED: " .. what)
+		fail(what)
 	end
 end
 
 function want(conn, code, what)
 	local got = mt.getreply(conn)
 	if got ~= code then
-		error("FAILED: " .. what .. ": got reply " .. tostring(got) ..
-		    ", want " .. tostring(code))
+		fail(what .. ": got reply " .. tostring(got) .. ", want " ..
+		    tostring(code))
 	end
+end
+
+-- want_smtp - the end of message was answered with exactly this SMTP
+-- reply (code, enhanced code, text)
+function want_smtp(conn, code, esc, text, what)
+	want(conn, SMFIR_REPLYCODE, what)
+	check(mt.eom_check(conn, MT_SMTPREPLY, code, esc, text),
+	    what .. ": reply is not " .. code .. " " .. esc .. " " .. text)
+end
+
+-- eom_body - send a whole message after RCPT: headers, body, end of
+-- message; returns nothing (check the reply with want or want_smtp)
+function eom_body(conn, hdrs, text)
+	check(headers(conn, hdrs) == SMFIR_CONTINUE, "headers")
+	check(body(conn, text) == SMFIR_CONTINUE, "body")
+	check(mt.eom(conn) == nil, "eom")
 end
 
 -- open a connection and start a transaction; returns conn
@@ -44,9 +71,19 @@ function headers(conn, list, code)
 	return mt.getreply(conn)
 end
 
+-- body - send text in chunks of at most 60000 bytes (libmilter takes no
+-- larger one); returns the reply to the last chunk, or the first that is
+-- not SMFIR_CONTINUE
 function body(conn, text)
-	check(mt.bodystring(conn, text) == nil, "body")
-	return mt.getreply(conn)
+	local off = 1
+	repeat
+		check(mt.bodystring(conn, text:sub(off, off + 59999)) == nil, "body")
+		local got = mt.getreply(conn)
+		off = off + 60000
+		if got ~= SMFIR_CONTINUE or off > #text then
+			return got
+		end
+	until false
 end
 
 function std_headers(from, to, subject)

@@ -1,5 +1,6 @@
 -- the owner replies: From becomes the alias, To the site, traces removed,
--- envelope sender changed
+-- envelope sender changed (with a dmarc=pass from the trusted
+-- milter_trusted_authserv, mx.alias.test in the test configuration)
 local conn = begin("<" .. OWNER .. ">")
 rcpt(conn, "<" .. REPLY .. "@" .. DOMAIN .. ">", SMFIR_CONTINUE, "reply address from its owner")
 local h = {
@@ -10,6 +11,7 @@ local h = {
 	{ "User-Agent", "Mutt/2.2" },
 	{ "X-Originating-IP", "[198.51.100.9]" },
 	{ "X-Note", "write to " .. OWNER },
+	{ "Authentication-Results", "mx.alias.test; dkim=pass; dmarc=pass header.from=real.test" },
 }
 check(headers(conn, h) == SMFIR_CONTINUE, "headers")
 check(body(conn, "Where is my parcel?\r\n") == SMFIR_CONTINUE, "body")
@@ -21,5 +23,7 @@ check(mt.eom_check(conn, MT_HDRDELETE, "Received"), "Received removed")
 check(mt.eom_check(conn, MT_HDRDELETE, "User-Agent"), "User-Agent removed")
 check(mt.eom_check(conn, MT_HDRDELETE, "X-Originating-IP"), "X-Originating-IP removed")
 check(mt.eom_check(conn, MT_HDRDELETE, "X-Note"), "header naming the owner removed")
+check(mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results"),
+    "Authentication-Results removed")
 check(not mt.eom_check(conn, MT_BODYCHANGE), "body untouched")
 mt.disconnect(conn)
