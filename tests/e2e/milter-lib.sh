@@ -8,7 +8,8 @@
 #	check 'COMMAND' "what"; ok/nok "what"; ml_done
 #
 # ml_setup writes $D/bipostal.conf (alias_domain alias.test, dash_url the
-# dash's own address) and makes the store.  As root every daemon runs as
+# dash's own address, redis = $ML_REDIS when that is set) and makes the
+# store.  As root every daemon runs as
 # nobody (daemon_user), and ctl/seed too, so that the store stays theirs.
 # ml_start waits until each daemon listens; ml_postfix starts Postfix
 # with PF_EXTRA taken from the environment.  Cleanup (on exit) stops
@@ -62,6 +63,7 @@ dash_listen = 127.0.0.1:$DPORT
 dash_url = $DASH
 dash_static_dir = $top_srcdir/dash/www
 daemon_user = $duser
+redis = ${ML_REDIS:-}
 CONF
 	chmod 644 "$D/bipostal.conf"
 	ctl migrate >"$D/ctl.log" 2>&1 || bail "bipostalctl migrate: $(cat "$D/ctl.log")"
