@@ -52,6 +52,10 @@ finish() {
 		echo "# daemon log (tail):"
 		tail -n 30 "$W/log" | sed 's/^/# /'
 	fi
+	if [ "$failed" -ne 0 ] && [ -f "$W/log2" ]; then
+		echo "# second daemon's log (tail):"
+		tail -n 15 "$W/log2" | sed 's/^/# /'
+	fi
 	rm -rf "$W"
 	echo "1..$n"
 	[ "$failed" -eq 0 ]
@@ -59,16 +63,43 @@ finish() {
 }
 trap finish EXIT
 
-# free_port - a port in 20000-60000 with nothing listening
+# free_port - a port no socket uses, below the ephemeral range (where the
+# local end of some client's connection could take it at any time)
 free_port() {
-	local p
+	local p low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${low:-0}" -gt 21000 ] || low=32768
 	while :; do
-		p=$(shuf -i 20000-60000 -n 1)
-		if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
+		p=$(shuf -i 20000-$((low - 1)) -n 1)
+		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] &&
+		    ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
 			echo "$p"
 			return
 		fi
 	done
+}
+
+# start_dash CONF LOG - start a dash on a free port (written into CONF's
+# dash_listen), trying other ports if it cannot listen; sets $started_pid
+# and $started_url, or fails
+start_dash() {
+	local try i
+	for try in 1 2 3; do
+		started_url=http://127.0.0.1:$(free_port)
+		sed -i "s|^dash_listen = .*|dash_listen = ${started_url#http://}|" "$1"
+		"$DASH" -f -c "$1" >> "$2" 2>&1 &
+		started_pid=$!
+		for i in $(seq 50); do
+			curl -s -o /dev/null "$started_url/__lbheartbeat__" && return 0
+			kill -0 "$started_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill "$started_pid" 2>/dev/null
+		wait "$started_pid" 2>/dev/null
+		echo "# $1, try $try: $(tail -n 1 "$2")"
+	done
+	started_pid=
+	return 1
 }
 
 # mysql_admin ARGS - the mysql client as the admin of $BIPOSTAL_TEST_MYSQL_ADMIN
@@ -161,8 +192,6 @@ mkdir -p www/css
 echo '<!doctype html><title>BIPostal</title>' > www/index.html
 echo 'body{}' > www/css/site.css
 echo 'outside' > outside.txt
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
 cat > bipostal.conf <<EOF
 store = $store
 redis = $redis
@@ -170,7 +199,7 @@ alias_domain = alias.example
 daemon_user = $(id -un)
 secret_key_file = $W/secret
 server_key_file = $W/serverkey
-dash_listen = 127.0.0.1:$PORT
+dash_listen = 127.0.0.1:0
 dash_static_dir = $W/www
 dash_signup = open
 dash_cors_origins = https://app.example
@@ -185,12 +214,11 @@ dash_rate_signup = 5
 dash_rate_alias = 30
 queue_max_ttl = 1h
 EOF
-"$DASH" -f -c bipostal.conf > log 2>&1 &
-pid=$!
-for i in $(seq 50); do
-	curl -s -o /dev/null "$URL/__lbheartbeat__" && break
-	sleep 0.2
-done
+start_dash bipostal.conf log
+ok $? "bipostal-dash answers"
+pid=$started_pid
+URL=$started_url
+PORT=${URL##*:}
 
 # ---- health, version, metrics, static files --------------------------------
 call GET /__lbheartbeat__
@@ -1053,13 +1081,13 @@ mysql)
 	ok $? "a private MariaDB for the store-down test"
 	padmin=$(. "$priv/env" && echo "$BIPOSTAL_TEST_MYSQL_ADMIN")
 	BIPOSTAL_TEST_MYSQL_ADMIN=$padmin mysql_admin -e "CREATE DATABASE bipostal_hb"
-	PORT2=$(free_port)
-	sed -e "s|^store = .*|store = ${padmin%/}/bipostal_hb|" -e 's|^redis = .*|redis =|' \
-	    -e "s|^dash_listen = .*|dash_listen = 127.0.0.1:$PORT2|" bipostal.conf > hb.conf
-	"$DASH" -f -c hb.conf > log2 2>&1 &
-	pid2=$!
+	sed -e "s|^store = .*|store = ${padmin%/}/bipostal_hb|" \
+	    -e 's|^redis = .*|redis =|' bipostal.conf > hb.conf
+	start_dash hb.conf log2
+	ok $? "a second dash on the private MariaDB answers"
+	pid2=$started_pid
 	URL1=$URL
-	URL=http://127.0.0.1:$PORT2
+	URL=$started_url
 	heartbeat_is 200
 	expect "second dash on the private MariaDB: heartbeat" 200 '.store == "ok"'
 	"$SRV" stop-mysql "$priv" >> "$W/priv.log" 2>&1
