@@ -781,16 +781,16 @@ apply(SMFICTX *ctx, const struct rewrite_result *r, const char *env_from)
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-	unsigned char	 key[32];
+	unsigned char	 digest[32];	/* note_digest */
 	int64_t		 at;		/* 0 = empty */
 } seen[SEEN_MAX];
 static size_t seen_next;
 
-/* note_key - the identity of note number i of message m; -1 if the
+/* note_digest - the identity of note number i of message m; -1 if the
  * digest failed */
 static int
-note_key(const struct mail *m, size_t i, const char *data, size_t len,
-    unsigned char key[32])
+note_digest(const struct mail *m, size_t i, const char *data, size_t len,
+    unsigned char digest[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int n = 0;
@@ -809,14 +809,14 @@ note_key(const struct mail *m, size_t i, const char *data, size_t len,
 		    EVP_DigestUpdate(md, m->buf + m->body_off,
 		    m->len - m->body_off);
 	ok = ok && EVP_DigestUpdate(md, data, len) &&
-	    EVP_DigestFinal_ex(md, key, &n) && n == 32;
+	    EVP_DigestFinal_ex(md, digest, &n) && n == 32;
 	EVP_MD_CTX_free(md);
 	return (ok ? 0 : -1);
 }
 
-/* seen_has - was the note with this key queued lately? */
+/* seen_has - was the note with this digest queued lately? */
 static int
-seen_has(const unsigned char key[32])
+seen_has(const unsigned char digest[32])
 {
 	int64_t	 old = bp_now() - SEEN_TTL;
 	size_t	 i;
@@ -824,17 +824,18 @@ seen_has(const unsigned char key[32])
 
 	pthread_mutex_lock(&seen_lock);
 	for (i = 0; i < SEEN_MAX && !found; i++)
-		found = seen[i].at > old && memcmp(seen[i].key, key, 32) == 0;
+		found = seen[i].at > old &&
+		    ct_equal(seen[i].digest, 32, digest, 32);
 	pthread_mutex_unlock(&seen_lock);
 	return (found);
 }
 
 /* seen_add - remember a queued note (the oldest entry makes room) */
 static void
-seen_add(const unsigned char key[32])
+seen_add(const unsigned char digest[32])
 {
 	pthread_mutex_lock(&seen_lock);
-	memcpy(seen[seen_next].key, key, 32);
+	memcpy(seen[seen_next].digest, digest, 32);
 	seen[seen_next].at = bp_now();
 	seen_next = (seen_next + 1) % SEEN_MAX;
 	pthread_mutex_unlock(&seen_lock);
@@ -847,14 +848,14 @@ static int
 queue_note(SMFICTX *ctx, struct conn *c, struct mail *m, size_t i,
     const char *data, size_t len)
 {
-	unsigned char key[32];
+	unsigned char digest[32];
 	int64_t	 idx;
 	enum store_status s;
 	char	 ev[128];
-	int	 have_key;
+	int	 have_digest;
 
-	have_key = note_key(m, i, data, len, key) == 0;
-	if (have_key && seen_has(key)) {
+	have_digest = note_digest(m, i, data, len, digest) == 0;
+	if (have_digest && seen_has(digest)) {
 		log_info("%s: alias=%.8s note %zu queued before: not again",
 		    qid(ctx), m->alias, i + 1);
 		return (0);
@@ -867,8 +868,8 @@ queue_note(SMFICTX *ctx, struct conn *c, struct mail *m, size_t i,
 		conn_store_reset(c);
 		return (-1);
 	}
-	if (have_key)
-		seen_add(key);
+	if (have_digest)
+		seen_add(digest);
 	snprintf(ev, sizeof(ev), "{\"index\":%lld,\"alias\":\"%s\"}",
 	    (long long)idx, m->alias);
 	later_event(m->route.user_id, "queue", ev);

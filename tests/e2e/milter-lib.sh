@@ -64,6 +64,8 @@ dash_url = $DASH
 dash_static_dir = $top_srcdir/dash/www
 daemon_user = $duser
 redis = ${ML_REDIS:-}
+# a Redis shared with other tests shares its login buckets (per address)
+dash_rate_login = 100000
 CONF
 	chmod 644 "$D/bipostal.conf"
 	ctl migrate >"$D/ctl.log" 2>&1 || bail "bipostalctl migrate: $(cat "$D/ctl.log")"
