@@ -52,6 +52,25 @@ conf(char *out, size_t size, const char *name, int port, long cache_ms)
 	fclose(f);
 }
 
+/* start_host - a daemon on a free port (another if that one is taken
+ * meanwhile); its pid, the port in *port */
+static pid_t
+start_host(char *path, const char *logpath, const char *name, int *port,
+    long cache_ms)
+{
+	pid_t	pid;
+	int	i;
+
+	for (i = 0; i < 5; i++) {
+		if (i > 0 || *port == 0)
+			*port = pm_free_port();
+		conf(path, 400, name, *port, cache_ms);
+		if ((pid = pm_start(path, logpath, *port, NULL)) > 0)
+			return (pid);
+	}
+	bail("bipostal-postmapd %s does not start (see %s)", name, logpath);
+}
+
 /* ctl - run bipostalctl with args; its first output line in out (may be
  * NULL); the exit status */
 static int
@@ -140,7 +159,7 @@ main(void)
 	char	confa[400], confb[400], loga[400], logb[400];
 	char	addr1[200], addr2[200], addr3[200], req[300], tok[TOKEN_LEN + 1];
 	pid_t	ha, hb;
-	int	pa, pb, created;
+	int	pa, pb = 0, created;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((uri = getenv("POSTMAPD_TEST_STORE")) == NULL ||
@@ -154,11 +173,7 @@ main(void)
 	diag("directory %s%s", dir, getenv("BIPOSTAL_TEST_REDIS") ?
 	    ", Redis configured" : "");
 	pa = pm_free_port();
-	do
-		pb = pm_free_port();
-	while (pb == pa);
 	conf(confa, sizeof(confa), "a", pa, 0);
-	conf(confb, sizeof(confb), "b", pb, 1000);
 	snprintf(ctlconf, sizeof(ctlconf), "%s", confa);
 
 	is_int(ctl("migrate", NULL, 0), 0, "bipostalctl migrate");
@@ -172,8 +187,9 @@ main(void)
 
 	snprintf(loga, sizeof(loga), "%s/a.log", dir);
 	snprintf(logb, sizeof(logb), "%s/b.log", dir);
-	ha = pm_start(confa, loga, pa, NULL);
-	hb = pm_start(confb, logb, pb, NULL);
+	ha = start_host(confa, loga, "a", &pa, 0);
+	hb = start_host(confb, logb, "b", &pb, 1000);
+	ok(pa != pb, "two hosts, ports %d and %d", pa, pb);
 
 	/* disable, enable, delete: seen everywhere within 1 s */
 	snprintf(req, sizeof(req), "alias %s", addr1);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -110,8 +111,13 @@ pm_start(const char *conf, const char *logpath, int port, const char *sock)
 		bail("fork");
 	if (pid == 0) {
 		int	lf = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int	nul = open("/dev/null", O_RDWR);
 
+		/* never hold the TAP pipe open; die with the test */
+		dup2(nul, 0);
+		dup2(nul, 1);
 		dup2(lf, 2);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(prog, "bipostal-postmapd", "-c", conf, "-f", "-v",
 		    (char *)NULL);
 		_exit(127);
@@ -122,10 +128,14 @@ pm_start(const char *conf, const char *logpath, int port, const char *sock)
 			close(fd);
 			return (pid);
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			bail("bipostal-postmapd exited (see %s)", logpath);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			diag("bipostal-postmapd exited (see %s)", logpath);
+			return (-1);
+		}
 		usleep(50000);
 	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 	bail("bipostal-postmapd did not start (see %s)", logpath);
 }
 

@@ -25,8 +25,10 @@ int	 pm_dial(int port);
 /* pm_dial_unix - a connection to the unix socket path, -1 if refused */
 int	 pm_dial_unix(const char *path);
 /* pm_start - run bipostal-postmapd -f -v -c conf with stderr appended to
- * logpath; wait until port (or, when port is 0, unix socket sock)
- * answers; its pid */
+ * logpath (stdin and stdout on /dev/null; it gets SIGTERM when the test
+ * dies); wait until port (or, when port is 0, unix socket sock) answers;
+ * its pid, or -1 if it exited first (e.g. someone took the port: pick
+ * another and try again) */
 pid_t	 pm_start(const char *conf, const char *logpath, int port,
 	    const char *sock);
 /* pm_stop - SIGTERM and wait; the exit status, -1 if it had to be

@@ -327,8 +327,15 @@ main(void)
 		mysql_via_proxy();
 	else
 		snprintf(daemonuri, sizeof(daemonuri), "%s", storeuri);
-	write_conf(daemonuri, 1000);
-	daemon_pid = pm_start(confpath, logpath, port, NULL);
+	for (i = 0; i < 5; i++) {	/* a port taken meanwhile: another */
+		if (i > 0)
+			port = pm_free_port();
+		write_conf(daemonuri, 1000);
+		if ((daemon_pid = pm_start(confpath, logpath, port, NULL)) > 0)
+			break;
+	}
+	if (daemon_pid <= 0)
+		bail("bipostal-postmapd does not start (see %s)", logpath);
 
 	/* every reply kind */
 	snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
@@ -683,7 +690,8 @@ main(void)
 		snprintf(log2, sizeof(log2), "%s/postmapd-unix.log", dir);
 		snprintf(listen, sizeof(listen), "unix:%s", sock);
 		write_conf_to(conf2, daemonuri, listen, 1000);
-		pid2 = pm_start(conf2, log2, 0, sock);
+		if ((pid2 = pm_start(conf2, log2, 0, sock)) < 0)
+			bail("bipostal-postmapd on %s does not start", sock);
 		ok(lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
 		    (sb.st_mode & 0777) == 0666, "unix socket, mode %o",
 		    (unsigned)(sb.st_mode & 0777));
