@@ -800,10 +800,15 @@ function noteText(type, d, a) {
 	const subj = d.subject ? ' “' + d.subject + '”' : '';
 	switch (type) {
 	case 'forwarded':
+	case 'forward':
 	case 'mail':
 		return 'Mail' + subj + (from ? ' from ' + from : '') + ' forwarded' + (site ? ' (alias for ' + site + ')' : '') + '.';
 	case 'blocked':
+	case 'block':
 		return 'Mail' + subj + (from ? ' from ' + from : '') + ' blocked' + (site ? ' at the disabled alias for ' + site : '') + '.';
+	case 'bounce':
+	case 'bounced':
+		return 'Mail' + (from ? ' from ' + from : '') + (site ? ' to the alias for ' + site : '') + ' could not be delivered to your mailbox.';
 	case 'replied':
 	case 'reply':
 		return 'Your reply' + subj + ' was sent' + (site ? ' from the alias for ' + site : '') + '.';
