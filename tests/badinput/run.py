@@ -10,10 +10,11 @@ usage: run.py AREA [AREA...]   with the environment a test needs:
              BADINPUT_ALIAS = an active alias address
 Inputs may name, where the test sets them: {ALIAS} and {ALIAS2} (two
 active aliases of the bearer's user: BADINPUT_ALIAS, BADINPUT_ALIAS2),
-{TOKEN} (the token of {ALIAS}), {OTHER} (the token of another user's
-active alias: BADINPUT_OTHER), {DISABLED} (a disabled alias whose owner
-chose reject: BADINPUT_DISABLED) and {REPLY} (a reply address of {ALIAS}:
-BADINPUT_REPLY).
+{OWNER} (their owner's real address: BADINPUT_OWNER), {TOKEN} (the
+token of {ALIAS}), {OTHER} (the token of another user's active alias:
+BADINPUT_OTHER), {DISABLED} (a disabled alias whose owner chose reject:
+BADINPUT_DISABLED) and {REPLY} (a reply address of {ALIAS}:
+BADINPUT_REPLY); tests/badinput/setup.sh makes them.
 Every row of the named areas runs; a row whose answer does not match its
 expectation fails, and so does an area whose environment is missing.
 
@@ -99,6 +100,7 @@ def addresses():
     alias = os.environ.get('BADINPUT_ALIAS', '')
     other = os.environ.get('BADINPUT_OTHER', '')
     return {'ALIAS': alias, 'ALIAS2': os.environ.get('BADINPUT_ALIAS2', ''),
+            'OWNER': os.environ.get('BADINPUT_OWNER', ''),
             'TOKEN': alias.split('@')[0], 'OTHER': other.split('@')[0],
             'DISABLED': os.environ.get('BADINPUT_DISABLED', ''),
             'REPLY': os.environ.get('BADINPUT_REPLY', '')}
