@@ -13,7 +13,7 @@ tests_security_test_ct_SOURCES = tests/security/test_ct.c
 tests_security_test_ct_LDADD = $(BIPOSTAL_LIBS)
 EXTRA_DIST += tests/security/ct_check.py tests/security/smuggle.py \
 	tests/security/scenario.py tests/security/load.py \
-	tests/security/valgrind.supp
+	tests/security/taplib.py tests/security/valgrind.supp
 dist_check_SCRIPTS += tests/security/ct.test tests/security/smuggling.test \
 	tests/security/privileges.test tests/security/valgrind.test \
 	tests/security/rss.test tests/security/plain-build.sh

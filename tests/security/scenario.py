@@ -30,19 +30,9 @@ import time
 import urllib.error
 import urllib.request
 
-n = failed = 0
+from taplib import Tap
 
-
-def tap(good, text, detail=None):
-    global n, failed
-    n += 1
-    print('%s %d - %s' % ('ok' if good else 'not ok', n, text))
-    if not good:
-        failed += 1
-        if detail is not None:
-            print('#   %r' % (detail,))
-    sys.stdout.flush()
-    return good
+tap = Tap()
 
 
 def http(dash, method, path, body=None, token=None, basic=None,
@@ -311,8 +301,7 @@ def main():
                  '/metrics'):
         st, _ = http(dash, 'GET', path)
         tap(st == 200, 'GET %s (%d)' % (path, st))
-    print('1..%d' % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == '__main__':

@@ -25,22 +25,13 @@ import socket
 import sys
 import time
 
+from taplib import Tap
+
 VARIANTS = [('LF.LF', b'\n.\n'), ('LF.CRLF', b'\n.\r\n'),
             ('CRLF.LF', b'\r\n.\n'), ('CR.CR', b'\r.\r'),
             ('CR.CRLF', b'\r.\r\n'), ('CRLF.CR', b'\r\n.\r')]
 SMUGGLER = 'smuggler@evil.example'
-n = failed = 0
-
-
-def tap(good, text, detail=None):
-    global n, failed
-    n += 1
-    print('%s %d - %s' % ('ok' if good else 'not ok', n, text))
-    if not good:
-        failed += 1
-        if detail is not None:
-            print('#   got: %r' % (detail,))
-    sys.stdout.flush()
+tap = Tap()
 
 
 class Session:
@@ -198,8 +189,7 @@ def main():
     hostport, alias1, alias2, sink, maillog, owner1, owner2 = sys.argv[1:]
     sent = send(hostport, alias1, alias2)
     check(sent, sink, maillog, owner1, owner2)
-    print('1..%d' % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 if __name__ == '__main__':
