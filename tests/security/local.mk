@@ -16,7 +16,8 @@ EXTRA_DIST += tests/security/ct_check.py tests/security/smuggle.py \
 	tests/security/taplib.py tests/security/valgrind.supp
 dist_check_SCRIPTS += tests/security/ct.test tests/security/smuggling.test \
 	tests/security/privileges.test tests/security/valgrind.test \
-	tests/security/rss.test tests/security/plain-build.sh
+	tests/security/rss.test
+dist_noinst_SCRIPTS += tests/security/plain-build.sh
 TESTS += tests/security/test_ct tests/security/ct.test \
 	tests/security/smuggling.test tests/security/privileges.test \
 	tests/security/valgrind.test tests/security/rss.test
