@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,13 +203,27 @@ counts_main(void *arg)
 	return (NULL);
 }
 
-/* milter_counts_start - start the background writer */
+/*
+ * milter_counts_start - start the background writer.  It starts with the
+ * signals libmilter's own signal thread waits for blocked: if it took
+ * SIGTERM, the default action would end the process before smfi_main
+ * returns and the last counts are flushed.
+ */
 int
 milter_counts_start(void)
 {
 	pthread_t t;
+	sigset_t set, old;
+	int	rc;
 
-	if (pthread_create(&t, NULL, counts_main, NULL) != 0)
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	rc = pthread_create(&t, NULL, counts_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
 		return (-1);
 	pthread_detach(t);
 	return (0);
