@@ -14,3 +14,6 @@ include tests/security/local.mk
 # make install / uninstall with DESTDIR
 dist_check_SCRIPTS += tests/install.test
 TESTS += tests/install.test
+# every man page lints clean
+dist_check_SCRIPTS += tests/man.test
+TESTS += tests/man.test
