@@ -54,6 +54,8 @@ struct conf_param {
 	const char	*def;		/* default, as written in the file */
 	long		 min, max;	/* bounds for numbers */
 	const char	*choices;	/* for strings: "a|b", NULL = any */
+	int		(*check)(const char *);	/* for strings: 1 = good */
+	const char	*want;		/* what check accepts, for the refusal */
 };
 
 #define S(m)	CONF_STR, offsetof(struct conf, m)
@@ -65,53 +67,239 @@ struct conf_param {
 #define DAY	86400L
 #define NOLIM	LONG_MAX
 
+/*
+ * Checks of the strings that name something: each is 1 when v has the
+ * form its parameter's "want" text says.  They look at the form only;
+ * whether the host answers or the file opens is found out where it is
+ * used.
+ */
+
+/* check_port - digits s[0..len) make a port 1-65535 */
+static int
+check_port(const char *s, size_t len)
+{
+	long	n = 0;
+	size_t	i;
+
+	if (len == 0 || len > 5)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return (0);
+		n = n * 10 + (s[i] - '0');
+	}
+	return (n >= 1 && n <= 65535);
+}
+
+/* check_host - s[0..len) is a host name, an IPv4 or a [IPv6] address */
+static int
+check_host(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return (0);
+	if (s[0] == '[')
+		return (len > 2 && s[len - 1] == ']' &&
+		    strspn(s + 1, "0123456789abcdefABCDEF:.") == len - 2);
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
+			return (0);
+	return (1);
+}
+
+/* check_hostport - HOST:PORT, the port after the last colon */
+static int
+check_hostport(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+
+	return (colon != NULL && check_host(v, (size_t)(colon - v)) &&
+	    check_port(colon + 1, strlen(colon + 1)));
+}
+
+/* check_path - an absolute path without blanks or control characters */
+static int
+check_path(const char *v)
+{
+	const char *p;
+
+	if (v[0] != '/' || v[1] == '\0')
+		return (0);
+	for (p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return (0);
+	return (1);
+}
+
+/* check_domain - a DNS name of two labels or more, as alias addresses
+ * use it: letters, digits and inner hyphens, labels of 1-63 */
+static int
+check_domain(const char *v)
+{
+	size_t	len = strlen(v), label = 0, labels = 0, i;
+
+	if (len == 0 || len > 253)
+		return (0);
+	for (i = 0; i <= len; i++) {
+		char c = v[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || v[i - 1] == '-')
+				return (0);
+			labels++;
+			label = 0;
+		} else if (isalnum((unsigned char)c) || (c == '-' && label > 0))
+			label++;
+		else
+			return (0);
+	}
+	return (labels >= 2);
+}
+
+/* check_store - sqlite:PATH or mysql://... (store_open reads the rest) */
+static int
+check_store(const char *v)
+{
+	if (strncmp(v, "sqlite:", 7) == 0)
+		return (v[7] != '\0');
+	return (strncmp(v, "mysql://", 8) == 0 && v[8] != '\0');
+}
+
+/* check_redis - empty (no Redis), redis://HOST... or unix:/PATH */
+static int
+check_redis(const char *v)
+{
+	if (*v == '\0')
+		return (1);
+	if (strncmp(v, "unix:", 5) == 0)
+		return (v[5] == '/');
+	return (strncmp(v, "redis://", 8) == 0 && v[8] != '\0' &&
+	    v[8] != '/');
+}
+
+/* check_postmapd_listen - inet:HOST:PORT or unix:/PATH */
+static int
+check_postmapd_listen(const char *v)
+{
+	if (strncmp(v, "unix:", 5) == 0)
+		return (check_path(v + 5));
+	return (strncmp(v, "inet:", 5) == 0 && check_hostport(v + 5));
+}
+
+/* check_milter_socket - libmilter's inet:PORT@HOST, inet6:PORT@HOST,
+ * unix:/PATH or local:/PATH */
+static int
+check_milter_socket(const char *v)
+{
+	const char *at;
+	size_t	skip;
+
+	if (strncmp(v, "unix:", 5) == 0)
+		return (check_path(v + 5));
+	if (strncmp(v, "local:", 6) == 0)
+		return (check_path(v + 6));
+	if (strncmp(v, "inet:", 5) == 0)
+		skip = 5;
+	else if (strncmp(v, "inet6:", 6) == 0)
+		skip = 6;
+	else
+		return (0);
+	v += skip;
+	if ((at = strchr(v, '@')) == NULL)
+		return (0);
+	return (check_port(v, (size_t)(at - v)) &&
+	    check_host(at + 1, strlen(at + 1)));
+}
+
+/* check_url - http://HOST[:PORT][/PATH] or https://..., no blanks */
+static int
+check_url(const char *v)
+{
+	const char *host, *end, *p;
+
+	if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else
+		return (0);
+	for (p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return (0);
+	end = host + strcspn(host, "/?#");
+	p = memchr(host, ':', (size_t)(end - host));
+	if (p != NULL && host[0] != '[')
+		return (check_host(host, (size_t)(p - host)) &&
+		    check_port(p + 1, (size_t)(end - p - 1)));
+	return (check_host(host, (size_t)(end - host)) ||
+	    (host[0] == '[' && check_hostport(host)));
+}
+
 static const struct conf_param conf_table[] = {
 	/* shared */
-	{"store", S(store), "sqlite:" LOCALSTATEDIR "/lib/bipostal/bipostal.db", 0, 0, NULL},
-	{"redis", S(redis), "", 0, 0, NULL},
-	{"alias_domain", S(alias_domain), "alias.example", 0, 0, NULL},
-	{"daemon_user", S(daemon_user), "bipostal", 0, 0, NULL},
-	{"server_key_file", K(server_key_file), "", 0, 0, NULL},
-	{"secret_key_file", K(secret_key_file), "", 0, 0, NULL},
-	{"alias_retention", T(alias_retention), "30d", 0, 3650 * DAY, NULL},
-	{"queue_ttl", T(queue_ttl), "7d", 1, 365 * DAY, NULL},
-	{"queue_max_ttl", T(queue_max_ttl), "30d", 1, 365 * DAY, NULL},
-	{"blob_ttl", T(blob_ttl), "7d", 60, 365 * DAY, NULL},
-	{"event_horizon", T(event_horizon), "1d", 60, 30 * DAY, NULL},
+	{"store", S(store), "sqlite:" LOCALSTATEDIR "/lib/bipostal/bipostal.db",
+	    0, 0, NULL, check_store,
+	    "sqlite:PATH or mysql://USER:PASSWORD@HOST[:PORT]/DB"},
+	{"redis", S(redis), "",
+	    0, 0, NULL, check_redis,
+	    "redis://HOST[:PORT][/N] or unix:/PATH"},
+	{"alias_domain", S(alias_domain), "alias.example",
+	    0, 0, NULL, check_domain,
+	    "a domain name"},
+	{"daemon_user", S(daemon_user), "bipostal", 0, 0, NULL, NULL, NULL},
+	{"server_key_file", K(server_key_file), "", 0, 0, NULL, NULL, NULL},
+	{"secret_key_file", K(secret_key_file), "", 0, 0, NULL, NULL, NULL},
+	{"alias_retention", T(alias_retention), "30d", 0, 3650 * DAY, NULL, NULL, NULL},
+	{"queue_ttl", T(queue_ttl), "7d", 1, 365 * DAY, NULL, NULL, NULL},
+	{"queue_max_ttl", T(queue_max_ttl), "30d", 1, 365 * DAY, NULL, NULL, NULL},
+	{"blob_ttl", T(blob_ttl), "7d", 60, 365 * DAY, NULL, NULL, NULL},
+	{"event_horizon", T(event_horizon), "1d", 60, 30 * DAY, NULL, NULL, NULL},
 
 	/* bipostal-postmapd */
-	{"postmapd_listen", S(postmapd_listen), "inet:127.0.0.1:10044", 0, 0, NULL},
-	{"postmapd_timeout", MS(postmapd_timeout), "5s", 10, 90000, NULL},
-	{"postmapd_max_conn", I(postmapd_max_conn), "1024", 1, 100000, NULL},
-	{"postmapd_idle_timeout", T(postmapd_idle_timeout), "300s", 1, DAY, NULL},
-	{"postmapd_cache_ttl", MS(postmapd_cache_ttl), "0", 0, 1000, NULL},
+	{"postmapd_listen", S(postmapd_listen), "inet:127.0.0.1:10044",
+	    0, 0, NULL, check_postmapd_listen,
+	    "inet:HOST:PORT or unix:/PATH"},
+	{"postmapd_timeout", MS(postmapd_timeout), "5s", 10, 90000, NULL, NULL, NULL},
+	{"postmapd_max_conn", I(postmapd_max_conn), "1024", 1, 100000, NULL, NULL, NULL},
+	{"postmapd_idle_timeout", T(postmapd_idle_timeout), "300s", 1, DAY, NULL, NULL, NULL},
+	{"postmapd_cache_ttl", MS(postmapd_cache_ttl), "0", 0, 1000, NULL, NULL, NULL},
 
 	/* bipostal-milter */
-	{"milter_socket", S(milter_socket), "inet:10045@127.0.0.1", 0, 0, NULL},
-	{"milter_max_size", Z(milter_max_size), "25m", 1024, 1024L * 1024 * 1024, NULL},
-	{"milter_max_headers", I(milter_max_headers), "1000", 10, 100000, NULL},
-	{"milter_max_depth", I(milter_max_depth), "20", 1, 100, NULL},
-	{"milter_template_dir", S(milter_template_dir), PKGDATADIR "/templates", 0, 0, NULL},
-	{"milter_trusted_authserv", S(milter_trusted_authserv), "", 0, 0, NULL},
+	{"milter_socket", S(milter_socket), "inet:10045@127.0.0.1",
+	    0, 0, NULL, check_milter_socket,
+	    "inet:PORT@HOST or unix:/PATH"},
+	{"milter_max_size", Z(milter_max_size), "25m",
+	    1024, 1024L * 1024 * 1024, NULL, NULL, NULL},
+	{"milter_max_headers", I(milter_max_headers), "1000", 10, 100000, NULL, NULL, NULL},
+	{"milter_max_depth", I(milter_max_depth), "20", 1, 100, NULL, NULL, NULL},
+	{"milter_template_dir", S(milter_template_dir), PKGDATADIR "/templates",
+	    0, 0, NULL, NULL, NULL},
+	{"milter_trusted_authserv", S(milter_trusted_authserv), "", 0, 0, NULL, NULL, NULL},
 
 	/* bipostal-dash */
-	{"dash_listen", S(dash_listen), "127.0.0.1:8080", 0, 0, NULL},
-	{"dash_url", S(dash_url), "http://127.0.0.1:8080", 0, 0, NULL},
-	{"dash_static_dir", S(dash_static_dir), PKGDATADIR "/www", 0, 0, NULL},
-	{"dash_signup", S(dash_signup), "admin", 0, 0, "open|admin"},
-	{"dash_cors_origins", S(dash_cors_origins), "", 0, 0, NULL},
-	{"dash_jwks_file", S(dash_jwks_file), "", 0, 0, NULL},
-	{"dash_oidc_issuer", S(dash_oidc_issuer), "", 0, 0, NULL},
-	{"dash_oidc_audience", S(dash_oidc_audience), "", 0, 0, NULL},
-	{"dash_token_ttl", T(dash_token_ttl), "1h", 60, 30 * DAY, NULL},
-	{"dash_max_body", Z(dash_max_body), "64k", 1024, 64L * 1024 * 1024, NULL},
-	{"dash_conn_timeout", T(dash_conn_timeout), "30s", 1, 3600, NULL},
-	{"dash_per_ip_conn", I(dash_per_ip_conn), "64", 1, 100000, NULL},
-	{"dash_threads", I(dash_threads), "4", 1, 256, NULL},
-	{"dash_rate_login", I(dash_rate_login), "10", 1, 1000000, NULL},
-	{"dash_rate_signup", I(dash_rate_signup), "10", 1, 1000000, NULL},
-	{"dash_rate_alias", I(dash_rate_alias), "1000", 1, 100000000, NULL},
-	{NULL, 0, 0, NULL, 0, 0, NULL},
+	{"dash_listen", S(dash_listen), "127.0.0.1:8080",
+	    0, 0, NULL, check_hostport,
+	    "HOST:PORT"},
+	{"dash_url", S(dash_url), "http://127.0.0.1:8080",
+	    0, 0, NULL, check_url,
+	    "http://HOST or https://HOST"},
+	{"dash_static_dir", S(dash_static_dir), PKGDATADIR "/www", 0, 0, NULL, NULL, NULL},
+	{"dash_signup", S(dash_signup), "admin", 0, 0, "open|admin", NULL, NULL},
+	{"dash_cors_origins", S(dash_cors_origins), "", 0, 0, NULL, NULL, NULL},
+	{"dash_jwks_file", S(dash_jwks_file), "", 0, 0, NULL, NULL, NULL},
+	{"dash_oidc_issuer", S(dash_oidc_issuer), "", 0, 0, NULL, NULL, NULL},
+	{"dash_oidc_audience", S(dash_oidc_audience), "", 0, 0, NULL, NULL, NULL},
+	{"dash_token_ttl", T(dash_token_ttl), "1h", 60, 30 * DAY, NULL, NULL, NULL},
+	{"dash_max_body", Z(dash_max_body), "64k", 1024, 64L * 1024 * 1024, NULL, NULL, NULL},
+	{"dash_conn_timeout", T(dash_conn_timeout), "30s", 1, 3600, NULL, NULL, NULL},
+	{"dash_per_ip_conn", I(dash_per_ip_conn), "64", 1, 100000, NULL, NULL, NULL},
+	{"dash_threads", I(dash_threads), "4", 1, 256, NULL, NULL, NULL},
+	{"dash_rate_login", I(dash_rate_login), "10", 1, 1000000, NULL, NULL, NULL},
+	{"dash_rate_signup", I(dash_rate_signup), "10", 1, 1000000, NULL, NULL, NULL},
+	{"dash_rate_alias", I(dash_rate_alias), "1000", 1, 100000000, NULL, NULL, NULL},
+	{NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 /* conf_field - the member of c a parameter fills */
@@ -237,6 +425,11 @@ conf_set(struct conf *c, const struct conf_param *p, const char *v,
 		if (p->choices && !conf_choice(p->choices, v)) {
 			snprintf(why, len, "bad value \"%.100s\": want %s",
 			    v, p->choices);
+			return (-1);
+		}
+		if (p->check && !p->check(v)) {
+			snprintf(why, len, "bad value \"%.100s\": want %s",
+			    v, p->want);
 			return (-1);
 		}
 		free(*(char **)conf_field(c, p));
