@@ -29,10 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <malloc.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -711,21 +709,6 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 	return (0);
 }
 
-/* drop_privileges - become daemon_user when started as root */
-static void
-drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0 || user == NULL || *user == '\0')
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		log_fatal("daemon_user %s: no such user", user);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal("cannot become %s: %s", user, strerror(errno));
-}
-
 /* usage - bad command line */
 static void __attribute__((noreturn))
 usage(void)
@@ -837,7 +820,7 @@ main(int argc, char **argv)
 	    MHD_OPTION_END);
 	if (d == NULL)
 		log_fatal("cannot listen on %s", dash_conf->dash_listen);
-	drop_privileges(dash_conf->daemon_user);
+	bp_drop_privileges(dash_conf->daemon_user, NULL);
 	log_info("listening on %s", dash_conf->dash_listen);
 
 	for (;;) {

@@ -18,8 +18,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,27 +57,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: bipostal-milter [-fv] [-c config]\n");
 	exit(2);
-}
-
-/* drop_privileges - become daemon_user when started as root */
-static void
-drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (user == NULL || *user == '\0') {
-		log_warn("running as root: set daemon_user");
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		log_fatal("daemon_user %s: no such user", user);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal("cannot become %s: %s", user, strerror(errno));
-	if (setuid(0) == 0)
-		log_fatal("could become root again after dropping privileges");
 }
 
 /* check_store - open the store once at startup so that a bad URI is
@@ -152,7 +129,7 @@ main(int argc, char **argv)
 		log_fatal("smfi_register failed");
 	if (smfi_opensocket(1) == MI_FAILURE)
 		log_fatal("milter_socket %s: cannot listen", cf->milter_socket);
-	drop_privileges(cf->daemon_user);
+	bp_drop_privileges(cf->daemon_user, NULL);
 	if (!foreground && daemon(0, 0) < 0)
 		log_fatal("daemon: %s", strerror(errno));
 	if (milter_counts_start() < 0)

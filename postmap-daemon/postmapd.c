@@ -62,12 +62,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -264,29 +262,6 @@ listen_open(const char *addr)
 	freeaddrinfo(res);
 	free(host);
 	return (fd);
-}
-
-/* drop_privileges - become daemon_user when started as root */
-static void
-drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (user == NULL || *user == '\0') {
-		log_warn("running as root: set daemon_user");
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		log_fatal("daemon_user %s: no such user", user);
-	if (unix_path != NULL && chown(unix_path, pw->pw_uid, pw->pw_gid) < 0)
-		log_fatal("chown %s: %m", unix_path);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		log_fatal("cannot become %s: %m", user);
-	if (setuid(0) == 0)
-		log_fatal("could get root back after dropping it");
 }
 
 struct wstore {				/* one worker's store handle */
@@ -869,7 +844,7 @@ main(int argc, char **argv)
 
 	if ((lfd = listen_open(cf->postmapd_listen)) < 0)
 		log_fatal("cannot listen on %s", cf->postmapd_listen);
-	drop_privileges(cf->daemon_user);
+	bp_drop_privileges(cf->daemon_user, unix_path);
 	if (!fg && daemon(0, 0) < 0)
 		log_fatal("daemon: %m");
 

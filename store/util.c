@@ -1,12 +1,19 @@
 /*
- * util.c - allocation wrappers, bounded copies, constant-time compare
+ * util.c - allocation wrappers, bounded copies, constant-time compare,
+ * dropping root
  */
 #include "config.h"
 
+#include <sys/types.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -107,4 +114,34 @@ int64_t
 bp_now(void)
 {
 	return ((int64_t)time(NULL));
+}
+
+/*
+ * bp_drop_privileges - when started as root, become user for good: its
+ * own group only, and no way back.  chown_path (NULL = none), a socket
+ * made as root, is given to the user first.  Failures are fatal, so that
+ * a daemon never serves as root by accident; an empty user keeps root
+ * and says so.
+ */
+void
+bp_drop_privileges(const char *user, const char *chown_path)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0') {
+		log_warn("running as root: set daemon_user");
+		return;
+	}
+	if ((pw = getpwnam(user)) == NULL)
+		log_fatal("daemon_user %s: no such user", user);
+	if (chown_path != NULL && chown(chown_path, pw->pw_uid,
+	    pw->pw_gid) < 0)
+		log_fatal("chown %s: %s", chown_path, strerror(errno));
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		log_fatal("cannot become %s: %s", user, strerror(errno));
+	if (setuid(0) == 0)
+		log_fatal("could become root again after dropping privileges");
 }

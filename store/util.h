@@ -25,5 +25,8 @@ int	 ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 char	*bp_lower(char *s);
 /* now - wall clock seconds */
 int64_t	 bp_now(void);
+/* become daemon_user when root (chown_path first, may be NULL); fatal
+ * on failure */
+void	 bp_drop_privileges(const char *user, const char *chown_path);
 
 #endif
