@@ -120,8 +120,8 @@ bp_now(void)
  * bp_drop_privileges - when started as root, become user for good: its
  * own group only, and no way back.  chown_path (NULL = none), a socket
  * made as root, is given to the user first.  Failures are fatal, so that
- * a daemon never serves as root by accident; an empty user keeps root
- * and says so.
+ * a daemon never serves as root by accident; an empty user, or one
+ * whose uid is 0, keeps root and says so.
  */
 void
 bp_drop_privileges(const char *user, const char *chown_path)
@@ -136,6 +136,10 @@ bp_drop_privileges(const char *user, const char *chown_path)
 	}
 	if ((pw = getpwnam(user)) == NULL)
 		log_fatal("daemon_user %s: no such user", user);
+	if (pw->pw_uid == 0) {
+		log_warn("running as root: daemon_user %s is root", user);
+		return;
+	}
 	if (chown_path != NULL && chown(chown_path, pw->pw_uid,
 	    pw->pw_gid) < 0)
 		log_fatal("chown %s: %s", chown_path, strerror(errno));
