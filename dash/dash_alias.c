@@ -289,10 +289,16 @@ patch_alias(struct req *r, struct alias *a, json_t *b)
 				return (-1);
 			}
 		} else if (strcmp(key, "expires_at") == 0) {
-			if (!json_is_null(v) && (!json_is_integer(v) ||
-			    json_integer_value(v) < 0)) {
+			if (!json_is_null(v) && !json_is_integer(v)) {
 				dash_error(r, 400, DASH_E_PARAM,
 				    "expires_at: seconds since the epoch or null");
+				return (-1);
+			}
+			/* a past expiry would delete the alias at once */
+			if (json_is_integer(v) &&
+			    json_integer_value(v) <= bp_now()) {
+				dash_error(r, 400, DASH_E_PARAM,
+				    "expires_at: a time in the future, or null");
 				return (-1);
 			}
 		} else {

@@ -358,6 +358,10 @@ call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"deleted"}'
 expect "PATCH cannot delete" 400
 call PATCH /v1/aliases/$TOK -H "$AH" -d '{"expires_at":"soon"}'
 expect "PATCH expires_at of the wrong type" 400
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"active","expires_at":1000000000}'
+expect "PATCH expires_at in the past refused" 400 '.message | test("future")'
+call GET /v1/aliases/$TOK -H "$AH"
+expect "... and nothing changed" 200 '.status == "inactive" and .expires_at == 4102444800'
 call PATCH /v1/aliases/$TOK -H "$AH" -d '{"owner":7}'
 expect "PATCH unknown field" 400
 call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
