@@ -294,11 +294,13 @@ patch_alias(struct req *r, struct alias *a, json_t *b)
 				    "expires_at: seconds since the epoch or null");
 				return (-1);
 			}
-			/* a past expiry would delete the alias at once */
-			if (json_is_integer(v) &&
+			/* a past expiry would delete the alias at once;
+			 * 0, like null, means never */
+			if (json_is_integer(v) && json_integer_value(v) != 0 &&
 			    json_integer_value(v) <= bp_now()) {
 				dash_error(r, 400, DASH_E_PARAM,
-				    "expires_at: a time in the future, or null");
+				    "expires_at: a time in the future, "
+				    "or 0 or null for never");
 				return (-1);
 			}
 		} else {

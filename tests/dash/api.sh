@@ -362,6 +362,10 @@ call PATCH /v1/aliases/$TOK -H "$AH" -d '{"status":"active","expires_at":1000000
 expect "PATCH expires_at in the past refused" 400 '.message | test("future")'
 call GET /v1/aliases/$TOK -H "$AH"
 expect "... and nothing changed" 200 '.status == "inactive" and .expires_at == 4102444800'
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"expires_at":0}'
+expect "PATCH expires_at 0: never" 200 '.expires_at == 0'
+call PATCH /v1/aliases/$TOK -H "$AH" -d '{"expires_at":4102444800}'
+expect "PATCH expires_at again" 200 '.expires_at == 4102444800'
 call PATCH /v1/aliases/$TOK -H "$AH" -d '{"owner":7}'
 expect "PATCH unknown field" 400
 call POST /v1/aliases -H "$AH" -d '{"origin":"shop.example"}'
