@@ -356,6 +356,22 @@ store_user_list(struct store *st, struct user **out, size_t *n)
 	    st->be->user_list(st, out, n)));
 }
 
+/* store_batch_begin - start a batch of calls in one transaction */
+enum store_status
+store_batch_begin(struct store *st)
+{
+	return (store_trace(st, "batch begin", NULL, st->be->batch_begin ?
+	    st->be->batch_begin(st) : STORE_OK));
+}
+
+/* store_batch_end - commit the batch */
+enum store_status
+store_batch_end(struct store *st)
+{
+	return (store_trace(st, "batch end", NULL, st->be->batch_end ?
+	    st->be->batch_end(st) : STORE_OK));
+}
+
 /* store_alias_create - the user's live alias for origin, or a new one */
 enum store_status
 store_alias_create(struct store *st, int64_t user_id, const char *origin,

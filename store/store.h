@@ -182,6 +182,9 @@ struct store_backend {
 	/* open: NULL with *why set (static string) on failure */
 	struct store	*(*open)(const char *uri, enum store_status *, const char **why);
 	void		(*close)(struct store *);
+	/* optional: the calls between them run in one transaction */
+	enum store_status (*batch_begin)(struct store *);
+	enum store_status (*batch_end)(struct store *);
 	enum store_status (*migrate)(struct store *);
 	enum store_status (*ping)(struct store *);
 
@@ -262,6 +265,13 @@ struct store	*store_open(const char *uri, enum store_status *status,
 void		 store_close(struct store *);
 enum store_status store_migrate(struct store *);
 enum store_status store_ping(struct store *);
+/* store_batch_begin, store_batch_end - the calls on st between them run
+ * in one transaction where the backend can (SQLite: one commit, so one
+ * wait for the disk, for them all); each call still succeeds or fails
+ * alone.  store_batch_end answers the commit: STORE_OK, or a failure
+ * after which the calls' work may be gone (they are safe to repeat). */
+enum store_status store_batch_begin(struct store *);
+enum store_status store_batch_end(struct store *);
 const char	*store_strstatus(enum store_status);
 
 /* Users.  Identities are login names (emails or external subjects), folded

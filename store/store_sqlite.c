@@ -74,7 +74,8 @@ static const struct sq_migration sq_migrations[] = {
 #define NODE_PICKABLE	"downed = 0 AND draining = 0 AND current_load < capacity"
 
 enum sq_stmt {
-	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_PING,
+	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_SAVEPOINT, SQ_RELEASE,
+	SQ_ROLLBACK_TO, SQ_PING,
 	SQ_USER_INSERT, SQ_IDENT_INSERT, SQ_USER_GET, SQ_USER_BY_IDENT,
 	SQ_USER_BY_QID, SQ_USER_UPDATE, SQ_USER_LIST, SQ_USER_NODE,
 	SQ_USER_SET_NODE,
@@ -97,6 +98,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT one",
+	[SQ_RELEASE] = "RELEASE one",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO one",
 	[SQ_PING] = "SELECT count(*) FROM schema_version",
 
 	[SQ_USER_INSERT] = "INSERT INTO users (queue_id, email, pwhash, "
@@ -200,6 +204,7 @@ struct store_sqlite {
 	sqlite3		*db;
 	char		*path;
 	sqlite3_stmt	*st[SQ_NSTMT];
+	int		 sp;		/* savepoints open inside a batch */
 };
 
 #define SQ(store)	((struct store_sqlite *)(store))
@@ -282,19 +287,44 @@ sq_row(struct store_sqlite *s, sqlite3_stmt *st, const char *what)
 	return (sq_fail(s, rc, what));
 }
 
-/* sq_begin - BEGIN IMMEDIATE: take the write lock now, waiting if busy */
+/* sq_begin - BEGIN IMMEDIATE: take the write lock now, waiting if busy;
+ * inside a batch (a transaction already open), a savepoint instead */
 static enum store_status
 sq_begin(struct store_sqlite *s)
 {
-	return (sq_run(s, sq_stmt(s, SQ_BEGIN), "begin"));
+	enum store_status r;
+
+	if (sqlite3_get_autocommit(s->db) != 0)
+		return (sq_run(s, sq_stmt(s, SQ_BEGIN), "begin"));
+	if ((r = sq_run(s, sq_stmt(s, SQ_SAVEPOINT), "savepoint")) ==
+	    STORE_OK)
+		s->sp++;
+	return (r);
 }
 
-/* sq_end - commit if r is STORE_OK, else roll back; returns the outcome */
+/* sq_end - commit if r is STORE_OK, else roll back; returns the outcome.
+ * For a savepoint: release it, or undo what it covers. */
 static enum store_status
 sq_end(struct store_sqlite *s, enum store_status r)
 {
 	enum store_status c;
 
+	if (s->sp > 0) {
+		s->sp--;
+		if (sqlite3_get_autocommit(s->db) != 0) {
+			s->sp = 0;	/* an error ended the whole batch */
+			return (r == STORE_OK ? STORE_TEMP : r);
+		}
+		if (r == STORE_OK) {
+			c = sq_run(s, sq_stmt(s, SQ_RELEASE), "release");
+			if (c == STORE_OK)
+				return (STORE_OK);
+			r = c == STORE_EXISTS ? STORE_TEMP : c;
+		}
+		(void)sq_run(s, sq_stmt(s, SQ_ROLLBACK_TO), "rollback to");
+		(void)sq_run(s, sq_stmt(s, SQ_RELEASE), "release");
+		return (r);
+	}
 	if (r == STORE_OK) {
 		c = sq_run(s, sq_stmt(s, SQ_COMMIT), "commit");
 		if (c == STORE_OK)
@@ -892,6 +922,32 @@ sq_alias_create(struct store *st, int64_t user_id, const char *origin,
 			return (r);
 	}
 	return (STORE_TEMP);
+}
+
+/* sq_batch_begin - one transaction for the calls up to sq_batch_end;
+ * theirs become savepoints in it (sq_begin) */
+static enum store_status
+sq_batch_begin(struct store *st)
+{
+	struct store_sqlite *s = SQ(st);
+
+	if (sqlite3_get_autocommit(s->db) == 0)
+		return (STORE_PERM);	/* no batch in a batch */
+	s->sp = 0;
+	return (sq_begin(s));
+}
+
+/* sq_batch_end - commit the batch; TEMP when an error already ended it
+ * (SQLite rolled it back) */
+static enum store_status
+sq_batch_end(struct store *st)
+{
+	struct store_sqlite *s = SQ(st);
+
+	s->sp = 0;
+	if (sqlite3_get_autocommit(s->db) != 0)
+		return (STORE_TEMP);
+	return (sq_end(s, STORE_OK));
 }
 
 /* sq_alias_get - one alias by token, whatever its status */
@@ -1540,6 +1596,8 @@ const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
+	.batch_begin = sq_batch_begin,
+	.batch_end = sq_batch_end,
 	.migrate = sq_migrate,
 	.ping = sq_ping,
 	.user_create = sq_user_create,

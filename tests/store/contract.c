@@ -466,6 +466,63 @@ test_replies(void)
 static int64_t q_idx[4];
 static char blob_live[TOKEN_MAX + 1], blob_short[TOKEN_MAX + 1];
 
+/* test_alias_batch - calls between store_batch_begin and store_batch_end
+ * answer as they would alone, each failing alone, and all are kept */
+static void
+test_alias_batch(void)
+{
+	struct user u3, u4, scratch;
+	struct alias a, b[4];
+	char	email[80];
+	int	created[4], c;
+	int64_t	id;
+
+	snprintf(email, sizeof(email), "batch3-%d@real.example", (int)getpid());
+	is_int(store_user_create(st, email, "", &u3), STORE_OK, "batch user 3");
+	snprintf(email, sizeof(email), "batch4-%d@real.example", (int)getpid());
+	is_int(store_user_create(st, email, "", &u4), STORE_OK, "batch user 4");
+	is_int(store_alias_create(st, u3.id, "old.example", 0, &a, &c),
+	    STORE_OK, "an alias made alone");
+	is_int(store_alias_set_status(st, a.token, ALIAS_INACTIVE), STORE_OK,
+	    "... and disabled");
+
+	is_int(store_batch_begin(st), STORE_OK, "batch begin");
+	is_int(store_alias_create(st, u3.id, "Batch.Example", 0, &b[0],
+	    &created[0]), STORE_OK, "batch: create");
+	is_int(store_alias_create(st, u3.id, "batch.example", 0, &b[1],
+	    &created[1]), STORE_OK, "batch: the same site again");
+	is_int(store_alias_create(st, u4.id, "batch.example", 0, &b[2],
+	    &created[2]), STORE_OK, "batch: another user, the same site");
+	is_int(store_alias_create(st, 999999999, "batch.example", 0, &b[3],
+	    &created[3]), STORE_NOTFOUND, "batch: unknown user, not found");
+	is_int(store_alias_create(st, u3.id, "old.example", 0, &a, &c),
+	    STORE_OK, "batch: ask again for the disabled alias");
+	is_int(store_event_append(st, u3.id, "alias", "{}", &id), STORE_OK,
+	    "batch: an event");
+	is_int(store_user_create(st, email, "", &scratch), STORE_EXISTS,
+	    "batch: a refused call fails alone");
+	is_int(store_batch_end(st), STORE_OK, "batch end");
+	ok(created[0] == 1 && created[1] == 0 &&
+	    strcmp(b[0].token, b[1].token) == 0,
+	    "batch: the same site twice, one alias");
+	ok(created[2] == 1 && strcmp(b[2].token, b[0].token) != 0,
+	    "batch: another user, another alias");
+	ok(c == 0 && a.status == ALIAS_ACTIVE, "batch: re-activated");
+	is_int(store_alias_get(st, b[0].token, &a), STORE_OK,
+	    "batch: committed");
+	is_int(store_alias_get(st, b[2].token, &a), STORE_OK,
+	    "batch: the other user's committed");
+	is_int(store_alias_create(st, u3.id, "old.example", 0, &a, &c),
+	    STORE_OK, "after the batch");
+	ok(c == 0 && a.status == ALIAS_ACTIVE, "... the re-activation stayed");
+	is_int(store_alias_create(st, u4.id, "BATCH.example", 0, &a, &c),
+	    STORE_OK, "alone after the batch");
+	ok(c == 0 && strcmp(a.token, b[2].token) == 0,
+	    "... the batch's alias back");
+	is_int(store_batch_begin(st), STORE_OK, "an empty batch");
+	is_int(store_batch_end(st), STORE_OK, "... ends");
+}
+
 static void
 test_queue_blobs_before(void)
 {
@@ -1003,6 +1060,7 @@ main(int argc, char **argv)
 	test_open();
 	test_users();
 	test_aliases();
+	test_alias_batch();
 	test_replies();
 	test_queue_blobs_before();
 	test_nodes();
