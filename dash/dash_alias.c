@@ -36,28 +36,105 @@
 #include "util.h"
 
 /*
- * SQLite takes one writer at a time and makes the others back off in
- * sleeps of growing length; queueing our own writers on a mutex instead
- * keeps the write lock busy.  Other backends need no such thing.
+ * Writes go through write_run.  With SQLite every commit waits for the
+ * disk, so writers that arrive while one commits queue here, and the
+ * next to run takes the whole queue: all their writes in one transaction
+ * (store_batch_begin/end) on its store handle, one wait for the disk.
+ * Each write still succeeds or fails alone.  Queueing our own writers
+ * also keeps them out of SQLite's busy sleeps.  Other backends commit
+ * at once, each on its own connection.
  */
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+struct write_job {
+	enum store_status (*fn)(struct store *, void *);
+	void		*arg;
+	enum store_status status;
+	int		 done;
+	struct write_job *next;
+};
 
-/* write_begin - take the writer mutex when the store is SQLite */
-static int
-write_begin(struct req *r)
+static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t write_cv = PTHREAD_COND_INITIALIZER;
+static struct write_job *write_head, **write_tail = &write_head;
+static int write_busy;
+
+/*
+ * write_run - fn(store, arg) as part of the next batch; its status, or
+ * the batch's commit failure.  fn makes store calls on the store it is
+ * given only (it may run on another request's thread and handle) and
+ * never calls write_run itself.
+ */
+static enum store_status
+write_run(struct req *r, enum store_status (*fn)(struct store *, void *),
+    void *arg)
 {
+	struct write_job job, *batch, *j, *next;
+	enum store_status s;
+
 	if (strncmp(r->cf->store, "sqlite:", 7) != 0)
-		return (0);
-	pthread_mutex_lock(&write_lock);
-	return (1);
+		return (fn(r->db->st, arg));
+	memset(&job, 0, sizeof(job));
+	job.fn = fn;
+	job.arg = arg;
+	pthread_mutex_lock(&write_mu);
+	*write_tail = &job;
+	write_tail = &job.next;
+	while (!job.done && write_busy)
+		pthread_cond_wait(&write_cv, &write_mu);
+	if (job.done) {
+		pthread_mutex_unlock(&write_mu);
+		return (job.status);
+	}
+	/* our turn: take everything queued, ours first among them */
+	write_busy = 1;
+	batch = write_head;
+	write_head = NULL;
+	write_tail = &write_head;
+	pthread_mutex_unlock(&write_mu);
+
+	s = store_batch_begin(r->db->st);
+	for (j = batch; j != NULL; j = j->next)
+		j->status = s == STORE_OK ? j->fn(r->db->st, j->arg) : s;
+	if (s == STORE_OK && (s = store_batch_end(r->db->st)) != STORE_OK)
+		for (j = batch; j != NULL; j = j->next)
+			if (j->status == STORE_OK)
+				j->status = s;
+
+	pthread_mutex_lock(&write_mu);
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;		/* j may go once it is done */
+		j->done = 1;
+	}
+	write_busy = 0;
+	pthread_cond_broadcast(&write_cv);
+	pthread_mutex_unlock(&write_mu);
+	return (job.status);
 }
 
-/* write_end - release it if write_begin took it */
-static void
-write_end(int locked)
+struct event_job {
+	int64_t		 user_id;
+	const char	*type;
+	const char	*data;
+	int64_t		 id;
+};
+
+/* event_write - write_run job: append one event */
+static enum store_status
+event_write(struct store *st, void *arg)
 {
-	if (locked)
-		pthread_mutex_unlock(&write_lock);
+	struct event_job *e = arg;
+
+	return (store_event_append(st, e->user_id, e->type, e->data, &e->id));
+}
+
+/* event_publish - fan an event written with event_write out on Redis */
+static void
+event_publish(struct req *r, const struct event_job *e, enum store_status st)
+{
+	if (st != STORE_OK)
+		log_warn("event %s user=%lld: %s", e->type,
+		    (long long)e->user_id, store_strstatus(st));
+	else
+		redis_publish(r->db->rd, e->user_id, e->type, e->data);
 }
 
 /* dash_event - record an event for the user's stream and fan it out */
@@ -65,22 +142,16 @@ void
 dash_event(struct req *r, int64_t user_id, const char *type, json_t *j)
 {
 	char		*s = json_dumps(j, JSON_COMPACT);
-	int64_t		 id;
-	enum store_status st;
+	struct event_job e;
 
 	json_decref(j);
 	if (s == NULL)
 		return;
 	if (strlen(s) <= EVENT_DATA_MAX) {
-		int locked = write_begin(r);
-
-		st = store_event_append(r->db->st, user_id, type, s, &id);
-		write_end(locked);
-		if (st != STORE_OK)
-			log_warn("event %s user=%lld: %s", type,
-			    (long long)user_id, store_strstatus(st));
-		else
-			redis_publish(r->db->rd, user_id, type, s);
+		e.user_id = user_id;
+		e.type = type;
+		e.data = s;
+		event_publish(r, &e, write_run(r, event_write, &e));
 	}
 	free(s);
 }
@@ -159,16 +230,72 @@ alias_event(struct req *r, const struct alias *a, const char *what)
 	redis_invalidate(r->db->rd, a->token);
 }
 
-/* create_alias - the work shared by POST /v1/aliases and new_subscription;
- * 0 with *a and *created, or -1 answered */
+/* the writes of one alias creation, made together in one write_run */
+struct create_job {
+	int64_t		 user_id;
+	const char	*origin;
+	int64_t		 expires_at;
+	const unsigned char *ctx;	/* NULL: the context stays as it is */
+	size_t		 ctxlen;
+	const char	*domain;
+	struct alias	 a;
+	int		 created;
+	char		*event;		/* new, the event's data, or NULL */
+	struct event_job ev;
+	enum store_status ev_status;
+};
+
+/* create_write - write_run job: the alias (found, revived or new), its
+ * context and expiry, and its event */
+static enum store_status
+create_write(struct store *st, void *arg)
+{
+	struct create_job *c = arg;
+	enum store_status s;
+	json_t	*j;
+
+	s = store_alias_create(st, c->user_id, c->origin, c->expires_at, &c->a,
+	    &c->created);
+	if (s == STORE_OK && c->ctx != NULL &&
+	    (s = store_alias_set_context(st, c->a.token, c->ctx,
+	    c->ctxlen)) == STORE_OK) {
+		memcpy(c->a.context, c->ctx, c->ctxlen);
+		c->a.context_len = c->ctxlen;
+	}
+	if (s == STORE_OK && !c->created && c->expires_at != 0 &&
+	    (s = store_alias_set_expiry(st, c->a.token, c->expires_at)) ==
+	    STORE_OK)
+		c->a.expires_at = c->expires_at;
+	if (s != STORE_OK)
+		return (s);
+	j = dash_alias_json(&c->a, c->domain);
+	json_object_set_new(j, "event", json_string(c->created ? "created" :
+	    "reactivated"));
+	c->event = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	c->ev_status = STORE_INVALID;
+	if (c->event != NULL && strlen(c->event) <= EVENT_DATA_MAX) {
+		c->ev.user_id = c->a.user_id;
+		c->ev.type = "alias";
+		c->ev.data = c->event;
+		c->ev_status = event_write(st, &c->ev);
+	}
+	return (STORE_OK);
+}
+
+/*
+ * create_alias - the work shared by POST /v1/aliases and new_subscription:
+ * the user's alias for origin, with the context ctx[0..ctxlen) (ctx NULL:
+ * left alone) and the expiry; 0 with *a and *created, or -1 answered
+ */
 static int
 create_alias(struct req *r, const char *origin, int64_t expires_at,
-    struct alias *a, int *created)
+    const unsigned char *ctx, size_t ctxlen, struct alias *a, int *created)
 {
+	struct create_job c;
 	char		 o[ORIGIN_MAX + 1];
 	char		 who[32];
 	enum store_status s;
-	int		 locked;
 
 	if (origin == NULL || !origin_ok(origin)) {
 		dash_error(r, 400, DASH_E_PARAM, "origin: a site name");
@@ -179,12 +306,24 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	snprintf(who, sizeof(who), "%lld", (long long)r->user.id);
 	if (dash_ratelimit(r, "alias", who, r->cf->dash_rate_alias, 3600) < 0)
 		return (-1);
-	locked = write_begin(r);
-	s = store_alias_create(r->db->st, r->user.id, o, expires_at, a,
-	    created);
-	write_end(locked);
+	memset(&c, 0, sizeof(c));
+	c.user_id = r->user.id;
+	c.origin = o;
+	c.expires_at = expires_at;
+	c.ctx = ctx;
+	c.ctxlen = ctxlen;
+	c.domain = r->cf->alias_domain;
+	s = write_run(r, create_write, &c);
+	if (c.event != NULL && s == STORE_OK) {
+		if (c.ev_status != STORE_INVALID)
+			event_publish(r, &c.ev, c.ev_status);
+		redis_invalidate(r->db->rd, c.a.token);
+	}
+	free(c.event);
 	if (dash_store_status(r, s, "alias") < 0)
 		return (-1);
+	*a = c.a;
+	*created = c.created;
 	dash_metrics_inc(*created ? "aliases_created" : "aliases_reused");
 	return (0);
 }
@@ -239,22 +378,10 @@ dash_h_aliases(struct req *r, const char *arg)
 		dash_error(r, 400, DASH_E_PARAM, "origin: a string");
 		goto done;
 	}
-	if (create_alias(r, json_string_value(v), expires_at, &a,
+	if (create_alias(r, json_string_value(v), expires_at,
+	    ctxlen >= 0 ? ctx : NULL, ctxlen >= 0 ? (size_t)ctxlen : 0, &a,
 	    &created) < 0)
 		goto done;
-	if (ctxlen >= 0) {
-		if (dash_store_status(r, store_alias_set_context(r->db->st,
-		    a.token, ctx, (size_t)ctxlen), "alias") < 0)
-			goto done;
-		memcpy(a.context, ctx, (size_t)ctxlen);
-		a.context_len = (size_t)ctxlen;
-	}
-	if (!created && expires_at != 0 && dash_store_status(r,
-	    store_alias_set_expiry(r->db->st, a.token, expires_at), "alias") < 0)
-		goto done;
-	if (!created && expires_at != 0)
-		a.expires_at = expires_at;
-	alias_event(r, &a, created ? "created" : "reactivated");
 	dash_reply_json(r, created ? 201 : 200, dash_alias_json(&a,
 	    r->cf->alias_domain));
 done:
@@ -584,12 +711,11 @@ dash_h_legacy_new_subscription(struct req *r, const char *arg)
 		return;
 	if (legacy_user(r, b, 1) < 0 ||
 	    create_alias(r, json_string_value(json_object_get(b, "origin")), 0,
-	    &a, &created) < 0) {
+	    NULL, 0, &a, &created) < 0) {
 		json_decref(b);
 		return;
 	}
 	json_decref(b);
-	alias_event(r, &a, created ? "created" : "reactivated");
 	snprintf(addr, sizeof(addr), "%s@%s", a.token, r->cf->alias_domain);
 	dash_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:b}", "alias", addr,
 	    "token", a.token, "origin", a.origin, "created", created));

@@ -1006,6 +1006,36 @@ call OPTIONS /v1/aliases -H 'Origin: https://app.example' -H 'Access-Control-Req
 [ "$code" = 204 ] && echo "$hdrs" | grep -qi '^access-control-allow-methods:.*POST'
 ok $? "CORS preflight"
 
+# ---- concurrent creations (SQLite: shared commits; 12 < dash_per_ip_conn) ---------------------
+call POST /v1/users -H "$SKH" -d '{"email":"cc@real.example","password":"cc-password"}'
+CC=$(session cc@real.example cc-password)
+mkdir -p "$W/cc"
+pids=
+for i in $(seq 6); do
+	curl -s -o "$W/cc/same$i" -w '%{http_code}\n' --max-time 20 -X POST \
+	    -H "Authorization: Bearer $CC" -d '{"origin":"same.example"}' \
+	    "$URL/v1/aliases" >"$W/cc/same$i.code" &
+	pids="$pids $!"
+	curl -s -o "$W/cc/own$i" -w '%{http_code}\n' --max-time 20 -X POST \
+	    -H "Authorization: Bearer $CC" -d "{\"origin\":\"cc$i.example\"}" \
+	    "$URL/v1/aliases" >"$W/cc/own$i.code" &
+	pids="$pids $!"
+done
+wait $pids
+[ "$(cat "$W"/cc/same*.code | grep -c 201)" = 1 ] &&
+    [ "$(cat "$W"/cc/same*.code | grep -c 200)" = 5 ]
+ok $? "6 creations at once for one site: one 201, five 200"
+[ "$(cat "$W"/cc/same[0-9] | jq -r .token | sort -u | wc -l)" = 1 ]
+ok $? "... all with the same alias"
+[ "$(cat "$W"/cc/own*.code | grep -c 201)" = 6 ] &&
+    [ "$(cat "$W"/cc/own[0-9] | jq -r .token | sort -u | wc -l)" = 6 ]
+ok $? "6 creations at once for six sites: six new aliases"
+call GET /v1/aliases -H "Authorization: Bearer $CC"
+expect "... and the list holds the seven" 200 '(.aliases | length) == 7'
+call GET /v1/events -H "Authorization: Bearer $CC" -H 'Last-Event-ID: 0' --max-time 2
+[ "$(printf '%s\n' "$body" | grep -c '"event":"created"')" = 7 ]
+ok $? "... each with its one created event"
+
 # ---- rate limits -------------------------------------------------------------------------------
 call POST /v1/users -H "$SKH" -d '{"email":"rl@real.example","password":"rl-password"}'
 RL=$(session rl@real.example rl-password)
