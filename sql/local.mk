@@ -6,9 +6,11 @@
 # store can create and upgrade its tables by itself.  List new migrations
 # here in order: NNN_what.sql, NNN = the schema version it brings.
 SQLITE_SQL = \
-	sql/sqlite/001_init.sql
+	sql/sqlite/001_init.sql \
+	sql/sqlite/002_alias_list.sql
 MYSQL_SQL = \
-	sql/mysql/001_init.sql
+	sql/mysql/001_init.sql \
+	sql/mysql/002_alias_list.sql
 
 sqlitesqldir = $(pkgdatadir)/sql/sqlite
 dist_sqlitesql_DATA = $(SQLITE_SQL)
