@@ -372,6 +372,14 @@ store_batch_end(struct store *st)
 	    st->be->batch_end(st) : STORE_OK));
 }
 
+/* store_mark - a number that changes whenever the store may have changed */
+enum store_status
+store_mark(struct store *st, uint64_t *mark)
+{
+	*mark = 0;
+	return (st->be->mark ? st->be->mark(st, mark) : STORE_PERM);
+}
+
 /* store_alias_create - the user's live alias for origin, or a new one */
 enum store_status
 store_alias_create(struct store *st, int64_t user_id, const char *origin,

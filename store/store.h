@@ -185,6 +185,8 @@ struct store_backend {
 	/* optional: the calls between them run in one transaction */
 	enum store_status (*batch_begin)(struct store *);
 	enum store_status (*batch_end)(struct store *);
+	/* optional: see store_mark */
+	enum store_status (*mark)(struct store *, uint64_t *);
 	enum store_status (*migrate)(struct store *);
 	enum store_status (*ping)(struct store *);
 
@@ -272,6 +274,12 @@ enum store_status store_ping(struct store *);
  * after which the calls' work may be gone (they are safe to repeat). */
 enum store_status store_batch_begin(struct store *);
 enum store_status store_batch_end(struct store *);
+/* store_mark - *mark, a number that differs from the one the previous
+ * call on this handle gave whenever anything in the store may have changed
+ * in between, by this handle or any other in any process; equal marks mean
+ * nothing changed, so what was read between them is still true.
+ * STORE_PERM when the backend cannot tell (MySQL): never equal. */
+enum store_status store_mark(struct store *, uint64_t *mark);
 const char	*store_strstatus(enum store_status);
 
 /* Users.  Identities are login names (emails or external subjects), folded

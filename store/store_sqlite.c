@@ -75,7 +75,7 @@ static const struct sq_migration sq_migrations[] = {
 
 enum sq_stmt {
 	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_SAVEPOINT, SQ_RELEASE,
-	SQ_ROLLBACK_TO, SQ_PING,
+	SQ_ROLLBACK_TO, SQ_PING, SQ_DATA_VERSION,
 	SQ_USER_INSERT, SQ_IDENT_INSERT, SQ_USER_GET, SQ_USER_BY_IDENT,
 	SQ_USER_BY_QID, SQ_USER_UPDATE, SQ_USER_LIST, SQ_USER_NODE,
 	SQ_USER_SET_NODE,
@@ -102,6 +102,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_RELEASE] = "RELEASE one",
 	[SQ_ROLLBACK_TO] = "ROLLBACK TO one",
 	[SQ_PING] = "SELECT count(*) FROM schema_version",
+	[SQ_DATA_VERSION] = "PRAGMA data_version",
 
 	[SQ_USER_INSERT] = "INSERT INTO users (queue_id, email, pwhash, "
 	    "created) VALUES (?, ?, ?, ?)",
@@ -950,6 +951,26 @@ sq_batch_end(struct store *st)
 	return (sq_end(s, STORE_OK));
 }
 
+/*
+ * sq_mark - PRAGMA data_version (changes when another connection, here or
+ * in another process, commits) joined to this connection's own count of
+ * changed rows
+ */
+static enum store_status
+sq_mark(struct store *st, uint64_t *mark)
+{
+	struct store_sqlite *s = SQ(st);
+	sqlite3_stmt *q = sq_stmt(s, SQ_DATA_VERSION);
+	enum store_status r;
+
+	if ((r = sq_row(s, q, "data version")) != STORE_OK)
+		return (r == STORE_NOTFOUND ? STORE_TEMP : r);
+	*mark = (uint64_t)sqlite3_column_int64(q, 0) << 32 ^
+	    (uint64_t)sqlite3_total_changes64(s->db);
+	sqlite3_reset(q);
+	return (STORE_OK);
+}
+
 /* sq_alias_get - one alias by token, whatever its status */
 static enum store_status
 sq_alias_get(struct store *st, const char *token, struct alias *a)
@@ -1598,6 +1619,7 @@ const struct store_backend store_sqlite_backend = {
 	.close = sq_close,
 	.batch_begin = sq_batch_begin,
 	.batch_end = sq_batch_end,
+	.mark = sq_mark,
 	.migrate = sq_migrate,
 	.ping = sq_ping,
 	.user_create = sq_user_create,

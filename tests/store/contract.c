@@ -523,6 +523,52 @@ test_alias_batch(void)
 	is_int(store_batch_end(st), STORE_OK, "... ends");
 }
 
+/* test_mark - equal marks while nothing changes; a new one after a write
+ * on this handle or another (SQLite); never equal where the backend cannot
+ * tell */
+static void
+test_mark(void)
+{
+	struct store *other;
+	struct alias a;
+	enum store_status s;
+	const char *why;
+	struct user u;
+	char	email[80];
+	uint64_t m1, m2, m3;
+	int	c;
+
+	if (strncmp(uri, "sqlite:", 7) != 0) {
+		is_int(store_mark(st, &m1), STORE_PERM,
+		    "mark: this backend cannot tell (PERM)");
+		return;
+	}
+	snprintf(email, sizeof(email), "mark-%d@real.example", (int)getpid());
+	is_int(store_user_create(st, email, "", &u), STORE_OK, "mark: a user");
+	is_int(store_mark(st, &m1), STORE_OK, "mark");
+	is_int(store_mark(st, &m2), STORE_OK, "mark again");
+	ok(m1 == m2, "mark: nothing changed, the same mark");
+	is_int(store_alias_get(st, "nosuchtoken", &a), STORE_NOTFOUND,
+	    "mark: a read");
+	is_int(store_mark(st, &m2), STORE_OK, "mark after a read");
+	ok(m1 == m2, "... still the same");
+	is_int(store_alias_create(st, u.id, "mark.example", 0, &a, &c), STORE_OK,
+	    "mark: a write on this handle");
+	is_int(store_mark(st, &m2), STORE_OK, "mark after it");
+	ok(m1 != m2, "... a new mark");
+	if ((other = store_open(uri, &s, &why)) == NULL)
+		bail("store_open %s: %s", uri, why);
+	is_int(store_alias_set_status(other, a.token, ALIAS_INACTIVE), STORE_OK,
+	    "mark: a write on another handle");
+	is_int(store_mark(st, &m3), STORE_OK, "mark after that");
+	ok(m3 != m2, "... a new mark");
+	is_int(store_alias_set_status(other, a.token, ALIAS_ACTIVE), STORE_OK,
+	    "mark: another write there");
+	is_int(store_mark(st, &m1), STORE_OK, "mark after that");
+	ok(m1 != m3 && m1 != m2, "... yet another mark");
+	store_close(other);
+}
+
 static void
 test_queue_blobs_before(void)
 {
@@ -1061,6 +1107,7 @@ main(int argc, char **argv)
 	test_users();
 	test_aliases();
 	test_alias_batch();
+	test_mark();
 	test_replies();
 	test_queue_blobs_before();
 	test_nodes();
