@@ -119,6 +119,19 @@ static struct dash_db *pool;
 static int pool_size;
 static char static_root[PATH_MAX];
 
+/* db_free - close one pooled store; NULL is fine */
+static void
+db_free(struct dash_db *d)
+{
+	if (d == NULL)
+		return;
+	store_close(d->st);
+	redis_close(d->rd);
+	free(d->list_domain);
+	free(d->list_body);
+	free(d);
+}
+
 /* dash_db_get - a store (and Redis) for this request; NULL if unreachable */
 struct dash_db *
 dash_db_get(void)
@@ -166,11 +179,7 @@ dash_db_put(struct dash_db *d)
 		d = NULL;
 	}
 	pthread_mutex_unlock(&pool_lock);
-	if (d != NULL) {
-		store_close(d->st);
-		redis_close(d->rd);
-		free(d);
-	}
+	db_free(d);
 }
 
 /* pool_drain - close every pooled store (shutdown, reload) */
@@ -186,9 +195,7 @@ pool_drain(void)
 	pthread_mutex_unlock(&pool_lock);
 	for (; d != NULL; d = next) {
 		next = d->next;
-		store_close(d->st);
-		redis_close(d->rd);
-		free(d);
+		db_free(d);
 	}
 }
 

@@ -57,6 +57,12 @@ struct dash_db {			/* one per thread at a time, pooled */
 	struct store	*st;
 	struct redis	*rd;
 	struct dash_db	*next;
+	/* the last alias list answered on this handle (dash_alias.c) */
+	int64_t		 list_user;
+	uint64_t	 list_mark;	/* store_mark when it was read */
+	char		*list_domain;	/* new */
+	char		*list_body;	/* new, NULL: none */
+	size_t		 list_len;
 };
 
 struct req {

@@ -35,6 +35,8 @@
 #include "token.h"
 #include "util.h"
 
+#define LIST_KEEP_MAX	(32 * 1024)	/* alias list answers kept per handle */
+
 /*
  * Writes go through write_run.  With SQLite every commit waits for the
  * disk, so writers that arrive while one commits queue here, and the
@@ -329,30 +331,76 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 }
 
 /*
+ * list_reply - GET /v1/aliases.  The answer stays on the store handle with
+ * the store's mark (store_mark), read before the list: while the mark is
+ * the same nothing in the store has changed, by this process or another,
+ * and the same bytes are the answer again.  Where the backend cannot tell
+ * (MySQL) the list is read every time.  Answers over LIST_KEEP_MAX bytes
+ * are not kept (at most one per pooled handle is).
+ */
+static void
+list_reply(struct req *r)
+{
+	struct dash_db	*d = r->db;
+	struct alias	*list = NULL;
+	size_t		 n = 0, i, len;
+	uint64_t	 mark;
+	int		 keep;
+	json_t		*arr;
+	char		*s;
+
+	keep = store_mark(d->st, &mark) == STORE_OK;
+	if (keep && d->list_body != NULL && d->list_user == r->user.id &&
+	    d->list_mark == mark &&
+	    strcmp(d->list_domain, r->cf->alias_domain) == 0) {
+		dash_reply_raw(r, 200, "application/json", d->list_body,
+		    d->list_len, 1);
+		return;
+	}
+	if (dash_store_status(r, store_alias_list(d->st, r->user.id, &list,
+	    &n), "aliases") < 0)
+		return;
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, dash_alias_json(&list[i],
+		    r->cf->alias_domain));
+	free(list);
+	s = json_dumps(arr = json_pack("{s:o}", "aliases", arr),
+	    JSON_COMPACT);
+	json_decref(arr);
+	if (s == NULL)
+		log_fatal("json_dumps: out of memory");
+	len = strlen(s);
+	dash_reply_raw(r, 200, "application/json", s, len, 1);
+	free(d->list_body);
+	d->list_body = NULL;
+	if (keep && len <= LIST_KEEP_MAX) {
+		free(d->list_domain);
+		d->list_domain = xstrdup(r->cf->alias_domain);
+		d->list_body = s;
+		d->list_len = len;
+		d->list_user = r->user.id;
+		d->list_mark = mark;
+	} else
+		free(s);
+}
+
+/*
  * dash_h_aliases - GET /v1/aliases (the user's aliases with counters);
  * POST /v1/aliases {origin, context?, expires_in?}
  */
 void
 dash_h_aliases(struct req *r, const char *arg)
 {
-	struct alias	*list = NULL, a;
-	size_t		 n = 0, i;
-	json_t		*arr, *b, *v;
+	struct alias	 a;
+	json_t		*b, *v;
 	int		 created;
 	int64_t		 expires_at = 0;
 	unsigned char	 ctx[CONTEXT_MAX];
 	long		 ctxlen = -1;
 
 	if (strcmp(r->method, "GET") == 0) {
-		if (dash_store_status(r, store_alias_list(r->db->st,
-		    r->user.id, &list, &n), "aliases") < 0)
-			return;
-		arr = json_array();
-		for (i = 0; i < n; i++)
-			json_array_append_new(arr, dash_alias_json(&list[i],
-			    r->cf->alias_domain));
-		free(list);
-		dash_reply_json(r, 200, json_pack("{s:o}", "aliases", arr));
+		list_reply(r);
 		return;
 	}
 	if ((b = dash_body_json(r)) == NULL)
