@@ -209,6 +209,67 @@ external_user(struct req *r, json_t *c, struct user *u, const char **why)
 	return (0);
 }
 
+/*
+ * Each connection thread remembers the last of our own tokens it verified,
+ * with its user id and expiry: a client that keeps its connection open
+ * sends the same token again and again, and the same bytes need not be
+ * parsed and checked again until they expire.  The user is read from the
+ * store every time all the same (revocation takes effect at once).
+ */
+#define TOKEN_KEEP_MAX	512
+static __thread struct {
+	char		 tok[TOKEN_KEEP_MAX];
+	size_t		 len;		/* 0: none */
+	int64_t		 user_id;
+	int64_t		 exp;
+} token_kept;
+
+/* token_user_id - 1 with *id for one of our tokens; 0 with *ext set and
+ * *claims (new) for the OpenID provider's; -1 with *why if refused */
+static int
+token_user_id(const char *tok, int64_t *id, int *ext, json_t **claims,
+    const char **why)
+{
+	size_t		 len = strlen(tok);
+	int64_t		 now = bp_now(), exp;
+	const char	*sub, *iss;
+	json_t		*c;
+	char		*end;
+	long long	 n;
+
+	*claims = NULL;
+	*ext = 0;
+	if (len == token_kept.len && now < token_kept.exp &&
+	    ct_equal(tok, len, token_kept.tok, token_kept.len)) {
+		*id = token_kept.user_id;
+		return (1);
+	}
+	if ((c = dash_jwt_verify(tok, now, ext, why)) == NULL)
+		return (-1);
+	if (*ext) {
+		*claims = c;
+		return (0);
+	}
+	sub = json_string_value(json_object_get(c, "sub"));
+	iss = json_string_value(json_object_get(c, "iss"));
+	exp = (int64_t)json_number_value(json_object_get(c, "exp"));
+	if (sub == NULL || iss == NULL || strcmp(iss, "bipostal-dash") != 0 ||
+	    (n = strtoll(sub, &end, 10)) <= 0 || *end != '\0') {
+		json_decref(c);
+		*why = "token rejected";
+		return (-1);
+	}
+	json_decref(c);
+	*id = (int64_t)n;
+	if (len < TOKEN_KEEP_MAX) {
+		memcpy(token_kept.tok, tok, len);
+		token_kept.len = len;
+		token_kept.user_id = *id;
+		token_kept.exp = exp;
+	}
+	return (1);
+}
+
 /* dash_token_check - a bearer token to its live user; 0, or -1 answered */
 int
 dash_token_check(struct req *r, const char *tok, struct user *u)
@@ -216,9 +277,10 @@ dash_token_check(struct req *r, const char *tok, struct user *u)
 	const char	*why;
 	json_t		*c;
 	int		 ext, rc;
+	int64_t		 id;
 	enum store_status s;
 
-	if ((c = dash_jwt_verify(tok, bp_now(), &ext, &why)) == NULL)
+	if ((rc = token_user_id(tok, &id, &ext, &c, &why)) < 0)
 		goto refuse;
 	if (ext) {
 		rc = external_user(r, c, u, &why);
@@ -228,25 +290,7 @@ dash_token_check(struct req *r, const char *tok, struct user *u)
 		if (rc < 0)
 			goto refuse;
 	} else {
-		const char *sub = json_string_value(json_object_get(c, "sub"));
-		const char *iss = json_string_value(json_object_get(c, "iss"));
-		char	*end;
-		long long id;
-
-		if (sub == NULL || iss == NULL ||
-		    strcmp(iss, "bipostal-dash") != 0) {
-			json_decref(c);
-			why = "token rejected";
-			goto refuse;
-		}
-		id = strtoll(sub, &end, 10);
-		rc = *end != '\0' || id <= 0;
-		json_decref(c);
-		if (rc) {
-			why = "token rejected";
-			goto refuse;
-		}
-		s = store_user_get(r->db->st, (int64_t)id, u);
+		s = store_user_get(r->db->st, id, u);
 		if (s == STORE_NOTFOUND) {
 			why = "unknown user";
 			goto refuse;

@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,15 +264,55 @@ dash_jwks_load(const char *path, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * The HMAC-SHA256 context keyed with the secret once (the key is set at
+ * startup and never changes), copied for each use: fetching the algorithm
+ * and keying it again would cost more than the MAC.
+ */
+static pthread_once_t hs256_once = PTHREAD_ONCE_INIT;
+static EVP_MAC_CTX *hs256_ctx;
+
+/* hs256_init - key hs256_ctx; it stays NULL on failure */
+static void
+hs256_init(void)
+{
+	EVP_MAC	*mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM p[2];
+	EVP_MAC_CTX *c;
+
+	if (mac == NULL)
+		return;
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_end();
+	if ((c = EVP_MAC_CTX_new(mac)) != NULL && EVP_MAC_init(c,
+	    dash_keys.secret, dash_keys.secret_len, p))
+		hs256_ctx = c;
+	else
+		EVP_MAC_CTX_free(c);
+	EVP_MAC_free(mac);
+}
+
 /* hs256 - HMAC-SHA256 of data with the secret key, base64url in out */
 void
 dash_hs256(const char *data, size_t len, char *out, size_t size)
 {
 	unsigned char	mac[EVP_MAX_MD_SIZE];
 	unsigned int	maclen = 0;
+	size_t		n = 0;
+	EVP_MAC_CTX	*c;
 
-	HMAC(EVP_sha256(), dash_keys.secret, (int)dash_keys.secret_len,
-	    (const unsigned char *)data, len, mac, &maclen);
+	pthread_once(&hs256_once, hs256_init);
+	if (hs256_ctx != NULL && (c = EVP_MAC_CTX_dup(hs256_ctx)) != NULL) {
+		if (EVP_MAC_update(c, (const unsigned char *)data, len) &&
+		    EVP_MAC_final(c, mac, &n, sizeof(mac)))
+			maclen = (unsigned int)n;
+		EVP_MAC_CTX_free(c);
+	}
+	if (maclen == 0)
+		HMAC(EVP_sha256(), dash_keys.secret,
+		    (int)dash_keys.secret_len, (const unsigned char *)data,
+		    len, mac, &maclen);
 	dash_b64url_encode(mac, maclen, out, size);
 }
 

@@ -1036,6 +1036,44 @@ call GET /v1/events -H "Authorization: Bearer $CC" -H 'Last-Event-ID: 0' --max-t
 [ "$(printf '%s\n' "$body" | grep -c '"event":"created"')" = 7 ]
 ok $? "... each with its one created event"
 
+# ---- one kept-open connection sees every change (kept answers, kept tokens) -----------------
+call POST /v1/users -H "$SKH" -d '{"email":"ka@real.example","password":"ka-password"}'
+KA=$(session ka@real.example ka-password)
+call POST /v1/aliases -H "Authorization: Bearer $KA" -d '{"origin":"kept.example"}'
+KT=$(echo "$body" | jq -r .token)
+cat > "$W/keepalive.py" <<'PY'
+# one HTTP/1.1 connection; "get" lines issue GET /v1/aliases on it, other
+# lines run as shell commands between the requests
+import http.client, json, subprocess, sys
+port, token, script = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+for step in script:
+    if step != "get":
+        subprocess.run(step, shell=True, check=True)
+        continue
+    c.request("GET", "/v1/aliases", headers={"Authorization": "Bearer " + token})
+    r = c.getresponse()
+    b = r.read()
+    if r.status != 200:
+        print(r.status)
+        continue
+    print(r.status, " ".join(a["status"] for a in json.loads(b)["aliases"]))
+PY
+CTLC="$top_builddir/bipostalctl -c bipostal.conf"
+PATCHA="curl -s -o /dev/null -X PATCH -H 'Authorization: Bearer $KA' -d '{\"status\":\"active\"}' $URL/v1/aliases/$KT"
+python3 "$W/keepalive.py" "$PORT" "$KA" get get "$CTLC alias disable $KT@alias.example >/dev/null" get \
+    "$PATCHA" get "$CTLC user revoke ka@real.example >/dev/null" get >"$W/ka.out" 2>"$W/ka.err"
+ok $? "kept-open connection: requests and commands between them ran"
+[ "$(sed -n 1p "$W/ka.out")" = "200 active" ] && [ "$(sed -n 2p "$W/ka.out")" = "200 active" ]
+ok $? "... the list twice, the same"
+[ "$(sed -n 3p "$W/ka.out")" = "200 inactive" ]
+ok $? "... disabled by bipostalctl (another process): the next answer says so"
+[ "$(sed -n 4p "$W/ka.out")" = "200 active" ]
+ok $? "... enabled over another connection: the next answer says so"
+[ "$(sed -n 5p "$W/ka.out")" = 401 ]
+ok $? "... the user revoked by bipostalctl: the same token is refused at once"
+[ "$(wc -l <"$W/ka.out")" = 5 ] || sed 's/^/#   /' "$W/ka.out" "$W/ka.err"
+
 # ---- rate limits -------------------------------------------------------------------------------
 call POST /v1/users -H "$SKH" -d '{"email":"rl@real.example","password":"rl-password"}'
 RL=$(session rl@real.example rl-password)
