@@ -57,6 +57,9 @@ struct dash_db {			/* one per thread at a time, pooled */
 	struct store	*st;
 	struct redis	*rd;
 	struct dash_db	*next;
+	/* the last user a bearer token named on this handle (dash_auth.c) */
+	struct user	 user;		/* user.id 0: none */
+	uint64_t	 user_mark;	/* store_mark when it was read */
 	/* the last alias list answered on this handle (dash_alias.c) */
 	int64_t		 list_user;
 	uint64_t	 list_mark;	/* store_mark when it was read */
@@ -83,6 +86,8 @@ struct req {
 	unsigned	 status;
 	struct MHD_Response *resp;
 	const char	*route;		/* metrics label, static string */
+	uint64_t	 mark;		/* store_mark read by the bearer check */
+	int		 has_mark;	/* ... if it could be */
 };
 
 typedef void dash_handler_fn(struct req *, const char *arg);

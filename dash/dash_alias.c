@@ -349,7 +349,11 @@ list_reply(struct req *r)
 	json_t		*arr;
 	char		*s;
 
-	keep = store_mark(d->st, &mark) == STORE_OK;
+	if (r->has_mark) {	/* read just now by the bearer check */
+		keep = 1;
+		mark = r->mark;
+	} else
+		keep = store_mark(d->st, &mark) == STORE_OK;
 	if (keep && d->list_body != NULL && d->list_user == r->user.id &&
 	    d->list_mark == mark &&
 	    strcmp(d->list_domain, r->cf->alias_domain) == 0) {

@@ -213,8 +213,8 @@ external_user(struct req *r, json_t *c, struct user *u, const char **why)
  * Each connection thread remembers the last of our own tokens it verified,
  * with its user id and expiry: a client that keeps its connection open
  * sends the same token again and again, and the same bytes need not be
- * parsed and checked again until they expire.  The user is read from the
- * store every time all the same (revocation takes effect at once).
+ * parsed and checked again until they expire.  The user is looked up
+ * every time all the same (token_user: revocation takes effect at once).
  */
 #define TOKEN_KEEP_MAX	512
 static __thread struct {
@@ -270,6 +270,31 @@ token_user_id(const char *tok, int64_t *id, int *ext, json_t **claims,
 	return (1);
 }
 
+/*
+ * token_user - the user with this id, as the store has it now.  The last
+ * one read on the store handle is kept with the store's mark: while the
+ * mark is the same, nothing changed (revoked users included) and the kept
+ * copy is the answer.  The mark stays in r for the handler (list_reply).
+ */
+static enum store_status
+token_user(struct req *r, int64_t id, struct user *u)
+{
+	struct dash_db	*d = r->db;
+	enum store_status s;
+
+	r->has_mark = store_mark(d->st, &r->mark) == STORE_OK;
+	if (r->has_mark && d->user.id == id && d->user_mark == r->mark) {
+		*u = d->user;
+		return (STORE_OK);
+	}
+	d->user.id = 0;
+	if ((s = store_user_get(d->st, id, u)) == STORE_OK && r->has_mark) {
+		d->user = *u;
+		d->user_mark = r->mark;
+	}
+	return (s);
+}
+
 /* dash_token_check - a bearer token to its live user; 0, or -1 answered */
 int
 dash_token_check(struct req *r, const char *tok, struct user *u)
@@ -290,7 +315,7 @@ dash_token_check(struct req *r, const char *tok, struct user *u)
 		if (rc < 0)
 			goto refuse;
 	} else {
-		s = store_user_get(r->db->st, id, u);
+		s = token_user(r, id, u);
 		if (s == STORE_NOTFOUND) {
 			why = "unknown user";
 			goto refuse;
