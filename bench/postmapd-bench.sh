@@ -122,7 +122,7 @@ PIDS="$PIDS $!"
 sleep 0.5
 redis-cli -p "$rport" set key:__rand_int__ owner@real.test >/dev/null
 
-echo "# bipostal-postmapd ${workers:-(-w 8)} cache_ttl=$ttl vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs, load $(cut -d" " -f1-3 /proc/loadavg)"
+echo "# bipostal-postmapd ${workers:-(default workers)} cache_ttl=$ttl vs redis-benchmark GET, ${secs}s per point, $naliases aliases, $(nproc) CPUs, load $(cut -d" " -f1-3 /proc/loadavg)"
 printf '%-6s %-8s %12s %9s %9s %8s\n' conns target lookups/s p50_ms p99_ms ratio
 for c in 1 8 64; do
 	# Redis first: about as many requests as postmapd does in $secs

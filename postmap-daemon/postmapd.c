@@ -87,7 +87,7 @@
 #include "store.h"
 #include "util.h"
 
-#define WORKERS_DEFAULT	8
+#define WORKERS_SERVER	8	/* default with a database server */
 #define WORKERS_MAX	64
 #define WATCH_MS	10	/* watchdog period */
 #define STORE_REFRESH	2	/* seconds a SQLite handle is used */
@@ -356,6 +356,24 @@ conn_waits(const struct conn *c)
 
 	return (conn_has_request(c) ||
 	    (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0));
+}
+
+/*
+ * default_workers - with SQLite a lookup never waits for a server, so one
+ * worker per CPU keeps them all busy and more only take turns (at least
+ * 2, so one slow call leaves another worker free); with a server, lookups
+ * wait for its answers and WORKERS_SERVER overlap them.  Either way the
+ * watchdog adds workers when all are inside lookups.
+ */
+static int
+default_workers(const struct conf *cf)
+{
+	long	n;
+
+	if (strncmp(cf->store, "sqlite:", 7) != 0)
+		return (WORKERS_SERVER);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return (n < 2 ? 2 : n > WORKERS_SERVER ? WORKERS_SERVER : (int)n);
 }
 
 /* conn_arm - re-arm c in the workers' set for what it needs now */
@@ -794,7 +812,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	struct conf *cf;
 	uint64_t next_watch = 0, t;
-	int	ch, fg = 0, workers = WORKERS_DEFAULT, sfd, mep, n, i;
+	int	ch, fg = 0, workers = 0, sfd, mep, n, i;
 	int	running = 1;
 	long	k;
 
@@ -830,6 +848,8 @@ main(int argc, char **argv)
 	if (postmapd_bounce_init(cf, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	pool.conf = cf;
+	if (workers == 0)
+		workers = default_workers(cf);
 	pool.base = workers;
 
 	nslots = cf->postmapd_max_conn;
