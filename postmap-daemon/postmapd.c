@@ -19,8 +19,11 @@
  * re-arms it so that the next request is served by another thread.  When
  * every worker is inside a lookup, it looks for connections whose request
  * waits for a worker (input unread, or a whole request left in the
- * buffer), starts one more worker (at most WORKERS_MAX) and, once such a
- * request has waited postmapd_timeout, answers it "TEMP lookup timeout"
+ * buffer); when one has waited SPAWN_WAIT_MS (or a quarter of
+ * postmapd_timeout if less: a busy store only makes requests take turns,
+ * a hanging one makes them wait that long) it starts one more worker (at
+ * most WORKERS_MAX) and, once such a request has waited postmapd_timeout,
+ * answers it "TEMP lookup timeout"
  * itself without asking the store: however many lookups hang, every
  * request is answered by its deadline, counted from when it was first
  * seen waiting.  Extra workers leave after a quiet second.  It also
@@ -90,6 +93,7 @@
 #define WORKERS_SERVER	8	/* default with a database server */
 #define WORKERS_MAX	64
 #define WATCH_MS	10	/* watchdog period */
+#define SPAWN_WAIT_MS	100	/* a request waited this long: one more worker */
 #define STORE_REFRESH	2	/* seconds a SQLite handle is used */
 #define STORE_BACKOFF	250	/* ms between failed opens, per worker */
 #define INBUF_SIZE	(POSTMAPD_REQ_MAX + 16)
@@ -713,6 +717,8 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 	uint64_t idle = (uint64_t)pool.conf->postmapd_idle_timeout * 1000;
 	struct conn *c;
 	long	i;
+	uint64_t spawn_wait = limit / 4 < SPAWN_WAIT_MS ? limit / 4 :
+	    SPAWN_WAIT_MS;
 	int	late_n = 0, waiting_n = 0, saturated;
 
 	pthread_mutex_lock(&pool.mu);
@@ -736,10 +742,11 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 		} else if (c->fd >= 0 && !c->busy && saturated &&
 		    conn_waits(c)) {
 			/* no worker is free to read it */
-			waiting_n++;
 			if (c->waiting == 0)
 				c->waiting = t;
-			else if (c->waiting + limit <= t) {
+			else if (c->waiting + spawn_wait <= t)
+				waiting_n++;
+			if (c->waiting + limit <= t) {
 				late_n++;
 				c->last = t;
 				conn_serve(c, i, NULL, pool.conf);
