@@ -369,16 +369,20 @@ list_reply(struct req *r)
 		json_array_append_new(arr, dash_alias_json(&list[i],
 		    r->cf->alias_domain));
 	free(list);
-	s = json_dumps(arr = json_pack("{s:o}", "aliases", arr),
-	    JSON_COMPACT);
+	arr = json_pack("{s:o}", "aliases", arr);
+	free(d->list_body);
+	d->list_body = NULL;
+	if (!keep) {
+		dash_reply_json(r, 200, arr);
+		return;
+	}
+	s = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	if (s == NULL)
 		log_fatal("json_dumps: out of memory");
 	len = strlen(s);
 	dash_reply_raw(r, 200, "application/json", s, len, 1);
-	free(d->list_body);
-	d->list_body = NULL;
-	if (keep && len <= LIST_KEEP_MAX) {
+	if (len <= LIST_KEEP_MAX) {
 		free(d->list_domain);
 		d->list_domain = xstrdup(r->cf->alias_domain);
 		d->list_body = s;
