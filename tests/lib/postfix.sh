@@ -62,17 +62,31 @@ pf_sink_start() {
 	fi
 	echo $! >"$1/sink.pid"
 	_pf_i=0
-	while [ $_pf_i -lt 50 ]; do
+	while [ $_pf_i -lt 100 ]; do
 		ss -Htln "sport = :$2" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 		_pf_i=$((_pf_i + 1))
 	done
-	echo "pf_sink_start: smtp-sink did not start" >&2
+	echo "pf_sink_start: smtp-sink did not start: $(cat "$1/sink.log")" >&2
 	return 1
 }
 
-# pf_start DIR - configure and start a private instance in DIR
+# pf_start DIR - configure and start a private instance in DIR.  Its
+# ports are picked at random while other tests pick theirs: when the
+# instance does not come up, it is stopped and tried again on new ports
+# (three times in all), each failure said on stderr.
 pf_start() {
+	_pf_try=1
+	while ! _pf_start_once "$1"; do
+		pf_stop "$1"
+		[ $_pf_try -ge 3 ] && return 1
+		_pf_try=$((_pf_try + 1))
+		echo "pf_start: trying again on other ports" >&2
+	done
+	return 0
+}
+
+_pf_start_once() {
 	_pf_d=$1
 	_pf_dom=${PF_DOMAIN:-alias.test}
 	mkdir -p "$_pf_d/etc" "$_pf_d/spool" "$_pf_d/data" || return 1
@@ -156,7 +170,8 @@ PFEOF
 		sleep 0.1
 		_pf_i=$((_pf_i + 1))
 	done
-	echo "pf_start: smtpd does not listen on $PF_SMTP_PORT" >&2
+	echo "pf_start: smtpd does not listen on $PF_SMTP_PORT:" >&2
+	tail -5 "$_pf_d/maillog" >&2 2>/dev/null
 	return 1
 }
 
