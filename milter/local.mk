@@ -2,7 +2,8 @@
 # The rewrite itself (milter_rewrite.c) is a library of its own so that the
 # corpus tests and the fuzz target call exactly the code the milter runs.
 noinst_LIBRARIES += milter/librewrite.a
-milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h
+milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h \
+	milter/milter_rewrite_int.h milter/milter_reply.c milter/milter_dsn.c
 milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
 
 REWRITE_LIBS = milter/librewrite.a $(BIPOSTAL_LIBS) $(GMIME_LIBS) $(CRYPTO_LIBS)

@@ -39,34 +39,8 @@
 #include <openssl/hmac.h>
 
 #include "milter_rewrite.h"
+#include "milter_rewrite_int.h"
 #include "util.h"
-
-struct hdr {				/* one original header */
-	char		*name;		/* copies: GMime may drop the part */
-	char		*raw;
-	gint64		 offset;
-	int		 idx;		/* occurrence of this name, 1-based */
-	int		 seq;		/* arrival order */
-};
-
-struct rw_blob {
-	char	 id[128];
-	char	*name;
-	char	*type;
-	size_t	 size;
-};
-
-struct rw {				/* state of one rewrite_message call */
-	const struct rewrite_env *env;
-	struct rewrite_result *res;
-	struct rw_blob	*blobs;
-	size_t		 nblobs;
-	size_t		 nops_alloc;
-	size_t		 nnotes_alloc;
-	int		 failed;	/* a callback or conversion failed */
-	enum rewrite_status status;
-	int		 partno;
-};
 
 /* rewrite_init - GMime's global state; once, before the threads */
 void
@@ -76,7 +50,7 @@ rewrite_init(void)
 }
 
 /* op_add - append a header edit; name and value are copied */
-static void
+void
 op_add(struct rw *rw, const char *name, int idx, const char *value)
 {
 	struct rewrite_result *r = rw->res;
@@ -175,7 +149,7 @@ hdrs_collect(GMimeMessage *msg, struct hdr **out)
 }
 
 /* unfold - a header value on one line, trimmed; new */
-static char *
+char *
 unfold(const char *raw)
 {
 	char	*s = xmalloc(strlen(raw) + 1), *d = s;
@@ -195,7 +169,7 @@ unfold(const char *raw)
 }
 
 /* str_icontains - case-insensitive substring test */
-static int
+int
 str_icontains(const char *hay, const char *needle)
 {
 	size_t	n = strlen(needle);
@@ -210,7 +184,7 @@ str_icontains(const char *hay, const char *needle)
 
 /* first_mailbox - the first mailbox of an address header, or NULL; the
  * list is new in *listp (unref it) */
-static InternetAddressMailbox *
+InternetAddressMailbox *
 first_mailbox(const char *raw, InternetAddressList **listp)
 {
 	InternetAddressList *list;
@@ -317,7 +291,7 @@ rewrite_addr_header(struct rw *rw, const char *raw, int first_only)
 /* ---------------------------------------------------------------- body */
 
 /* part_bytes - the decoded content of a leaf part; new GByteArray */
-static GByteArray *
+GByteArray *
 part_bytes(GMimePart *part)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
@@ -354,7 +328,7 @@ object_bytes(GMimeObject *obj)
 /* text_utf8 - a text part decoded and converted to UTF-8, CRLF folded to
  * LF; a NUL byte becomes U+FFFD, whatever the charset, so the text after
  * it is kept (a C string would end there); new (g_free) */
-static char *
+char *
 text_utf8(GMimePart *part)
 {
 	GByteArray *ba = part_bytes(part);
@@ -482,7 +456,7 @@ attachments_block(struct rw *rw, int html)
 }
 
 /* set_text - replace a text part's content by UTF-8 text, best encoding */
-static void
+void
 set_text(GMimePart *part, const char *text)
 {
 	g_mime_text_part_set_text(GMIME_TEXT_PART(part), text);
@@ -569,7 +543,7 @@ wrap_html(struct rw *rw, GMimePart *part)
 }
 
 /* is_type - content type test */
-static int
+int
 is_type(GMimeObject *obj, const char *type, const char *sub)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -919,98 +893,6 @@ forward_headers(struct rw *rw, struct hdr *h, size_t nh)
 	g_free(lu);
 }
 
-/* authres_pass - a trusted Authentication-Results says dmarc=pass */
-static int
-authres_pass(const char *raw, const char *authserv)
-{
-	char	*v = unfold(raw);
-	size_t	 n = strlen(authserv);
-	int	 ok = 0;
-
-	if (n > 0 && g_ascii_strncasecmp(v, authserv, n) == 0 &&
-	    (v[n] == ';' || v[n] == ' ' || v[n] == '\t') &&
-	    str_icontains(v, "dmarc=pass"))
-		ok = 1;
-	free(v);
-	return (ok);
-}
-
-/* reply_headers - From: the alias, To: the site, nothing of the owner */
-static void
-reply_headers(struct rw *rw, struct hdr *h, size_t nh)
-{
-	static const char *const drop[] = {
-		"Received", "X-Originating-IP", "X-Originating-Email",
-		"X-Originating-Client", "User-Agent", "X-Mailer",
-		"X-MimeOLE", "Return-Path", "Sender", "Reply-To",
-		"DKIM-Signature", "X-Google-DKIM-Signature",
-		"Authentication-Results", "ARC-Seal", "ARC-Message-Signature",
-		"ARC-Authentication-Results", "Received-SPF",
-		"Disposition-Notification-To", "Return-Receipt-To",
-		"X-Sender", "X-X-Sender", "Errors-To", "Cc", "Bcc", NULL,
-	};
-	const struct rewrite_env *env = rw->env;
-	size_t	 i;
-	int	 k, from_done = 0, to_done = 0;
-
-	for (i = nh; i-- > 0;) {
-		const char *n = h[i].name;
-		int	 gone = 0;
-
-		if (g_ascii_strcasecmp(n, "Authentication-Results") == 0 &&
-		    env->trusted_authserv && *env->trusted_authserv &&
-		    authres_pass(h[i].raw, env->trusted_authserv))
-			rw->res->dmarc_pass = 1;
-		if (g_ascii_strcasecmp(n, "From") == 0) {
-			InternetAddressList *l;
-			InternetAddressMailbox *mb = first_mailbox(h[i].raw, &l);
-
-			/* the first From counts; we walk backwards */
-			if (mb)
-				bp_strlcpy(rw->res->from_addr,
-				    internet_address_mailbox_get_addr(mb),
-				    sizeof(rw->res->from_addr));
-			else
-				rw->res->from_addr[0] = '\0';
-			if (l)
-				g_object_unref(l);
-			continue;
-		}
-		if (g_ascii_strcasecmp(n, "To") == 0)
-			continue;
-		for (k = 0; drop[k]; k++)
-			if (g_ascii_strcasecmp(n, drop[k]) == 0)
-				gone = 1;
-		if (g_ascii_strncasecmp(n, "X-Originating", 13) == 0)
-			gone = 1;
-		if (!gone && env->owner && *env->owner) {
-			char	*dec = g_mime_utils_header_decode_text(NULL, h[i].raw);
-
-			gone = str_icontains(h[i].raw, env->owner) ||
-			    (dec && str_icontains(dec, env->owner));
-			g_free(dec);
-		}
-		if (gone)
-			op_add(rw, n, h[i].idx, NULL);
-	}
-	for (i = nh; i-- > 0;) {
-		const char *n = h[i].name;
-
-		if (g_ascii_strcasecmp(n, "From") == 0) {
-			op_add(rw, n, h[i].idx, h[i].idx == 1 ? env->alias_addr : NULL);
-			from_done = 1;
-		} else if (g_ascii_strcasecmp(n, "To") == 0) {
-			op_add(rw, n, h[i].idx, h[i].idx == 1 && env->recipient ?
-			    env->recipient : NULL);
-			to_done = 1;
-		}
-	}
-	if (!from_done)
-		op_add(rw, "From", 0, env->alias_addr);
-	if (!to_done && env->recipient)
-		op_add(rw, "To", 0, env->recipient);
-}
-
 /* rewrite_message - see milter_rewrite.h */
 enum rewrite_status
 rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
@@ -1182,133 +1064,6 @@ done:
 		out->why = why;
 	}
 	return (rw.status);
-}
-
-/* ------------------------------------------------------------- DSNs */
-
-/* dsn_field - the value of "name:" on line l[0..n), trimmed, into out */
-static int
-dsn_field(const char *l, size_t n, const char *name, char *out, size_t size)
-{
-	size_t	 k = strlen(name), i, j;
-
-	if (n <= k || g_ascii_strncasecmp(l, name, k) != 0 || l[k] != ':')
-		return (0);
-	for (i = k + 1; i < n && (l[i] == ' ' || l[i] == '\t'); i++)
-		;
-	for (j = n; j > i && (l[j - 1] == ' ' || l[j - 1] == '\t' ||
-	    l[j - 1] == '\r'); j--)
-		;
-	if (j - i >= size)
-		j = i + size - 1;
-	memcpy(out, l + i, j - i);
-	out[j - i] = '\0';
-	return (1);
-}
-
-/* dsn_status_ok - "[245].d{1,3}.d{1,3}" (RFC 3463) */
-static int
-dsn_status_ok(const char *s)
-{
-	int	 part, n;
-
-	if (*s != '2' && *s != '4' && *s != '5')
-		return (0);
-	s++;
-	for (part = 0; part < 2; part++) {
-		if (*s++ != '.')
-			return (0);
-		for (n = 0; g_ascii_isdigit(*s); s++)
-			n++;
-		if (n < 1 || n > 3)
-			return (0);
-	}
-	return (*s == '\0');
-}
-
-/* dsn_part - the first message/delivery-status part under obj, or NULL */
-static GMimeObject *
-dsn_part(GMimeObject *obj, int depth)
-{
-	int	 i, n;
-
-	if (depth > 8)
-		return (NULL);
-	if (is_type(obj, "message", "delivery-status") ||
-	    is_type(obj, "message", "global-delivery-status"))
-		return (obj);
-	if (!GMIME_IS_MULTIPART(obj))
-		return (NULL);
-	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
-	for (i = 0; i < n; i++) {
-		GMimeObject *p = dsn_part(g_mime_multipart_get_part(
-		    GMIME_MULTIPART(obj), i), depth + 1);
-
-		if (p != NULL)
-			return (p);
-	}
-	return (NULL);
-}
-
-/* rewrite_dsn - see milter_rewrite.h */
-void
-rewrite_dsn(const unsigned char *msg, size_t len, struct rewrite_dsn *out)
-{
-	GMimeStream *stream;
-	GMimeParser *parser;
-	GMimeMessage *m;
-	GMimeObject *top, *dp;
-	const char *as;
-	char	 v[64];
-
-	memset(out, 0, sizeof(*out));
-	out->kind = DSN_UNKNOWN;
-	stream = g_mime_stream_mem_new_with_buffer((const char *)msg, len);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	m = g_mime_parser_construct_message(parser, NULL);
-	if (m == NULL)
-		goto done;
-	top = g_mime_message_get_mime_part(m);
-	dp = top != NULL ? dsn_part(top, 0) : NULL;
-	if (dp != NULL && GMIME_IS_PART(dp)) {
-		GByteArray *ba = part_bytes(GMIME_PART(dp));
-		const char *p = (const char *)ba->data, *end = p + ba->len;
-		int	 have_action = 0;
-
-		out->kind = DSN_FAILED;	/* a DSN without Action: fails */
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t	 n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-			if (!have_action && dsn_field(p, n, "Action", v, sizeof(v))) {
-				have_action = 1;
-				if (g_ascii_strcasecmp(v, "delayed") == 0)
-					out->kind = DSN_DELAYED;
-				else if (g_ascii_strcasecmp(v, "delivered") == 0 ||
-				    g_ascii_strcasecmp(v, "relayed") == 0 ||
-				    g_ascii_strcasecmp(v, "expanded") == 0)
-					out->kind = DSN_OTHER;
-			} else if (out->status[0] == '\0' &&
-			    dsn_field(p, n, "Status", v, sizeof(v)) &&
-			    dsn_status_ok(v))
-				bp_strlcpy(out->status, v, sizeof(out->status));
-			p += n + 1;
-		}
-		g_byte_array_free(ba, TRUE);
-	} else if ((as = g_mime_object_get_header(GMIME_OBJECT(m),
-	    "Auto-Submitted")) != NULL) {
-		char	*t = unfold(as);
-
-		if (g_ascii_strncasecmp(t, "no", 2) != 0 ||
-		    (t[2] != '\0' && t[2] != ' ' && t[2] != ';' && t[2] != '('))
-			out->kind = DSN_AUTOREPLY;
-		free(t);
-	}
-	g_object_unref(m);
-done:
-	g_object_unref(parser);
-	g_object_unref(stream);
 }
 
 /* rewrite_result_free - release everything a result holds */

@@ -1,0 +1,68 @@
+/*
+ * milter_rewrite_int.h - what the parts of the rewrite share: the forward
+ * rewrite and the driver (milter_rewrite.c), the reply rewrite
+ * (milter_reply.c) and the reading of delivery status notifications
+ * (milter_dsn.c).  Not for the milter itself: it sees milter_rewrite.h.
+ *
+ * Ownership: struct rw lives for one rewrite_message call; struct hdr
+ * holds malloc'ed copies of one original header; op_add copies name and
+ * value.  Functions returning char * return new strings (free), those
+ * returning GByteArray a new array (g_byte_array_free).
+ */
+#ifndef BIPOSTAL_MILTER_REWRITE_INT_H
+#define BIPOSTAL_MILTER_REWRITE_INT_H
+
+#include <gmime/gmime.h>
+
+#include "milter_rewrite.h"
+
+struct hdr {				/* one original header */
+	char		*name;		/* copies: GMime may drop the part */
+	char		*raw;
+	gint64		 offset;
+	int		 idx;		/* occurrence of this name, 1-based */
+	int		 seq;		/* arrival order */
+};
+
+struct rw_blob {
+	char	 id[128];
+	char	*name;
+	char	*type;
+	size_t	 size;
+};
+
+struct rw {				/* state of one rewrite_message call */
+	const struct rewrite_env *env;
+	struct rewrite_result *res;
+	struct rw_blob	*blobs;
+	size_t		 nblobs;
+	size_t		 nops_alloc;
+	size_t		 nnotes_alloc;
+	int		 failed;	/* a callback or conversion failed */
+	enum rewrite_status status;
+	int		 partno;
+};
+
+/* op_add - append a header edit (idx 0: add; value NULL: delete) */
+void	op_add(struct rw *, const char *name, int idx, const char *value);
+/* unfold - a header value on one line, trimmed; new */
+char	*unfold(const char *raw);
+/* str_icontains - case-insensitive substring test */
+int	str_icontains(const char *hay, const char *needle);
+/* first_mailbox - the first mailbox of an address header, or NULL; the
+ * list is new in *listp (unref it) */
+InternetAddressMailbox *first_mailbox(const char *raw,
+	    InternetAddressList **listp);
+/* part_bytes - the decoded content of a leaf part; new */
+GByteArray *part_bytes(GMimePart *);
+/* text_utf8 - a text part decoded to UTF-8, LF line ends; new (g_free) */
+char	*text_utf8(GMimePart *);
+/* set_text - replace a text part's content by UTF-8 text */
+void	set_text(GMimePart *, const char *text);
+/* is_type - content type test */
+int	is_type(GMimeObject *, const char *type, const char *sub);
+
+/* milter_reply.c: the headers of an owner's reply */
+void	reply_headers(struct rw *, struct hdr *, size_t nh);
+
+#endif
