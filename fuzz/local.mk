@@ -17,7 +17,8 @@ fuzz-rewrite:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
 	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/milter \
 	    $(GMIME_CFLAGS) $(top_srcdir)/fuzz/rewrite_fuzz.c \
-	    $(top_srcdir)/milter/milter_rewrite.c $(top_srcdir)/store/util.c \
+	    $(top_srcdir)/milter/milter_rewrite.c $(top_srcdir)/milter/milter_reply.c \
+	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/store/util.c \
 	    $(top_srcdir)/store/log.c $(GMIME_LIBS) $(CRYPTO_LIBS) \
 	    -o fuzz/rewrite_fuzz-libfuzzer
 .PHONY: fuzz-rewrite
