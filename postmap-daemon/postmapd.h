@@ -29,7 +29,8 @@
 #define POSTMAPD_BOUNCE_ADDR	"bounce@" POSTMAPD_DISCARD_DOMAIN
 
 /* postmapd_query - answer the request req[0..len) (the netstring payload)
- * for alias domain domain; writes the reply text, NUL-terminated, into out
+ * for alias domain domain (postmaster@ and abuse@ it resolve to ops, the
+ * postmaster_address, when set); writes the reply text, NUL-terminated, into out
  * (size bytes, at least POSTMAPD_REPLY_MAX) and returns its length.  The
  * store is only asked for when the key could name an alias: then
  * get(arg) gives this thread's handle (NULL: it could not be opened).
@@ -38,7 +39,8 @@
  * (STORE_OK when the store was not asked), so the caller can drop a
  * handle that answered STORE_TEMP. */
 size_t	postmapd_query(struct store *(*get)(void *), void *arg,
-	    const char *domain, long cache_ms, const char *req, size_t len,
+	    const char *domain, const char *ops, long cache_ms, const char *req,
+	    size_t len,
 	    char *out, size_t size, enum store_status *sst);
 /* postmapd_bounce_init - read secret_key_file, the key of bounce
  * addresses, once at startup (before dropping privileges); 0, or -1 with

@@ -58,6 +58,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "bounce.h"
 #include "log.h"
 #include "postmapd.h"
@@ -204,24 +205,16 @@ postmapd_bounce_init(const struct conf *cf, char *err, size_t errlen)
 	return (0);
 }
 
-/* postmapd_bounce - the alias map for a bounce address: its reply length,
- * or 0 when key is no bounce address of domain */
+/* postmapd_bounce - the alias map for the bounce address whose local
+ * part is local: signed and in time, or NOTFOUND */
 static size_t
-postmapd_bounce(const char *key, size_t klen, const char *domain, char *out,
-    size_t size)
+postmapd_bounce(const char *local, char *out, size_t size)
 {
-	const char *at = memrchr(key, '@', klen);
 	char	 tok[TOKEN_MAX + 1];
-	size_t	 dlen = strlen(domain);
 	enum bounce_verdict v;
 
-	if (at == NULL || (size_t)(key + klen - (at + 1)) != dlen ||
-	    strncasecmp(at + 1, domain, dlen) != 0)
-		return (0);
-	v = bounce_check(bounce_key, bounce_keylen, key, (size_t)(at - key),
+	v = bounce_check(bounce_key, bounce_keylen, local, strlen(local),
 	    bp_now(), tok, sizeof(tok), NULL);
-	if (v == BOUNCE_NOT)
-		return (0);
 	if (v != BOUNCE_OK) {
 		if (log_verbose)
 			log_info("alias bounce: %s: not found",
@@ -231,60 +224,6 @@ postmapd_bounce(const char *key, size_t klen, const char *domain, char *out,
 	if (log_verbose)
 		log_info("alias bounce %.8s: accepted", tok);
 	return (postmapd_say(out, size, STORE_OK, POSTMAPD_BOUNCE_ADDR));
-}
-
-/* postmapd_key - the lower-case token of key "tok[+ext]@domain"; 1 or 0 */
-static int
-postmapd_key(const char *key, size_t klen, const char *domain, char *tok,
-    size_t toksize)
-{
-	const char *at;
-	size_t	dlen, llen, i;
-
-	at = memrchr(key, '@', klen);
-	if (at == NULL || domain == NULL || *domain == '\0')
-		return (0);
-	dlen = strlen(domain);
-	if ((size_t)(key + klen - (at + 1)) != dlen ||
-	    strncasecmp(at + 1, domain, dlen) != 0)
-		return (0);
-	llen = (size_t)(at - key);
-	for (i = 0; i < llen; i++)
-		if (key[i] == '+')
-			break;
-	llen = i;			/* drop "+extension" */
-	if (llen == 0 || llen >= toksize || llen > TOKEN_MAX)
-		return (0);
-	for (i = 0; i < llen; i++) {
-		char	c = key[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
-			return (0);
-		tok[i] = c;
-	}
-	tok[llen] = '\0';
-	return (1);
-}
-
-/* postmapd_addr_ok - is a a single plain address Postfix reads as one? */
-static int
-postmapd_addr_ok(const char *a)
-{
-	const unsigned char *p;
-	int	at = 0;
-
-	if (*a == '\0' || strlen(a) > EMAIL_MAX)
-		return (0);
-	for (p = (const unsigned char *)a; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '<' ||
-		    *p == '>' || *p == '"' || *p == '\\' || *p == ';')
-			return (0);
-		if (*p == '@')
-			at++;
-	}
-	return (at == 1 && a[0] != '@' && a[strlen(a) - 1] != '@');
 }
 
 /* postmapd_say - write "WORD text" into out; returns its length */
@@ -350,7 +289,7 @@ postmapd_alias(struct store *st, const char *tok, char *out, size_t size,
 			log_info("alias %.8s: %s: not found", tok, why);
 		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
 	}
-	if (!postmapd_addr_ok(r.email)) {
+	if (!addr_email_ok(r.email)) {
 		log_error("alias %.8s: owner address is not one plain address",
 		    tok);
 		return (postmapd_say(out, size, STORE_TEMP, "bad owner address"));
@@ -373,7 +312,7 @@ postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
 	*sst = s;
 	if (s != STORE_OK)
 		return (postmapd_fail(out, size, "reply", tok, s));
-	if (!postmapd_addr_ok(r.sender)) {
+	if (!addr_email_ok(r.sender)) {
 		log_error("reply %.8s: sender is not one plain address", tok);
 		return (postmapd_say(out, size, STORE_TEMP, "bad sender address"));
 	}
@@ -382,15 +321,35 @@ postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
 	return (postmapd_say(out, size, STORE_OK, r.sender));
 }
 
+/* postmapd_role - postmaster@ and abuse@ the alias domain: the alias
+ * map sends them to postmaster_address (RFC 5321 4.5.1), the reply map
+ * knows them not */
+static size_t
+postmapd_role(const char *ops, int is_alias, char *out, size_t size)
+{
+	if (!is_alias || ops == NULL || *ops == '\0') {
+		if (log_verbose)
+			log_info("%s: role address: not found",
+			    is_alias ? "alias" : "reply");
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	}
+	if (!addr_email_ok(ops)) {
+		log_error("postmaster_address is not one plain address");
+		return (postmapd_say(out, size, STORE_TEMP, "bad postmaster_address"));
+	}
+	return (postmapd_say(out, size, STORE_OK, ops));
+}
+
 /* postmapd_query - answer one request */
 size_t
 postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
-    long cache_ms, const char *req, size_t len, char *out, size_t size,
-    enum store_status *sst)
+    const char *ops, long cache_ms, const char *req, size_t len, char *out,
+    size_t size, enum store_status *sst)
 {
 	struct store *st;
+	struct addr a;
 	const char *sp, *key;
-	char	tok[TOKEN_MAX + 1], name[32];
+	char	tok[TOKEN_MAX + 1], ext[ADDR_LOCAL_MAX + 1], name[32];
 	size_t	mlen, klen, n;
 	int	is_alias;
 
@@ -408,9 +367,17 @@ postmapd_query(struct store *(*get)(void *), void *arg, const char *domain,
 		    sizeof(name), req, mlen));
 		return (postmapd_say(out, size, STORE_PERM, "unknown map"));
 	}
-	if (is_alias && (n = postmapd_bounce(key, klen, domain, out, size)) > 0)
-		return (n);
-	if (!postmapd_key(key, klen, domain, tok, sizeof(tok))) {
+	switch (addr_classify(key, klen, domain, &a, tok, sizeof(tok), ext,
+	    sizeof(ext))) {
+	case ADDR_ALIAS:
+		break;
+	case ADDR_BOUNCE:
+		if (is_alias)
+			return (postmapd_bounce(a.local, out, size));
+		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	case ADDR_ROLE:
+		return (postmapd_role(ops, is_alias, out, size));
+	default:
 		if (log_verbose)
 			log_info("%s: malformed key or other domain: not found",
 			    is_alias ? "alias" : "reply");
