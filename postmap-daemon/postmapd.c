@@ -38,8 +38,9 @@
  * watchdog answered) re-arms its connection for output too, so a worker
  * takes it at once.  Bad framing is logged and the connection closed.
  *
- * A unix: postmapd_listen socket is made mode 0666 (and given to
- * daemon_user); a stale socket at its path is replaced, but a socket in
+ * A unix: postmapd_listen socket is made mode 0660, owned by daemon_user
+ * and postmapd_socket_group (Postfix's group: its processes connect,
+ * nobody else); a stale socket at its path is replaced, but a socket in
  * use by another process or anything that is not a socket is left alone
  * and the daemon refuses to start.
  *
@@ -65,6 +66,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -194,9 +196,31 @@ unix_stale(const char *path, const char *addr)
 	return (0);
 }
 
-/* listen_open - bind addr ("inet:HOST:PORT" or "unix:/path"); fd or -1 */
+/* unix_group - give a new unix socket to group (Postfix's), mode 0660:
+ * Postfix's processes connect, nobody else; with no group, 0600.  0, or
+ * -1 (logged) */
 static int
-listen_open(const char *addr)
+unix_group(const char *path, const char *group)
+{
+	struct group *gr;
+
+	if (group == NULL || *group == '\0')
+		return (chmod(path, 0600));
+	if ((gr = getgrnam(group)) == NULL) {
+		log_error("postmapd_socket_group %s: no such group", group);
+		return (-1);
+	}
+	if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
+		log_error("postmapd_socket_group %s: chown %s: %m", group, path);
+		return (-1);
+	}
+	return (chmod(path, 0660));
+}
+
+/* listen_open - bind addr ("inet:HOST:PORT" or "unix:/path"); a unix
+ * socket belongs to group; fd or -1 */
+static int
+listen_open(const char *addr, const char *group)
 {
 	struct addrinfo hints, *res, *ai;
 	struct sockaddr_un sun;
@@ -218,7 +242,7 @@ listen_open(const char *addr)
 		if (fd < 0)
 			return (-1);
 		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-		    chmod(sun.sun_path, 0666) < 0 || listen(fd, 512) < 0) {
+		    unix_group(sun.sun_path, group) < 0 || listen(fd, 512) < 0) {
 			log_error("postmapd_listen %s: %m", addr);
 			close(fd);
 			return (-1);
@@ -540,7 +564,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 		__atomic_add_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
 		w->want = cf->store;
 		rlen = postmapd_query(worker_store, w, cf->alias_domain,
-		    cf->postmapd_cache_ttl, req, dlen, reply, sizeof(reply),
+		    cf->postmaster_address, cf->postmapd_cache_ttl, req, dlen, reply, sizeof(reply),
 		    &sst);
 		if (sst == STORE_TEMP && w->st != NULL) {
 			store_close(w->st);	/* maybe a dead connection */
@@ -869,7 +893,8 @@ main(int argc, char **argv)
 	}
 	nfree = nslots;
 
-	if ((lfd = listen_open(cf->postmapd_listen)) < 0)
+	if ((lfd = listen_open(cf->postmapd_listen,
+	    cf->postmapd_socket_group)) < 0)
 		log_fatal("cannot listen on %s", cf->postmapd_listen);
 	bp_drop_privileges(cf->daemon_user, unix_path);
 	if (!fg && daemon(0, 0) < 0)

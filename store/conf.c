@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "util.h"
 
@@ -213,6 +214,13 @@ check_milter_socket(const char *v)
 	    check_host(at + 1, strlen(at + 1)));
 }
 
+/* check_email - empty, or one plain address */
+static int
+check_email(const char *v)
+{
+	return (*v == '\0' || addr_email_ok(v));
+}
+
 /* check_url - http://HOST[:PORT][/PATH] or https://..., no blanks */
 static int
 check_url(const char *v)
@@ -256,6 +264,13 @@ static const struct conf_param conf_table[] = {
 	{"queue_max_ttl", T(queue_max_ttl), "30d", 1, 365 * DAY, NULL, NULL, NULL},
 	{"blob_ttl", T(blob_ttl), "7d", 60, 365 * DAY, NULL, NULL, NULL},
 	{"event_horizon", T(event_horizon), "1d", 60, 30 * DAY, NULL, NULL, NULL},
+	{"postmaster_address", S(postmaster_address), "",
+	    0, 0, NULL, check_email,
+	    "one address outside the alias domain, or nothing"},
+	{"user_blob_quota", Z(user_blob_quota), "100m",
+	    1024, 1024L * 1024 * 1024 * 1024, NULL, NULL, NULL},
+	{"user_queue_quota", I(user_queue_quota), "1000", 1, 10000000, NULL, NULL, NULL},
+	{"user_reply_quota", I(user_reply_quota), "10000", 1, 100000000, NULL, NULL, NULL},
 
 	/* bipostal-postmapd */
 	{"postmapd_listen", S(postmapd_listen), "inet:127.0.0.1:10044",
@@ -265,6 +280,7 @@ static const struct conf_param conf_table[] = {
 	{"postmapd_max_conn", I(postmapd_max_conn), "1024", 1, 100000, NULL, NULL, NULL},
 	{"postmapd_idle_timeout", T(postmapd_idle_timeout), "300s", 1, DAY, NULL, NULL, NULL},
 	{"postmapd_cache_ttl", MS(postmapd_cache_ttl), "0", 0, 1000, NULL, NULL, NULL},
+	{"postmapd_socket_group", S(postmapd_socket_group), "postfix", 0, 0, NULL, NULL, NULL},
 
 	/* bipostal-milter */
 	{"milter_socket", S(milter_socket), "inet:10045@127.0.0.1",
@@ -277,6 +293,7 @@ static const struct conf_param conf_table[] = {
 	{"milter_template_dir", S(milter_template_dir), PKGDATADIR "/templates",
 	    0, 0, NULL, NULL, NULL},
 	{"milter_trusted_authserv", S(milter_trusted_authserv), "", 0, 0, NULL, NULL, NULL},
+	{"milter_rate_alias", I(milter_rate_alias), "200", 0, 100000000, NULL, NULL, NULL},
 
 	/* bipostal-dash */
 	{"dash_listen", S(dash_listen), "127.0.0.1:8080",

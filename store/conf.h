@@ -38,6 +38,10 @@ struct conf {
 	long	 queue_max_ttl;
 	long	 blob_ttl;		/* stripped parts kept, seconds */
 	long	 event_horizon;		/* events kept, seconds */
+	char	*postmaster_address;	/* postmaster@, abuse@; "" = refused */
+	long	 user_blob_quota;	/* bytes of kept parts per user */
+	long	 user_queue_quota;	/* queued notifications per user */
+	long	 user_reply_quota;	/* reply addresses per user */
 
 	/* bipostal-postmapd */
 	char	*postmapd_listen;	/* inet:HOST:PORT | unix:/path */
@@ -45,6 +49,7 @@ struct conf {
 	long	 postmapd_max_conn;
 	long	 postmapd_idle_timeout;	/* seconds */
 	long	 postmapd_cache_ttl;	/* ms an OK answer is reused; 0 = off */
+	char	*postmapd_socket_group;	/* group of a unix: socket (Postfix's) */
 
 	/* bipostal-milter */
 	char	*milter_socket;		/* inet:PORT@HOST | unix:/path */
@@ -53,6 +58,7 @@ struct conf {
 	long	 milter_max_depth;	/* MIME nesting */
 	char	*milter_template_dir;	/* header/footer templates */
 	char	*milter_trusted_authserv;	/* Authentication-Results id */
+	long	 milter_rate_alias;	/* messages per alias per hour; 0 = off */
 
 	/* bipostal-dash */
 	char	*dash_listen;		/* HOST:PORT */

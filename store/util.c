@@ -119,7 +119,7 @@ bp_now(void)
 /*
  * bp_drop_privileges - when started as root, become user for good: its
  * own group only, and no way back.  chown_path (NULL = none), a socket
- * made as root, is given to the user first.  Failures are fatal, so that
+ * made as root, is given to the user first (its group is kept).  Failures are fatal, so that
  * a daemon never serves as root by accident; an empty user, or one
  * whose uid is 0, keeps root and says so.
  */
@@ -141,7 +141,7 @@ bp_drop_privileges(const char *user, const char *chown_path)
 		return;
 	}
 	if (chown_path != NULL && chown(chown_path, pw->pw_uid,
-	    pw->pw_gid) < 0)
+	    (gid_t)-1) < 0)
 		log_fatal("chown %s: %s", chown_path, strerror(errno));
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0)

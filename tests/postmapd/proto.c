@@ -676,8 +676,8 @@ main(void)
 		is_str(q(hreq), "OK owner@real.test", "the hung alias too");
 	}
 
-	/* a unix: socket, mode 0666, so that Postfix's user can connect;
-	 * removed at exit */
+	/* a unix: socket, mode 0660 and Postfix's group, so that Postfix's
+	 * processes can connect and nobody else; removed at exit */
 	{
 		char	sock[400], conf2[400], log2[400], listen[420];
 		struct passwd *pw;
@@ -693,8 +693,15 @@ main(void)
 		if ((pid2 = pm_start(conf2, log2, 0, sock)) < 0)
 			bail("bipostal-postmapd on %s does not start", sock);
 		ok(lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
-		    (sb.st_mode & 0777) == 0666, "unix socket, mode %o",
+		    (sb.st_mode & 0777) == 0660, "unix socket, mode %o",
 		    (unsigned)(sb.st_mode & 0777));
+		{
+			struct group *gr = getgrnam("postfix");
+
+			ok(gr != NULL && sb.st_gid == gr->gr_gid,
+			    "unix socket: group postfix (gid %u)",
+			    (unsigned)sb.st_gid);
+		}
 		snprintf(req, sizeof(req), "alias %s@" DOMAIN, a_act.token);
 		fd = pm_dial_unix(sock);
 		ok(fd >= 0 && ask(fd, req, strlen(req), out, sizeof(out)) >= 0 &&
@@ -717,6 +724,19 @@ main(void)
 			waitpid(kid, &status, 0);
 			ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			    "as user postfix: connects over the unix socket, OK");
+		}
+		if (geteuid() == 0 && (pw = getpwnam("nobody")) != NULL) {
+			fflush(stdout);
+			if ((kid = fork()) == 0) {
+				if (setgroups(0, NULL) < 0 ||
+				    setgid(pw->pw_gid) < 0 ||
+				    setuid(pw->pw_uid) < 0)
+					_exit(2);
+				_exit(pm_dial_unix(sock) < 0 ? 0 : 1);
+			}
+			waitpid(kid, &status, 0);
+			ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			    "as user nobody: the unix socket refuses to connect");
 		}
 		is_int(pm_stop(pid2), 0, "unix daemon: SIGTERM, exit 0");
 		ok(access(sock, F_OK) < 0, "unix socket removed at exit");
