@@ -7,10 +7,12 @@
 # here in order: NNN_what.sql, NNN = the schema version it brings.
 SQLITE_SQL = \
 	sql/sqlite/001_init.sql \
-	sql/sqlite/002_alias_list.sql
+	sql/sqlite/002_alias_list.sql \
+	sql/sqlite/003_limits.sql
 MYSQL_SQL = \
 	sql/mysql/001_init.sql \
-	sql/mysql/002_alias_list.sql
+	sql/mysql/002_alias_list.sql \
+	sql/mysql/003_limits.sql
 
 sqlitesqldir = $(pkgdatadir)/sql/sqlite
 dist_sqlitesql_DATA = $(SQLITE_SQL)

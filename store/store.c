@@ -780,7 +780,45 @@ store_purge(struct store *st, int64_t retention, int64_t event_horizon,
 	s = st->be->purge(st, bp_now(), retention, event_horizon, out);
 	if (s == STORE_OK)
 		log_info("store %s: purge: aliases=%ld replies=%ld qmsgs=%ld "
-		    "blobs=%ld events=%ld", st->be->name, out->aliases,
-		    out->replies, out->qmsgs, out->blobs, out->events);
+		    "blobs=%ld events=%ld rates=%ld", st->be->name, out->aliases,
+		    out->replies, out->qmsgs, out->blobs, out->events,
+		    out->rates);
 	return (store_trace(st, "purge", NULL, s));
+}
+
+/* store_usage - see store.h */
+enum store_status
+store_usage(struct store *st, int64_t user_id, struct store_usage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (user_id <= 0)
+		return (store_trace(st, "usage", NULL, STORE_INVALID));
+	return (store_trace(st, "usage", NULL,
+	    st->be->usage(st, user_id, bp_now(), out)));
+}
+
+/* store_rate_hit - see store.h */
+enum store_status
+store_rate_hit(struct store *st, const char *key, long limit, long window,
+    long *retry_after)
+{
+	enum store_status s;
+	long	 count = 0, dummy;
+	int64_t	 start = 0, now = bp_now();
+
+	if (retry_after == NULL)
+		retry_after = &dummy;
+	*retry_after = 0;
+	if (key == NULL || *key == '\0' || window < 1 || limit < 0 ||
+	    !store_printable(key, STORE_RATE_KEY_MAX, 0))
+		return (store_trace(st, "rate_hit", NULL, STORE_INVALID));
+	s = st->be->rate_hit(st, key, window, now, &count, &start);
+	if (s != STORE_OK)
+		return (store_trace(st, "rate_hit", NULL, s));
+	if (count <= limit)
+		return (STORE_OK);
+	*retry_after = (long)(start + window - now);
+	if (*retry_after < 1)
+		*retry_after = 1;
+	return (STORE_EXISTS);
 }

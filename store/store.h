@@ -173,7 +173,17 @@ struct purge_counts {
 	long		qmsgs;		/* expired queue messages */
 	long		blobs;		/* expired blobs */
 	long		events;		/* older than the event horizon */
+	long		rates;		/* rate-limit windows over a day old */
 };
+
+struct store_usage {			/* what one user keeps (quotas) */
+	int64_t		blob_bytes;	/* parts kept, not expired */
+	int64_t		queue_msgs;	/* notifications, not expired */
+	int64_t		replies;	/* reply addresses of the user's aliases */
+};
+
+#define STORE_RATE_KEY_MAX	128
+#define STORE_RATE_KEEP		86400	/* purge keeps windows this long */
 
 struct store;
 
@@ -253,6 +263,10 @@ struct store_backend {
 
 	enum store_status (*purge)(struct store *, int64_t now, int64_t retention,
 			    int64_t event_horizon, struct purge_counts *);
+	enum store_status (*usage)(struct store *, int64_t user_id, int64_t now,
+			    struct store_usage *);
+	enum store_status (*rate_hit)(struct store *, const char *key,
+			    long window, int64_t now, long *count, int64_t *start);
 };
 
 struct store {				/* backends embed this first */
@@ -372,6 +386,16 @@ enum store_status store_event_read(struct store *, int64_t user_id,
  * event_horizon seconds */
 enum store_status store_purge(struct store *, int64_t retention,
 		    int64_t event_horizon, struct purge_counts *out);
+
+/* store_usage - what user_id keeps now, for the quotas */
+enum store_status store_usage(struct store *, int64_t user_id,
+		    struct store_usage *out);
+/* store_rate_hit - count one hit of key (at most STORE_RATE_KEY_MAX
+ * printable characters) in a fixed window of window seconds: STORE_OK
+ * while the window holds at most limit hits, STORE_EXISTS past it, with
+ * *retry_after the seconds left in the window (may be NULL) */
+enum store_status store_rate_hit(struct store *, const char *key,
+		    long limit, long window, long *retry_after);
 
 /* Backends, for store.c and the contract tests */
 extern const struct store_backend store_sqlite_backend;

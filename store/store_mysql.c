@@ -98,7 +98,9 @@ enum my_stmt {
 	MY_NODE_PICK, MY_NODE_RELEASE, MY_NODE_TAKE, MY_NODE_DROP,
 	MY_EVENT_INSERT, MY_EVENT_READ,
 	MY_PURGE_REPLIES, MY_PURGE_ALIASES, MY_PURGE_QUEUE, MY_PURGE_BLOBS,
-	MY_PURGE_EVENTS,
+	MY_PURGE_EVENTS, MY_PURGE_RATES,
+	MY_USAGE_BLOBS, MY_USAGE_QUEUE, MY_USAGE_REPLIES, MY_RATE_HIT,
+	MY_RATE_GET,
 	MY_NSTMT
 };
 
@@ -203,6 +205,20 @@ static const char *const my_sql[MY_NSTMT] = {
 	[MY_PURGE_QUEUE] = "DELETE FROM queue WHERE expires_at <= ?",
 	[MY_PURGE_BLOBS] = "DELETE FROM blobs WHERE expires_at <= ?",
 	[MY_PURGE_EVENTS] = "DELETE FROM events WHERE created <= ?",
+	[MY_PURGE_RATES] = "DELETE FROM rate_limits WHERE start <= ?",
+
+	[MY_USAGE_BLOBS] = "SELECT coalesce(sum(size), 0) FROM blobs "
+	    "WHERE user_id = ? AND expires_at > ?",
+	[MY_USAGE_QUEUE] = "SELECT count(*) FROM queue "
+	    "WHERE user_id = ? AND expires_at > ?",
+	[MY_USAGE_REPLIES] = "SELECT count(*) FROM aliases a "
+	    "JOIN replies r ON r.alias = a.token WHERE a.user_id = ?",
+	/* count first: MySQL assigns left to right, start is still old */
+	[MY_RATE_HIT] = "INSERT INTO rate_limits (k, start, count) "
+	    "VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE "
+	    "count = IF(start + ? <= VALUES(start), 1, count + 1), "
+	    "start = IF(start + ? <= VALUES(start), VALUES(start), start)",
+	[MY_RATE_GET] = "SELECT count, start FROM rate_limits WHERE k = ?",
 };
 
 struct store_mysql {
@@ -2072,7 +2088,9 @@ my_purge_tx(struct store_mysql *s, int64_t now, int64_t retention,
 	    (r = my_purge_one(s, MY_PURGE_QUEUE, now, &c->qmsgs)) != STORE_OK ||
 	    (r = my_purge_one(s, MY_PURGE_BLOBS, now, &c->blobs)) != STORE_OK ||
 	    (r = my_purge_one(s, MY_PURGE_EVENTS, now - horizon,
-	    &c->events)) != STORE_OK)
+	    &c->events)) != STORE_OK ||
+	    (r = my_purge_one(s, MY_PURGE_RATES, now - STORE_RATE_KEEP,
+	    &c->rates)) != STORE_OK)
 		return (r);
 	return (STORE_OK);
 }
@@ -2088,6 +2106,78 @@ my_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
 	if ((r = my_begin(s)) != STORE_OK)
 		return (r);
 	r = my_end(s, my_purge_tx(s, now, retention, horizon, c));
+	return (r == STORE_EXISTS ? STORE_TEMP : r);
+}
+
+/* my_count - one number a query with (user_id[, now]) answers */
+static enum store_status
+my_count(struct store_mysql *s, enum my_stmt id, int64_t user_id,
+    int64_t now, int64_t *out)
+{
+	struct my_q q;
+
+	my_q_init(&q, s, id);
+	my_p_int(&q, user_id);
+	if (id != MY_USAGE_REPLIES)
+		my_p_int(&q, now);
+	my_r_i64(&q, out);
+	return (my_row(&q, "usage"));
+}
+
+/* my_usage - what the user keeps: parts, notifications, reply addresses */
+static enum store_status
+my_usage(struct store *st, int64_t user_id, int64_t now,
+    struct store_usage *u)
+{
+	struct store_mysql *s = MY(st);
+	enum store_status r;
+
+	if ((r = my_count(s, MY_USAGE_BLOBS, user_id, now,
+	    &u->blob_bytes)) != STORE_OK ||
+	    (r = my_count(s, MY_USAGE_QUEUE, user_id, now,
+	    &u->queue_msgs)) != STORE_OK ||
+	    (r = my_count(s, MY_USAGE_REPLIES, user_id, now,
+	    &u->replies)) != STORE_OK)
+		return (r);
+	return (STORE_OK);
+}
+
+/* my_rate_tx - count the hit, then read the window back */
+static enum store_status
+my_rate_tx(struct store_mysql *s, const char *key, long window, int64_t now,
+    long *count, int64_t *start)
+{
+	struct my_q q;
+	enum store_status r;
+	int64_t	 n = 0;
+
+	my_q_init(&q, s, MY_RATE_HIT);
+	my_p_str(&q, key);
+	my_p_int(&q, now);
+	my_p_int(&q, window);
+	my_p_int(&q, window);
+	if ((r = my_run(&q, "rate")) != STORE_OK)
+		return (r);
+	my_q_init(&q, s, MY_RATE_GET);
+	my_p_str(&q, key);
+	my_r_i64(&q, &n);
+	my_r_i64(&q, start);
+	if ((r = my_row(&q, "rate")) == STORE_OK)
+		*count = (long)n;
+	return (r == STORE_NOTFOUND ? STORE_TEMP : r);
+}
+
+/* my_rate_hit - one more hit of key in its window */
+static enum store_status
+my_rate_hit(struct store *st, const char *key, long window, int64_t now,
+    long *count, int64_t *start)
+{
+	struct store_mysql *s = MY(st);
+	enum store_status r;
+
+	if ((r = my_begin(s)) != STORE_OK)
+		return (r);
+	r = my_end(s, my_rate_tx(s, key, window, now, count, start));
 	return (r == STORE_EXISTS ? STORE_TEMP : r);
 }
 
@@ -2125,4 +2215,6 @@ const struct store_backend store_mysql_backend = {
 	.event_append = my_event_append,
 	.event_read = my_event_read,
 	.purge = my_purge,
+	.usage = my_usage,
+	.rate_hit = my_rate_hit,
 };

@@ -90,7 +90,8 @@ enum sq_stmt {
 	SQ_NODE_PICK, SQ_NODE_RELEASE, SQ_NODE_TAKE, SQ_NODE_DROP,
 	SQ_EVENT_INSERT, SQ_EVENT_READ,
 	SQ_PURGE_REPLIES, SQ_PURGE_ALIASES, SQ_PURGE_QUEUE, SQ_PURGE_BLOBS,
-	SQ_PURGE_EVENTS,
+	SQ_PURGE_EVENTS, SQ_PURGE_RATES,
+	SQ_USAGE_BLOBS, SQ_USAGE_QUEUE, SQ_USAGE_REPLIES, SQ_RATE_HIT,
 	SQ_NSTMT
 };
 
@@ -198,6 +199,19 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_PURGE_QUEUE] = "DELETE FROM queue WHERE expires_at <= ?",
 	[SQ_PURGE_BLOBS] = "DELETE FROM blobs WHERE expires_at <= ?",
 	[SQ_PURGE_EVENTS] = "DELETE FROM events WHERE created <= ?",
+	[SQ_PURGE_RATES] = "DELETE FROM rate_limits WHERE start <= ?",
+
+	[SQ_USAGE_BLOBS] = "SELECT coalesce(sum(size), 0) FROM blobs "
+	    "WHERE user_id = ? AND expires_at > ?",
+	[SQ_USAGE_QUEUE] = "SELECT count(*) FROM queue "
+	    "WHERE user_id = ? AND expires_at > ?",
+	[SQ_USAGE_REPLIES] = "SELECT count(*) FROM aliases a "
+	    "JOIN replies r ON r.alias = a.token WHERE a.user_id = ?",
+	[SQ_RATE_HIT] = "INSERT INTO rate_limits (key, start, count) "
+	    "VALUES (?1, ?2, 1) ON CONFLICT(key) DO UPDATE SET "
+	    "count = CASE WHEN start + ?3 <= ?2 THEN 1 ELSE count + 1 END, "
+	    "start = CASE WHEN start + ?3 <= ?2 THEN ?2 ELSE start END "
+	    "RETURNING count, start",
 };
 
 struct store_sqlite {
@@ -1594,7 +1608,9 @@ sq_purge_tx(struct store_sqlite *s, int64_t now, int64_t retention,
 	    (r = sq_purge_one(s, SQ_PURGE_QUEUE, now, &c->qmsgs)) != STORE_OK ||
 	    (r = sq_purge_one(s, SQ_PURGE_BLOBS, now, &c->blobs)) != STORE_OK ||
 	    (r = sq_purge_one(s, SQ_PURGE_EVENTS, now - horizon,
-	    &c->events)) != STORE_OK)
+	    &c->events)) != STORE_OK ||
+	    (r = sq_purge_one(s, SQ_PURGE_RATES, now - STORE_RATE_KEEP,
+	    &c->rates)) != STORE_OK)
 		return (r);
 	return (STORE_OK);
 }
@@ -1611,6 +1627,62 @@ sq_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
 		return (r);
 	r = sq_end(s, sq_purge_tx(s, now, retention, horizon, c));
 	return (r == STORE_EXISTS ? STORE_TEMP : r);
+}
+
+/* sq_count - one number a query with (user_id[, now]) answers */
+static enum store_status
+sq_count(struct store_sqlite *s, enum sq_stmt id, int64_t user_id,
+    int64_t now, int64_t *out)
+{
+	sqlite3_stmt *q = sq_stmt(s, id);
+	enum store_status r;
+
+	sqlite3_bind_int64(q, 1, user_id);
+	if (sqlite3_bind_parameter_count(q) > 1)
+		sqlite3_bind_int64(q, 2, now);
+	if ((r = sq_row(s, q, "usage")) != STORE_OK)
+		return (r);
+	*out = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return (STORE_OK);
+}
+
+/* sq_usage - what the user keeps: parts, notifications, reply addresses */
+static enum store_status
+sq_usage(struct store *st, int64_t user_id, int64_t now,
+    struct store_usage *u)
+{
+	struct store_sqlite *s = SQ(st);
+	enum store_status r;
+
+	if ((r = sq_count(s, SQ_USAGE_BLOBS, user_id, now,
+	    &u->blob_bytes)) != STORE_OK ||
+	    (r = sq_count(s, SQ_USAGE_QUEUE, user_id, now,
+	    &u->queue_msgs)) != STORE_OK ||
+	    (r = sq_count(s, SQ_USAGE_REPLIES, user_id, now,
+	    &u->replies)) != STORE_OK)
+		return (r);
+	return (STORE_OK);
+}
+
+/* sq_rate_hit - one more hit of key in its window */
+static enum store_status
+sq_rate_hit(struct store *st, const char *key, long window, int64_t now,
+    long *count, int64_t *start)
+{
+	struct store_sqlite *s = SQ(st);
+	sqlite3_stmt *q = sq_stmt(s, SQ_RATE_HIT);
+	enum store_status r;
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now);
+	sqlite3_bind_int64(q, 3, window);
+	if ((r = sq_row(s, q, "rate")) != STORE_OK)
+		return (r == STORE_EXISTS ? STORE_TEMP : r);
+	*count = (long)sqlite3_column_int64(q, 0);
+	*start = sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	return (STORE_OK);
 }
 
 const struct store_backend store_sqlite_backend = {
@@ -1650,4 +1722,6 @@ const struct store_backend store_sqlite_backend = {
 	.event_append = sq_event_append,
 	.event_read = sq_event_read,
 	.purge = sq_purge,
+	.usage = sq_usage,
+	.rate_hit = sq_rate_hit,
 };

@@ -661,9 +661,71 @@ test_queue_blobs_before(void)
 	    "blob type with space invalid");
 }
 
+/* test_usage_rate - what a user keeps (the quotas read it) follows
+ * appends, puts and new reply addresses; a rate-limit window counts hits
+ * per key and refuses past the limit */
+static char rate_key[64];
+
+static void
+test_usage_rate(void)
+{
+	struct store_usage u0, u;
+	struct blob b;
+	struct reply r;
+	unsigned char data[300];
+	char	 sender[80];
+	int64_t	 idx;
+	long	 retry;
+	int	 i;
+
+	is_int(store_usage(st, u1.id, &u0), STORE_OK, "usage");
+	ok(u0.blob_bytes >= 2000 && u0.queue_msgs >= 4 && u0.replies >= 1,
+	    "usage counts blobs (%lld bytes), messages (%lld), replies (%lld)",
+	    (long long)u0.blob_bytes, (long long)u0.queue_msgs,
+	    (long long)u0.replies);
+	memset(&b, 0, sizeof(b));
+	memset(data, 'b', sizeof(data));
+	b.user_id = u1.id;
+	bp_strlcpy(b.alias, tok_a, sizeof(b.alias));
+	bp_strlcpy(b.name, "usage.bin", sizeof(b.name));
+	bp_strlcpy(b.type, "application/octet-stream", sizeof(b.type));
+	b.data = data;
+	b.size = sizeof(data);
+	is_int(store_blob_put(st, &b, 3600), STORE_OK, "usage: blob put");
+	is_int(store_queue_append(st, u1.id, "{}", 2, SHORT_TTL, &idx),
+	    STORE_OK, "usage: queue append");
+	snprintf(sender, sizeof(sender), "usage-%s@site.example", sfx);
+	is_int(store_reply_get_or_create(st, tok_a, sender, &r), STORE_OK,
+	    "usage: a new reply address");
+	is_int(store_usage(st, u1.id, &u), STORE_OK, "usage again");
+	ok(u.blob_bytes == u0.blob_bytes + 300 &&
+	    u.queue_msgs == u0.queue_msgs + 1 && u.replies == u0.replies + 1,
+	    "usage grew by the blob, the message and the reply address");
+	is_int(store_usage(st, 999999999, &u), STORE_OK, "usage of nobody");
+	ok(u.blob_bytes == 0 && u.queue_msgs == 0 && u.replies == 0,
+	    "nobody keeps nothing");
+	is_int(store_usage(st, 0, &u), STORE_INVALID, "usage of user 0 invalid");
+
+	snprintf(rate_key, sizeof(rate_key), "contract:%s", sfx);
+	for (i = 1; i <= 3; i++)
+		is_int(store_rate_hit(st, rate_key, 3, SHORT_TTL, &retry),
+		    STORE_OK, "rate: hit %d of 3 allowed", i);
+	is_int(store_rate_hit(st, rate_key, 3, SHORT_TTL, &retry),
+	    STORE_EXISTS, "rate: hit 4 of 3 refused");
+	ok(retry >= 1 && retry <= SHORT_TTL, "rate: retry after %ld s", retry);
+	is_int(store_rate_hit(st, "contract:other", 1000, SHORT_TTL, &retry),
+	    STORE_OK, "rate: another key counts alone");
+	is_int(store_rate_hit(st, "bad key", 3, 60, &retry), STORE_INVALID,
+	    "rate: a key with a space invalid");
+	is_int(store_rate_hit(st, rate_key, 3, 0, &retry), STORE_INVALID,
+	    "rate: window 0 invalid");
+}
+
 static void
 test_queue_blobs_after(void)
 {
+	long	 retry;
+
 	struct qmsg *m;
 	struct blob g;
 	size_t	n;
@@ -679,6 +741,8 @@ test_queue_blobs_after(void)
 	    "expired blob: not found");
 	is_int(store_blob_get(st, blob_live, &g), STORE_OK, "live blob stays");
 	blob_free(&g);
+	is_int(store_rate_hit(st, rate_key, 3, SHORT_TTL, &retry), STORE_OK,
+	    "rate: a new window, allowed again");
 }
 
 static void
@@ -1110,6 +1174,7 @@ main(int argc, char **argv)
 	test_mark();
 	test_replies();
 	test_queue_blobs_before();
+	test_usage_rate();
 	test_nodes();
 	test_node_batches();
 	test_events();
