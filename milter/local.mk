@@ -16,7 +16,8 @@ dist_milter_templates_DATA = milter/templates/header.txt \
 sbin_PROGRAMS += bipostal-milter
 bipostal_milter_SOURCES = milter/milter.c milter/milter_mail.c \
 	milter/milter_later.c milter/milter.h
-bipostal_milter_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
-bipostal_milter_LDADD = $(REWRITE_LIBS) $(MILTER_LIBS)
+bipostal_milter_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS)
+bipostal_milter_LDADD = $(REWRITE_LIBS) $(MILTER_LIBS) $(JANSSON_LIBS)
 dist_man_MANS += milter/bipostal-milter.8
 EXTRA_DIST += milter/bipostal-milter.service

@@ -139,6 +139,7 @@ main(int argc, char **argv)
 	if (smfi_main() == MI_FAILURE)
 		log_fatal("smfi_main failed");
 	milter_counts_flush();
+	milter_rate_close();
 	rewrite_templates_free(&milter_g.tmpl);
 	conf_release(cf);
 	return (0);

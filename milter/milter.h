@@ -41,6 +41,8 @@ sfsistat	mlfi_body(SMFICTX *, unsigned char *, size_t);
 sfsistat	mlfi_eom(SMFICTX *);
 sfsistat	mlfi_abort(SMFICTX *);
 sfsistat	mlfi_close(SMFICTX *);
+/* milter_rate_close - drop the rate limit's Redis handle (at exit) */
+void		milter_rate_close(void);
 /* milter_later.c: later_count and later_event record, the background
  * thread writes (about once a second); flush writes what is left */
 void		later_count(const char *token, enum alias_counter);

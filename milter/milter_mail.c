@@ -42,11 +42,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
+#include "addr.h"
 #include "bounce.h"
 #include "log.h"
 #include "milter.h"
+#include "redis.h"
 #include "store.h"
 #include "token.h"
 #include "util.h"
@@ -372,11 +375,84 @@ sfsistat
 mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	struct addr a;
 
 	mail_free(c->mail);
 	c->mail = xcalloc(1, sizeof(*c->mail));
-	addr_strip(c->mail->sender, sizeof(c->mail->sender), argv[0]);
+	/* the sender as the MTA reads it (quotes, source route, case of
+	 * the domain undone), so that no spelling passes for another */
+	if (addr_parse(argv[0], strlen(argv[0]), &a) == 0 && a.domain[0] &&
+	    strlen(a.local) + 1 + strlen(a.domain) < sizeof(c->mail->sender)) {
+		bp_strlcpy(c->mail->sender, a.local, sizeof(c->mail->sender));
+		strcat(c->mail->sender, "@");
+		strcat(c->mail->sender, a.domain);
+	} else
+		addr_strip(c->mail->sender, sizeof(c->mail->sender), argv[0]);
 	return (SMFIS_CONTINUE);
+}
+
+/*
+ * The inbound rate of one alias: at most milter_rate_alias messages an
+ * hour (0: no limit), so that a sender cannot flood a mailbox (nor the
+ * kept parts and notifications behind it).  Counted in Redis when
+ * "redis" is set (every MX host shares the count; one handle for all
+ * threads, under a mutex, falling back to this process while Redis is
+ * down), else in the store (store_rate_hit).  Past the limit: 450 4.7.1,
+ * the sender retries later; a store that cannot count tempfails too.
+ */
+#define RATE_WINDOW	3600
+
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct redis *rate_redis;
+
+/* rcpt_rate - count one message for alias token; 0 allowed, -1 answered
+ * (450 4.7.1 or 451 4.3.0) */
+static int
+rcpt_rate(SMFICTX *ctx, struct conn *c, const char *token)
+{
+	const struct conf *cf = milter_g.conf;
+	char	 key[STORE_RATE_KEY_MAX + 1];
+	long	 retry = 0;
+	enum store_status s;
+	int	 allowed;
+
+	if (cf->milter_rate_alias <= 0)
+		return (0);
+	snprintf(key, sizeof(key), "in:%s", token);
+	if (cf->redis[0] != '\0') {
+		pthread_mutex_lock(&rate_lock);
+		if (rate_redis == NULL)
+			rate_redis = redis_open(cf->redis);
+		allowed = redis_ratelimit(rate_redis, key, cf->milter_rate_alias,
+		    RATE_WINDOW, &retry);
+		pthread_mutex_unlock(&rate_lock);
+		s = allowed ? STORE_OK : STORE_EXISTS;
+	} else
+		s = store_rate_hit(c->st, key, cf->milter_rate_alias,
+		    RATE_WINDOW, &retry);
+	if (s == STORE_OK)
+		return (0);
+	if (s != STORE_EXISTS) {
+		conn_store_reset(c);
+		tempfail(ctx, "alias store unavailable");
+		return (-1);
+	}
+	log_info("%s: alias=%.8s action=defer code=450 4.7.1 (over %ld "
+	    "messages an hour; retry in %ld s)", qid(ctx), token,
+	    cf->milter_rate_alias, retry);
+	smfi_setreply(ctx, "450", "4.7.1",
+	    "Too much mail for this recipient, try again later");
+	return (-1);
+}
+
+/* milter_rate_close - drop the Redis handle of the rate limit (exit) */
+void
+milter_rate_close(void)
+{
+	pthread_mutex_lock(&rate_lock);
+	redis_close(rate_redis);
+	rate_redis = NULL;
+	pthread_mutex_unlock(&rate_lock);
 }
 
 /* rcpt_alias - decide on a RCPT for an alias; route is filled */
@@ -401,6 +477,8 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		bp_strlcpy(m->token, token, sizeof(m->token));
 		bp_strlcpy(m->alias, token, sizeof(m->alias));
 		if (m->route.status == ALIAS_ACTIVE) {
+			if (rcpt_rate(ctx, c, token) < 0)
+				return (SMFIS_TEMPFAIL);
 			m->kind = MAIL_FORWARD;
 			return (SMFIS_CONTINUE);
 		}
@@ -503,18 +581,20 @@ rcpt_bounce(SMFICTX *ctx, struct conn *c, const char *local, size_t llen)
  * and its reject text in {rcpt_addr} and {rcpt_host}.  It says "error"
  * for every accepted address of a virtual alias domain too (they resolve
  * to the error transport before the alias expansion, "5.1.1 User unknown
- * in virtual alias table"), but then {rcpt_addr} is the address itself:
- * that is what tells the two apart.
+ * in virtual alias table"), but then {rcpt_addr} is one address (the
+ * canonical form of the recipient), never a sentence: that is what
+ * tells the two apart.
  */
 static int
-rcpt_rejected(SMFICTX *ctx, const char *addr)
+rcpt_rejected(SMFICTX *ctx)
 {
 	const char *mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
 	const char *raddr = smfi_getsymval(ctx, "{rcpt_addr}");
+	struct addr a;
 
 	if (mailer == NULL || strcmp(mailer, "error") != 0)
 		return (0);
-	return (raddr == NULL || strcasecmp(raddr, addr) != 0);
+	return (raddr == NULL || addr_parse(raddr, strlen(raddr), &a) < 0);
 }
 
 /* rcpt_rejected_alias - the MTA refused a RCPT for token: count it as
@@ -545,48 +625,102 @@ rcpt_rejected_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		block_once(ctx, c->mail, &r, token, "reject");
 }
 
+/*
+ * rcpt_classify - what an accepted recipient is, read from the address
+ * the MTA resolved ({rcpt_addr}: quotes, source routes, case and the
+ * trailing dot already undone, the percent and bang forms already
+ * rewritten), never from the raw RCPT argument, so that no spelling of
+ * an alias reaches its owner unrewritten.  The raw argument, read with
+ * the same library function, must agree: when one says alias domain and
+ * the other does not, or they name two tokens, the recipient cannot be
+ * classified and the caller tempfails.  ADDR_BAD for a missing macro.
+ */
+static enum addr_kind
+rcpt_classify(SMFICTX *ctx, const char *arg, struct addr *a, char *tok,
+    size_t toksize, const char **why)
+{
+	const char *ra = smfi_getsymval(ctx, "{rcpt_addr}");
+	const char *dom = milter_g.conf->alias_domain;
+	char	 rtok[TOKEN_MAX + 1], ext[ADDR_LOCAL_MAX + 1];
+	struct addr raw;
+	enum addr_kind k, kr;
+
+	*why = NULL;
+	if (ra == NULL || *ra == '\0') {
+		*why = "recipient cannot be classified ({rcpt_addr} missing: "
+		    "keep Postfix's default milter_rcpt_macros)";
+		return (ADDR_BAD);
+	}
+	k = addr_classify(ra, strlen(ra), dom, a, tok, toksize, ext,
+	    sizeof(ext));
+	kr = addr_classify(arg, strlen(arg), dom, &raw, rtok, sizeof(rtok),
+	    ext, sizeof(ext));
+	if (kr != ADDR_OTHER && k == ADDR_OTHER) {
+		*why = "recipient cannot be classified (resolved out of the "
+		    "alias domain)";
+		return (ADDR_BAD);
+	}
+	if (k == ADDR_ALIAS && kr == ADDR_ALIAS && strcmp(tok, rtok) != 0) {
+		*why = "recipient cannot be classified (two readings)";
+		return (ADDR_BAD);
+	}
+	return (k);
+}
+
+/* rcpt_ops - postmaster@ or abuse@ the alias domain: it goes to ops
+ * as sent (postmapd resolved it to postmaster_address); alone, or beside
+ * other mail that is no alias's */
+static sfsistat
+rcpt_ops(SMFICTX *ctx, struct mail *m)
+{
+	if (milter_g.conf->postmaster_address[0] == '\0')
+		return (no_alias(ctx));
+	if (m->kind != MAIL_NONE && m->kind != MAIL_OTHER)
+		return (one_alias(ctx));
+	m->kind = MAIL_OTHER;
+	log_info("%s: action=ops (postmaster or abuse)", qid(ctx));
+	return (SMFIS_CONTINUE);
+}
+
 /* mlfi_envrcpt - one alias per transaction, and its policy */
 sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	struct mail *m;
-	char	 addr[EMAIL_MAX + 1], token[TOKEN_MAX + 1];
-	const char *at;
-	int	 ours;
+	struct addr a;
+	char	 token[TOKEN_MAX + 1], ext[ADDR_LOCAL_MAX + 1];
+	const char *why;
 
 	if (c == NULL || c->mail == NULL)
 		return (tempfail(ctx, "milter state lost"));
 	m = c->mail;
-	addr_strip(addr, sizeof(addr), argv[0]);
-	at = strrchr(addr, '@');
-	ours = at != NULL && strcasecmp(at + 1, milter_g.conf->alias_domain) == 0;
-	if (rcpt_rejected(ctx, addr)) {
-		if (ours && strncasecmp(addr, BOUNCE_PREFIX,
-		    strlen(BOUNCE_PREFIX)) != 0) {
-			addr[at - addr] = '\0';
-			addr[strcspn(addr, "+")] = '\0';
-			if (token_fold(token, sizeof(token), addr))
-				rcpt_rejected_alias(ctx, c, token);
-		}
+	if (rcpt_rejected(ctx)) {
+		if (addr_classify(argv[0], strlen(argv[0]),
+		    milter_g.conf->alias_domain, &a, token, sizeof(token), ext,
+		    sizeof(ext)) == ADDR_ALIAS)
+			rcpt_rejected_alias(ctx, c, token);
 		return (SMFIS_CONTINUE);
 	}
-	if (!ours) {
+	switch (rcpt_classify(ctx, argv[0], &a, token, sizeof(token), &why)) {
+	case ADDR_OTHER:
 		/* not an alias: fine alone, not beside one */
 		if (m->kind != MAIL_NONE && m->kind != MAIL_OTHER)
 			return (one_alias(ctx));
 		m->kind = MAIL_OTHER;
 		return (SMFIS_CONTINUE);
-	}
-	if (strncasecmp(addr, BOUNCE_PREFIX, strlen(BOUNCE_PREFIX)) == 0) {
+	case ADDR_ROLE:
+		return (rcpt_ops(ctx, m));
+	case ADDR_BOUNCE:
 		if (m->kind != MAIL_NONE && m->kind != MAIL_BOUNCE)
 			return (one_alias(ctx));
-		return (rcpt_bounce(ctx, c, addr, (size_t)(at - addr)));
-	}
-	addr[at - addr] = '\0';
-	addr[strcspn(addr, "+")] = '\0';	/* tok+ext is tok, as for postmapd */
-	if (!token_fold(token, sizeof(token), addr)) {
+		return (rcpt_bounce(ctx, c, a.local, strlen(a.local)));
+	case ADDR_BAD:
+		if (why != NULL)
+			return (tempfail(ctx, why));
 		return (no_alias(ctx));
+	case ADDR_ALIAS:
+		break;
 	}
 	if (m->kind == MAIL_OTHER || m->kind == MAIL_BOUNCE)
 		return (one_alias(ctx));
@@ -695,16 +829,56 @@ struct cb {
 	struct conn	*c;
 	int64_t		 user_id;
 	const char	*alias;
+	struct store_usage usage;	/* read on first need */
+	int		 have_usage;
+	int64_t		 new_replies;	/* made for this message */
+	int64_t		 new_bytes;	/* parts kept for this message */
+	const char	*quota;		/* what is full, or NULL */
 };
+
+/*
+ * Quotas: what one user may keep (user_blob_quota bytes of parts,
+ * user_queue_quota notifications, user_reply_quota reply addresses), so
+ * that a sender cannot fill the disk.  The user's usage is read only when
+ * this message would add to it (a new correspondent, a part to keep, a
+ * notification), never for the common message from a known sender.
+ * Full: the message is deferred with 452 4.2.2 (the sending side keeps
+ * it; kept parts and notifications expire, the owner can make room) and
+ * the owner gets a "quota" event saying what is full.
+ */
+/* cb_usage - the user's usage, read once per message; -1 on failure */
+static int
+cb_usage(struct cb *cb)
+{
+	if (cb->have_usage)
+		return (0);
+	if (store_usage(cb->c->st, cb->user_id, &cb->usage) != STORE_OK)
+		return (-1);
+	cb->have_usage = 1;
+	return (0);
+}
 
 static int
 cb_reply_addr(void *arg, const char *sender, char *out, size_t outlen)
 {
 	struct cb *cb = arg;
 	struct reply rp;
+	enum store_status s;
 	int	 n;
 
-	if (store_reply_get_or_create(cb->c->st, cb->alias, sender, &rp) != STORE_OK)
+	s = store_reply_find(cb->c->st, cb->alias, sender, &rp);
+	if (s == STORE_NOTFOUND) {
+		if (cb_usage(cb) < 0)
+			return (-1);
+		if (cb->usage.replies + cb->new_replies >=
+		    milter_g.conf->user_reply_quota) {
+			cb->quota = "reply addresses";
+			return (-1);
+		}
+		s = store_reply_get_or_create(cb->c->st, cb->alias, sender, &rp);
+		cb->new_replies++;
+	}
+	if (s != STORE_OK)
 		return (-1);
 	n = snprintf(out, outlen, "%s@%s", rp.token, milter_g.conf->alias_domain);
 	return (n < 0 || (size_t)n >= outlen ? -1 : 0);
@@ -717,6 +891,14 @@ cb_blob_put(void *arg, const char *name, const char *type,
 	struct cb *cb = arg;
 	struct blob b;
 
+	if (cb_usage(cb) < 0)
+		return (-1);
+	if (cb->usage.blob_bytes + cb->new_bytes + (int64_t)len >
+	    milter_g.conf->user_blob_quota) {
+		cb->quota = "kept attachments";
+		return (-1);
+	}
+	cb->new_bytes += (int64_t)len;
 	memset(&b, 0, sizeof(b));
 	b.user_id = cb->user_id;
 	bp_strlcpy(b.alias, cb->alias, sizeof(b.alias));
@@ -904,6 +1086,26 @@ refuse_limit(SMFICTX *ctx, const struct mail *m, enum rewrite_status rs,
 	return (SMFIS_REJECT);
 }
 
+/* quota_full - 452 4.2.2 for a message that would pass one of the
+ * owner's quotas (what), and a "quota" event for the owner */
+static sfsistat
+quota_full(SMFICTX *ctx, const struct mail *m, const char *what)
+{
+	json_t	*o = json_pack("{s:s, s:s, s:s}", "what", what, "alias",
+	    m->alias, "origin", m->route.origin);
+	char	*ev = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (ev != NULL)
+		later_event(m->route.user_id, "quota", ev);
+	free(ev);
+	json_decref(o);
+	log_info("%s: alias=%.8s action=defer code=452 4.2.2 (quota: %s)",
+	    qid(ctx), m->alias, what);
+	smfi_setreply(ctx, "452", "4.2.2",
+	    "Mailbox full: the recipient's storage is full, try again later");
+	return (SMFIS_TEMPFAIL);
+}
+
 /* eom_forward - rewrite a message for the alias owner */
 static sfsistat
 eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
@@ -912,7 +1114,7 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 	struct rewrite_env env;
 	struct rewrite_result r;
 	enum rewrite_status rs;
-	struct cb cb = { c, m->route.user_id, m->alias };
+	struct cb cb;
 	char	 alias_addr[REWRITE_ADDR_MAX + 1], sig[33], bounce[REWRITE_ADDR_MAX + 1];
 	char	*manage, *disable, *blob_url;
 	size_t	 i;
@@ -920,6 +1122,10 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 
 	if (conn_store(c) == NULL)
 		return (tempfail(ctx, "alias store unavailable"));
+	memset(&cb, 0, sizeof(cb));
+	cb.c = c;
+	cb.user_id = m->route.user_id;
+	cb.alias = m->alias;
 	snprintf(alias_addr, sizeof(alias_addr), "%s@%s", m->alias, cf->alias_domain);
 	if (rewrite_unsub_sig(milter_g.key, milter_g.keylen, m->alias, sig) < 0 ||
 	    bounce_address(milter_g.key, milter_g.keylen, m->alias,
@@ -959,11 +1165,27 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 		ret = refuse_limit(ctx, m, rs, r.why);
 		goto out;
 	default:
+		if (cb.quota != NULL) {
+			ret = quota_full(ctx, m, cb.quota);
+			goto out;
+		}
 		log_warn("%s: alias=%.8s rewrite failed: %s", qid(ctx), m->alias,
 		    r.why ? r.why : "?");
 		conn_store_reset(c);
 		ret = tempfail(ctx, "message rewrite failed, try again later");
 		goto out;
+	}
+	if (r.nnotes > 0) {
+		if (cb_usage(&cb) < 0) {
+			conn_store_reset(c);
+			ret = tempfail(ctx, "alias store unavailable");
+			goto out;
+		}
+		if (cb.usage.queue_msgs + (int64_t)r.nnotes >
+		    cf->user_queue_quota) {
+			ret = quota_full(ctx, m, "notifications");
+			goto out;
+		}
 	}
 	if (apply(ctx, &r, bounce) < 0) {
 		log_warn("%s: alias=%.8s the MTA refused a change", qid(ctx), m->alias);
