@@ -544,6 +544,23 @@ store_reply_get_or_create(struct store *st, const char *alias,
 	    st->be->reply_get_or_create(st, key, snd, fresh, bp_now(), out)));
 }
 
+/* store_reply_find - the existing reply token for (alias, sender) */
+enum store_status
+store_reply_find(struct store *st, const char *alias, const char *sender,
+    struct reply *out)
+{
+	char	key[TOKEN_MAX + 1], snd[EMAIL_MAX + 1];
+
+	if (!store_key(key, alias))
+		return (store_trace(st, "reply_find", NULL, STORE_NOTFOUND));
+	if (!store_email_ok(sender) || out == NULL)
+		return (store_trace(st, "reply_find", key, STORE_INVALID));
+	bp_strlcpy(snd, sender, sizeof(snd));
+	bp_lower(snd);
+	return (store_trace(st, "reply_find", key,
+	    st->be->reply_get_or_create(st, key, snd, NULL, bp_now(), out)));
+}
+
 /* store_reply_get - resolve a reply token */
 enum store_status
 store_reply_get(struct store *st, const char *token, struct reply *out)

@@ -345,6 +345,10 @@ enum store_status store_alias_count(struct store *, const char *token,
 /* Reply addresses: one random token per (alias, external sender). */
 enum store_status store_reply_get_or_create(struct store *, const char *alias,
 		    const char *sender, struct reply *out);
+/* store_reply_find - the existing reply token for (alias, sender), or
+ * NOTFOUND: nothing is created (the quota on reply addresses) */
+enum store_status store_reply_find(struct store *, const char *alias,
+		    const char *sender, struct reply *out);
 enum store_status store_reply_get(struct store *, const char *token,
 		    struct reply *);
 

@@ -1670,7 +1670,8 @@ my_reply_find(struct store_mysql *s, const char *alias, const char *sender,
 }
 
 /* my_reply_get_or_create - one reply token per (alias, sender); a lost
- * race is a duplicate key, answered by reading the winner's row */
+ * race is a duplicate key, answered by reading the winner's row; with
+ * fresh NULL only the existing one, or NOTFOUND */
 static enum store_status
 my_reply_get_or_create(struct store *st, const char *alias,
     const char *sender, const char *fresh, int64_t now, struct reply *rep)
@@ -1681,7 +1682,8 @@ my_reply_get_or_create(struct store *st, const char *alias,
 	int	 status, try;
 
 	for (try = 0; try < 3; try++) {
-		if ((r = my_reply_find(s, alias, sender, rep)) != STORE_NOTFOUND)
+		if ((r = my_reply_find(s, alias, sender, rep)) != STORE_NOTFOUND ||
+		    fresh == NULL)
 			return (r);
 		my_q_init(&q, s, MY_ALIAS_STATUS);
 		my_p_str(&q, alias);

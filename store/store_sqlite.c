@@ -1171,7 +1171,7 @@ sq_reply_tx(struct store_sqlite *s, const char *alias, const char *sender,
 		sqlite3_reset(q);
 		return (STORE_OK);
 	}
-	if (r != STORE_NOTFOUND)
+	if (r != STORE_NOTFOUND || fresh == NULL)
 		return (r);
 
 	q = sq_stmt(s, SQ_ALIAS_STATUS);
@@ -1198,7 +1198,8 @@ sq_reply_tx(struct store_sqlite *s, const char *alias, const char *sender,
 	return (STORE_OK);
 }
 
-/* sq_reply_get_or_create - one reply token per (alias, sender) */
+/* sq_reply_get_or_create - one reply token per (alias, sender); with
+ * fresh NULL only the existing one, or NOTFOUND */
 static enum store_status
 sq_reply_get_or_create(struct store *st, const char *alias,
     const char *sender, const char *fresh, int64_t now, struct reply *rep)

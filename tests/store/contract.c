@@ -697,6 +697,15 @@ test_usage_rate(void)
 	snprintf(sender, sizeof(sender), "usage-%s@site.example", sfx);
 	is_int(store_reply_get_or_create(st, tok_a, sender, &r), STORE_OK,
 	    "usage: a new reply address");
+	{
+		struct reply f;
+
+		is_int(store_reply_find(st, upper(tok_a), sender, &f), STORE_OK,
+		    "reply find: the existing one");
+		is_str(f.token, r.token, "reply find: the same token");
+		is_int(store_reply_find(st, tok_a, "nobody-yet@site.example", &f),
+		    STORE_NOTFOUND, "reply find: none yet, none made");
+	}
 	is_int(store_usage(st, u1.id, &u), STORE_OK, "usage again");
 	ok(u.blob_bytes == u0.blob_bytes + 300 &&
 	    u.queue_msgs == u0.queue_msgs + 1 && u.replies == u0.replies + 1,
