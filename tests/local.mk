@@ -7,6 +7,7 @@ include tests/milter/local.mk
 include tests/dash/local.mk
 include tests/e2e/local.mk
 include tests/badinput/local.mk
+include tests/attack/local.mk
 include tests/browser/local.mk
 include tests/faults/local.mk
 include tests/ctl/local.mk
