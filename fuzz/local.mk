@@ -59,6 +59,7 @@ fuzz-conf:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -I$(top_builddir) -I$(top_srcdir)/store \
 	    $(top_srcdir)/fuzz/conf_fuzz.c $(top_srcdir)/store/conf.c \
+	    $(top_srcdir)/store/addr.c \
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    -o fuzz/conf_fuzz-libfuzzer
 .PHONY: fuzz-conf
@@ -96,3 +97,21 @@ fuzz-auth fuzz-json:
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    $(JANSSON_LIBS) $(CRYPTO_LIBS) -o fuzz/$(@:fuzz-%=%)_fuzz-libfuzzer
 .PHONY: fuzz-auth fuzz-json
+
+# addr_fuzz (addr.c: how postmapd and the milter read a recipient): make
+# check replays fuzz/corpus/addr through fuzz/replay.c; "make fuzz-addr"
+# builds the libFuzzer binary with clang.
+check_PROGRAMS += fuzz/addr_fuzz
+fuzz_addr_fuzz_SOURCES = fuzz/addr_fuzz.c fuzz/replay.c
+fuzz_addr_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"addr"'
+fuzz_addr_fuzz_LDADD = store/libbipostal.a
+TESTS += fuzz/addr_fuzz
+EXTRA_DIST += fuzz/corpus/addr
+CLEANFILES += fuzz/addr_fuzz-libfuzzer
+
+fuzz-addr:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -I$(top_builddir) -I$(top_srcdir)/store \
+	    $(top_srcdir)/fuzz/addr_fuzz.c $(top_srcdir)/store/addr.c \
+	    -o fuzz/addr_fuzz-libfuzzer
+.PHONY: fuzz-addr

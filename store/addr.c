@@ -98,8 +98,9 @@ addr_parse(const char *s, size_t len, struct addr *out)
 	s = at + 1;
 	if (end > s && end[-1] == '.' && *s != '[')
 		end--;			/* one trailing dot: the root */
-	if (s == end || (size_t)(end - s) > ADDR_DOMAIN_MAX)
-		return (-1);
+	if (s == end || (size_t)(end - s) > ADDR_DOMAIN_MAX || *s == '.' ||
+	    end[-1] == '.' || memmem(s, (size_t)(end - s), "..", 2) != NULL)
+		return (-1);		/* no empty label */
 	for (n = 0; s < end; s++, n++) {
 		if (*s == ' ' || *s == '@' || *s == '"' || *s == '<' ||
 		    *s == '>' || *s == ',' || *s == ';' || *s == '\\')

@@ -23,7 +23,8 @@
 
 #include <stddef.h>
 
-#define ADDR_LOCAL_MAX	64		/* RFC 5321 4.5.3.1.1 */
+#define ADDR_LOCAL_MAX	255		/* RFC 5321 says 64; our own bounce
+					 * addresses and Postfix take more */
 #define ADDR_DOMAIN_MAX	255		/* RFC 5321 4.5.3.1.2 */
 #define ADDR_TEXT_MAX	1024		/* input we read at all */
 
