@@ -45,7 +45,10 @@ sfsistat	mlfi_close(SMFICTX *);
 void		milter_rate_close(void);
 /* milter_later.c: later_count and later_event record, the background
  * thread writes (about once a second); flush writes what is left */
+#define MILTER_RATE_WINDOW	3600	/* milter_rate_alias counts an hour */
 void		later_count(const char *token, enum alias_counter);
+void		later_inbound(const char *token);
+long		later_inbound_pending(const char *token);
 void		later_event(int64_t user_id, const char *type, const char *json);
 int		milter_counts_start(void);
 void		milter_counts_flush(void);

@@ -3,7 +3,9 @@
  *
  * Purpose: bumping a counter or appending an event is a committed write
  * (an fsync with SQLite) that has no business delaying the answer to the
- * MTA.  The callbacks record them here (later_count, later_event); one
+ * MTA.  The callbacks record them here (later_count, later_event, and
+ * later_inbound: the messages in per alias that the rate limit counts,
+ * written as one store_rate_add per alias and round); one
  * thread writes them about once a second through its own store handle,
  * publishes each event on Redis when "redis" is set (so that a dash
  * stream subscribed there wakes at once), and milter_counts_flush()
@@ -42,9 +44,11 @@
 #define COUNT_PENDING_MAX	4096
 #define EVENT_PENDING_MAX	4096
 
+#define LATER_INBOUND	(-1)		/* kind: a message in (rate limit) */
+
 struct pending {
 	char		 token[TOKEN_MAX + 1];
-	enum alias_counter kind;
+	int		 kind;		/* enum alias_counter, LATER_INBOUND */
 	long		 n;
 };
 
@@ -60,9 +64,9 @@ static size_t npend;
 static struct pending_event *pev;
 static size_t npev;
 
-/* later_count - one more forwarded/blocked/replied for token */
-void
-later_count(const char *token, enum alias_counter kind)
+/* later_add - n more of kind for token */
+static void
+later_add(const char *token, int kind, long n)
 {
 	size_t	i;
 
@@ -79,10 +83,41 @@ later_count(const char *token, enum alias_counter kind)
 		npend++;
 	}
 	if (i < npend)
-		pend[i].n++;
+		pend[i].n += n;
 	else
 		log_warn("alias=%.8s counter dropped: too many pending", token);
 	pthread_mutex_unlock(&count_lock);
+}
+
+/* later_count - one more forwarded/blocked/replied for token */
+void
+later_count(const char *token, enum alias_counter kind)
+{
+	later_add(token, (int)kind, 1);
+}
+
+/* later_inbound - one more message in for alias token, for the rate
+ * limit (written with store_rate_add) */
+void
+later_inbound(const char *token)
+{
+	later_add(token, LATER_INBOUND, 1);
+}
+
+/* later_inbound_pending - messages in for token not yet written */
+long
+later_inbound_pending(const char *token)
+{
+	size_t	i;
+	long	n = 0;
+
+	pthread_mutex_lock(&count_lock);
+	for (i = 0; i < npend; i++)
+		if (pend[i].kind == LATER_INBOUND &&
+		    strcmp(pend[i].token, token) == 0)
+			n = pend[i].n;
+	pthread_mutex_unlock(&count_lock);
+	return (n);
 }
 
 /* event_put - queue one event; steals json */
@@ -146,18 +181,27 @@ counts_write(struct store **stp, struct redis *rd)
 	if (*stp == NULL && (*stp = store_open(milter_g.conf->store, &s, &why)) == NULL)
 		log_warn("counters: store: %s", why ? why : "cannot open");
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < batch[i].n; k++) {
-			if (*stp == NULL ||
-			    store_alias_count(*stp, batch[i].token, batch[i].kind) != STORE_OK)
-				break;
+		if (batch[i].kind == LATER_INBOUND) {
+			char	 key[STORE_RATE_KEY_MAX + 1];
+
+			snprintf(key, sizeof(key), "in:%s", batch[i].token);
+			k = *stp != NULL && store_rate_add(*stp, key,
+			    batch[i].n, MILTER_RATE_WINDOW) == STORE_OK ?
+			    batch[i].n : 0;
+		} else {
+			for (k = 0; k < batch[i].n; k++) {
+				if (*stp == NULL ||
+				    store_alias_count(*stp, batch[i].token,
+				    (enum alias_counter)batch[i].kind) != STORE_OK)
+					break;
+			}
 		}
 		if (k < batch[i].n) {
 			/* put back what was not written */
 			rc = -1;
 			store_close(*stp);
 			*stp = NULL;
-			for (; k < batch[i].n; k++)
-				later_count(batch[i].token, batch[i].kind);
+			later_add(batch[i].token, batch[i].kind, batch[i].n - k);
 		}
 	}
 	for (i = 0; i < ne; i++) {

@@ -397,22 +397,24 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
  * kept parts and notifications behind it).  Counted in Redis when
  * "redis" is set (every MX host shares the count; one handle for all
  * threads, under a mutex, falling back to this process while Redis is
- * down), else in the store (store_rate_hit).  Past the limit: 450 4.7.1,
- * the sender retries later; a store that cannot count tempfails too.
+ * down), else in the store: the count there (every host's, as of the
+ * last second) plus what this process has not written yet
+ * (later_inbound, written by the background writer), so that no message
+ * waits for a write.  Past the limit: 450 4.7.1, the sender retries
+ * later.  A store that cannot read the count lets the message through
+ * (logged): the lookup already proved the alias.
  */
-#define RATE_WINDOW	3600
-
 static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct redis *rate_redis;
 
 /* rcpt_rate - count one message for alias token; 0 allowed, -1 answered
- * (450 4.7.1 or 451 4.3.0) */
+ * (450 4.7.1) */
 static int
 rcpt_rate(SMFICTX *ctx, struct conn *c, const char *token)
 {
 	const struct conf *cf = milter_g.conf;
 	char	 key[STORE_RATE_KEY_MAX + 1];
-	long	 retry = 0;
+	long	 retry = 0, count = 0;
 	enum store_status s;
 	int	 allowed;
 
@@ -424,19 +426,25 @@ rcpt_rate(SMFICTX *ctx, struct conn *c, const char *token)
 		if (rate_redis == NULL)
 			rate_redis = redis_open(cf->redis);
 		allowed = redis_ratelimit(rate_redis, key, cf->milter_rate_alias,
-		    RATE_WINDOW, &retry);
+		    MILTER_RATE_WINDOW, &retry);
 		pthread_mutex_unlock(&rate_lock);
-		s = allowed ? STORE_OK : STORE_EXISTS;
-	} else
-		s = store_rate_hit(c->st, key, cf->milter_rate_alias,
-		    RATE_WINDOW, &retry);
-	if (s == STORE_OK)
-		return (0);
-	if (s != STORE_EXISTS) {
-		conn_store_reset(c);
-		tempfail(ctx, "alias store unavailable");
-		return (-1);
+	} else {
+		s = store_rate_peek(c->st, key, MILTER_RATE_WINDOW, &count,
+		    &retry);
+		if (s != STORE_OK) {
+			log_warn("%s: alias=%.8s rate not read: store: %s",
+			    qid(ctx), token, store_strstatus(s));
+			return (0);
+		}
+		allowed = count + later_inbound_pending(token) <
+		    cf->milter_rate_alias;
+		if (allowed)
+			later_inbound(token);
+		else if (retry < 1)
+			retry = 1;
 	}
+	if (allowed)
+		return (0);
 	log_info("%s: alias=%.8s action=defer code=450 4.7.1 (over %ld "
 	    "messages an hour; retry in %ld s)", qid(ctx), token,
 	    cf->milter_rate_alias, retry);

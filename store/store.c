@@ -814,6 +814,14 @@ store_usage(struct store *st, int64_t user_id, struct store_usage *out)
 	    st->be->usage(st, user_id, bp_now(), out)));
 }
 
+/* store_rate_key_ok - a key store_rate_* take */
+static int
+store_rate_key_ok(const char *key, long window)
+{
+	return (key != NULL && *key != '\0' && window >= 1 &&
+	    store_printable(key, STORE_RATE_KEY_MAX, 0));
+}
+
 /* store_rate_hit - see store.h */
 enum store_status
 store_rate_hit(struct store *st, const char *key, long limit, long window,
@@ -826,10 +834,9 @@ store_rate_hit(struct store *st, const char *key, long limit, long window,
 	if (retry_after == NULL)
 		retry_after = &dummy;
 	*retry_after = 0;
-	if (key == NULL || *key == '\0' || window < 1 || limit < 0 ||
-	    !store_printable(key, STORE_RATE_KEY_MAX, 0))
+	if (!store_rate_key_ok(key, window) || limit < 0)
 		return (store_trace(st, "rate_hit", NULL, STORE_INVALID));
-	s = st->be->rate_hit(st, key, window, now, &count, &start);
+	s = st->be->rate_hit(st, key, 1, window, now, &count, &start);
 	if (s != STORE_OK)
 		return (store_trace(st, "rate_hit", NULL, s));
 	if (count <= limit)
@@ -838,4 +845,42 @@ store_rate_hit(struct store *st, const char *key, long limit, long window,
 	if (*retry_after < 1)
 		*retry_after = 1;
 	return (STORE_EXISTS);
+}
+
+/* store_rate_add - see store.h */
+enum store_status
+store_rate_add(struct store *st, const char *key, long n, long window)
+{
+	long	 count;
+	int64_t	 start;
+
+	if (!store_rate_key_ok(key, window) || n < 1)
+		return (store_trace(st, "rate_add", NULL, STORE_INVALID));
+	return (store_trace(st, "rate_add", NULL, st->be->rate_hit(st, key, n,
+	    window, bp_now(), &count, &start)));
+}
+
+/* store_rate_peek - see store.h */
+enum store_status
+store_rate_peek(struct store *st, const char *key, long window, long *count,
+    long *retry_after)
+{
+	enum store_status s;
+	long	 dummy;
+	int64_t	 start = 0, now = bp_now();
+
+	if (retry_after == NULL)
+		retry_after = &dummy;
+	*count = 0;
+	*retry_after = 0;
+	if (!store_rate_key_ok(key, window))
+		return (store_trace(st, "rate_peek", NULL, STORE_INVALID));
+	s = st->be->rate_hit(st, key, 0, window, now, count, &start);
+	if (s != STORE_OK)
+		return (store_trace(st, "rate_peek", NULL, s));
+	if (start + window <= now)
+		*count = 0;			/* that window is over */
+	else
+		*retry_after = (long)(start + window - now);
+	return (STORE_OK);
 }

@@ -265,7 +265,7 @@ struct store_backend {
 			    int64_t event_horizon, struct purge_counts *);
 	enum store_status (*usage)(struct store *, int64_t user_id, int64_t now,
 			    struct store_usage *);
-	enum store_status (*rate_hit)(struct store *, const char *key,
+	enum store_status (*rate_hit)(struct store *, const char *key, long n,
 			    long window, int64_t now, long *count, int64_t *start);
 };
 
@@ -400,6 +400,15 @@ enum store_status store_usage(struct store *, int64_t user_id,
  * *retry_after the seconds left in the window (may be NULL) */
 enum store_status store_rate_hit(struct store *, const char *key,
 		    long limit, long window, long *retry_after);
+/* store_rate_add - count n (>= 1) hits of key at once, as a writer that
+ * batches them does */
+enum store_status store_rate_add(struct store *, const char *key, long n,
+		    long window);
+/* store_rate_peek - the hits of key in its current window into *count
+ * (0 when the window is over or none), and the seconds the window has
+ * left into *retry_after (may be NULL); reads only */
+enum store_status store_rate_peek(struct store *, const char *key,
+		    long window, long *count, long *retry_after);
 
 /* Backends, for store.c and the contract tests */
 extern const struct store_backend store_sqlite_backend;

@@ -215,8 +215,9 @@ static const char *const my_sql[MY_NSTMT] = {
 	    "JOIN replies r ON r.alias = a.token WHERE a.user_id = ?",
 	/* count first: MySQL assigns left to right, start is still old */
 	[MY_RATE_HIT] = "INSERT INTO rate_limits (k, start, count) "
-	    "VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE "
-	    "count = IF(start + ? <= VALUES(start), 1, count + 1), "
+	    "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE "
+	    "count = IF(start + ? <= VALUES(start), VALUES(count), "
+	    "count + VALUES(count)), "
 	    "start = IF(start + ? <= VALUES(start), VALUES(start), start)",
 	[MY_RATE_GET] = "SELECT count, start FROM rate_limits WHERE k = ?",
 };
@@ -2144,42 +2145,64 @@ my_usage(struct store *st, int64_t user_id, int64_t now,
 	return (STORE_OK);
 }
 
-/* my_rate_tx - count the hit, then read the window back */
+/* my_rate_get - the window of key */
 static enum store_status
-my_rate_tx(struct store_mysql *s, const char *key, long window, int64_t now,
-    long *count, int64_t *start)
+my_rate_get(struct store_mysql *s, const char *key, long *count,
+    int64_t *start)
 {
 	struct my_q q;
 	enum store_status r;
 	int64_t	 n = 0;
 
-	my_q_init(&q, s, MY_RATE_HIT);
-	my_p_str(&q, key);
-	my_p_int(&q, now);
-	my_p_int(&q, window);
-	my_p_int(&q, window);
-	if ((r = my_run(&q, "rate")) != STORE_OK)
-		return (r);
 	my_q_init(&q, s, MY_RATE_GET);
 	my_p_str(&q, key);
 	my_r_i64(&q, &n);
 	my_r_i64(&q, start);
 	if ((r = my_row(&q, "rate")) == STORE_OK)
 		*count = (long)n;
+	return (r);
+}
+
+/* my_rate_tx - count the hits, then read the window back */
+static enum store_status
+my_rate_tx(struct store_mysql *s, const char *key, long n, long window,
+    int64_t now, long *count, int64_t *start)
+{
+	struct my_q q;
+	enum store_status r;
+
+	my_q_init(&q, s, MY_RATE_HIT);
+	my_p_str(&q, key);
+	my_p_int(&q, now);
+	my_p_int(&q, n);
+	my_p_int(&q, window);
+	my_p_int(&q, window);
+	if ((r = my_run(&q, "rate")) != STORE_OK)
+		return (r);
+	r = my_rate_get(s, key, count, start);
 	return (r == STORE_NOTFOUND ? STORE_TEMP : r);
 }
 
-/* my_rate_hit - one more hit of key in its window */
+/* my_rate_hit - n more hits of key in its window (n = 0: only read) */
 static enum store_status
-my_rate_hit(struct store *st, const char *key, long window, int64_t now,
-    long *count, int64_t *start)
+my_rate_hit(struct store *st, const char *key, long n, long window,
+    int64_t now, long *count, int64_t *start)
 {
 	struct store_mysql *s = MY(st);
 	enum store_status r;
 
+	if (n == 0) {
+		r = my_rate_get(s, key, count, start);
+		if (r == STORE_NOTFOUND) {
+			*count = 0;
+			*start = now;
+			r = STORE_OK;
+		}
+		return (r);
+	}
 	if ((r = my_begin(s)) != STORE_OK)
 		return (r);
-	r = my_end(s, my_rate_tx(s, key, window, now, count, start));
+	r = my_end(s, my_rate_tx(s, key, n, window, now, count, start));
 	return (r == STORE_EXISTS ? STORE_TEMP : r);
 }
 

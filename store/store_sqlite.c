@@ -92,6 +92,7 @@ enum sq_stmt {
 	SQ_PURGE_REPLIES, SQ_PURGE_ALIASES, SQ_PURGE_QUEUE, SQ_PURGE_BLOBS,
 	SQ_PURGE_EVENTS, SQ_PURGE_RATES,
 	SQ_USAGE_BLOBS, SQ_USAGE_QUEUE, SQ_USAGE_REPLIES, SQ_RATE_HIT,
+	SQ_RATE_GET,
 	SQ_NSTMT
 };
 
@@ -208,10 +209,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_USAGE_REPLIES] = "SELECT count(*) FROM aliases a "
 	    "JOIN replies r ON r.alias = a.token WHERE a.user_id = ?",
 	[SQ_RATE_HIT] = "INSERT INTO rate_limits (key, start, count) "
-	    "VALUES (?1, ?2, 1) ON CONFLICT(key) DO UPDATE SET "
-	    "count = CASE WHEN start + ?3 <= ?2 THEN 1 ELSE count + 1 END, "
+	    "VALUES (?1, ?2, ?4) ON CONFLICT(key) DO UPDATE SET "
+	    "count = CASE WHEN start + ?3 <= ?2 THEN ?4 ELSE count + ?4 END, "
 	    "start = CASE WHEN start + ?3 <= ?2 THEN ?2 ELSE start END "
 	    "RETURNING count, start",
+	[SQ_RATE_GET] = "SELECT count, start FROM rate_limits WHERE key = ?",
 };
 
 struct store_sqlite {
@@ -1666,20 +1668,29 @@ sq_usage(struct store *st, int64_t user_id, int64_t now,
 	return (STORE_OK);
 }
 
-/* sq_rate_hit - one more hit of key in its window */
+/* sq_rate_hit - n more hits of key in its window (n = 0: only read) */
 static enum store_status
-sq_rate_hit(struct store *st, const char *key, long window, int64_t now,
-    long *count, int64_t *start)
+sq_rate_hit(struct store *st, const char *key, long n, long window,
+    int64_t now, long *count, int64_t *start)
 {
 	struct store_sqlite *s = SQ(st);
-	sqlite3_stmt *q = sq_stmt(s, SQ_RATE_HIT);
+	sqlite3_stmt *q = sq_stmt(s, n > 0 ? SQ_RATE_HIT : SQ_RATE_GET);
 	enum store_status r;
 
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, now);
-	sqlite3_bind_int64(q, 3, window);
-	if ((r = sq_row(s, q, "rate")) != STORE_OK)
+	if (n > 0) {
+		sqlite3_bind_int64(q, 2, now);
+		sqlite3_bind_int64(q, 3, window);
+		sqlite3_bind_int64(q, 4, n);
+	}
+	if ((r = sq_row(s, q, "rate")) != STORE_OK) {
+		if (r == STORE_NOTFOUND && n == 0) {
+			*count = 0;
+			*start = now;
+			return (STORE_OK);
+		}
 		return (r == STORE_EXISTS ? STORE_TEMP : r);
+	}
 	*count = (long)sqlite3_column_int64(q, 0);
 	*start = sqlite3_column_int64(q, 1);
 	sqlite3_reset(q);

@@ -728,6 +728,26 @@ test_usage_rate(void)
 	    "rate: a key with a space invalid");
 	is_int(store_rate_hit(st, rate_key, 3, 0, &retry), STORE_INVALID,
 	    "rate: window 0 invalid");
+	{
+		char	 k2[80];
+		long	 cnt = -1;
+
+		snprintf(k2, sizeof(k2), "contract:batch:%s", sfx);
+		is_int(store_rate_peek(st, k2, 60, &cnt, &retry), STORE_OK,
+		    "rate peek: a key never hit");
+		is_int(cnt, 0, "rate peek: no hits yet");
+		is_int(store_rate_add(st, k2, 5, 60), STORE_OK,
+		    "rate add: five at once");
+		is_int(store_rate_add(st, k2, 2, 60), STORE_OK, "rate add: two more");
+		is_int(store_rate_peek(st, k2, 60, &cnt, &retry), STORE_OK,
+		    "rate peek");
+		ok(cnt == 7 && retry >= 1 && retry <= 60,
+		    "rate peek: 7 hits, %ld s left", retry);
+		is_int(store_rate_hit(st, k2, 7, 60, &retry), STORE_EXISTS,
+		    "rate hit after a batch: the eighth is refused");
+		is_int(store_rate_add(st, k2, 0, 60), STORE_INVALID,
+		    "rate add of 0 invalid");
+	}
 }
 
 static void

@@ -53,7 +53,22 @@ function begin(from)
 	return conn
 end
 
-function rcpt(conn, to, code, what)
+-- rcpt - one RCPT TO, with the macros Postfix sends beside it: the
+-- milter classifies by {rcpt_addr}, the address as Postfix resolved it
+-- (here: the argument without <>, lower case; an address of the virtual
+-- alias domain has mailer "error", as Postfix says before expansion).
+-- keep = true: the script set the RCPT macros itself.
+function rcpt(conn, to, code, what, keep)
+	if not keep then
+		local addr = to:gsub("^<", ""):gsub(">$", ""):lower()
+		local mailer = "smtp"
+		if addr:sub(-#DOMAIN - 1) == "@" .. DOMAIN:lower() then
+			mailer = "error"
+		end
+		check(mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", mailer,
+		    "{rcpt_host}", "5.1.1 User unknown in virtual alias table",
+		    "{rcpt_addr}", addr) == nil, "macro")
+	end
 	check(mt.rcptto(conn, to) == nil, "rcptto")
 	want(conn, code, what or ("RCPT " .. to))
 end

@@ -10,7 +10,7 @@ local function rejected(conn, to)
 	    "{rcpt_host}", "5.1.1",
 	    "{rcpt_addr}", "Recipient address rejected: User unknown in virtual alias table") == nil,
 	    "macro")
-	rcpt(conn, to, SMFIR_CONTINUE, "rejected by the MTA: " .. to)
+	rcpt(conn, to, SMFIR_CONTINUE, "rejected by the MTA: " .. to, true)
 end
 local conn = begin("<news@spam.example>")
 rejected(conn, "<" .. AREJ2 .. "@" .. DOMAIN .. ">")
@@ -22,11 +22,11 @@ rejected(conn, "<" .. BOUNCE_FORGED .. ">")
 check(mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error",
     "{rcpt_host}", "5.1.1 User unknown in virtual alias table",
     "{rcpt_addr}", A2 .. "@" .. DOMAIN) == nil, "macro")
-rcpt(conn, "<" .. A2 .. "@" .. DOMAIN .. ">", SMFIR_CONTINUE, "accepted alias after refused ones")
+rcpt(conn, "<" .. A2 .. "@" .. DOMAIN .. ">", SMFIR_CONTINUE, "accepted alias after refused ones", true)
 check(mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "error",
     "{rcpt_host}", "5.1.1 User unknown in virtual alias table",
     "{rcpt_addr}", A1 .. "@" .. DOMAIN) == nil, "macro")
-rcpt(conn, "<" .. A1 .. "@" .. DOMAIN .. ">", SMFIR_REPLYCODE, "a second accepted alias: 452")
+rcpt(conn, "<" .. A1 .. "@" .. DOMAIN .. ">", SMFIR_REPLYCODE, "a second accepted alias: 452", true)
 mt.disconnect(conn)
 -- a new message: counted again (once)
 conn = begin("<news@spam.example>")
