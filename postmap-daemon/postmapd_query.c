@@ -62,6 +62,7 @@
 #include "bounce.h"
 #include "log.h"
 #include "postmapd.h"
+#include "route.h"
 #include "store.h"
 #include "util.h"
 
@@ -252,7 +253,7 @@ postmapd_fail(char *out, size_t size, const char *map, const char *tok,
 	return (postmapd_say(out, size, STORE_TEMP, "store unavailable"));
 }
 
-/* postmapd_alias - the alias map */
+/* postmapd_alias - the alias map: route_verdict() decides */
 static size_t
 postmapd_alias(struct store *st, const char *tok, char *out, size_t size,
     enum store_status *sst)
@@ -266,28 +267,22 @@ postmapd_alias(struct store *st, const char *tok, char *out, size_t size,
 	*sst = s;
 	if (s != STORE_OK)
 		return (postmapd_fail(out, size, "alias", tok, s));
-	if (r.status == ALIAS_DELETED)
-		why = "deleted";
-	else if (r.expires_at != 0 && r.expires_at <= bp_now())
-		why = "expired";
-	else if (r.user_status != USER_ACTIVE)
-		why = "owner revoked";
-	else if (r.status == ALIAS_INACTIVE &&
-	    r.disabled_action == DISABLED_REJECT)
-		why = "disabled, reject";
-	else if (r.status == ALIAS_INACTIVE) {
+	switch (route_verdict(&r, bp_now(), &why)) {
+	case ROUTE_FORWARD:
+		break;
+	case ROUTE_DISCARD:
 		if (log_verbose)
 			log_info("alias %.8s: disabled, discard", tok);
 		return (postmapd_say(out, size, STORE_OK,
 		    POSTMAPD_DISCARD_ADDR));
-	} else if (r.status != ALIAS_ACTIVE) {
-		log_error("alias %.8s: unknown status %d", tok, (int)r.status);
-		return (postmapd_say(out, size, STORE_TEMP, "bad alias status"));
-	}
-	if (why != NULL) {
+	case ROUTE_REJECT:
+	case ROUTE_GONE:
 		if (log_verbose)
 			log_info("alias %.8s: %s: not found", tok, why);
 		return (postmapd_say(out, size, STORE_NOTFOUND, ""));
+	default:
+		log_error("alias %.8s: unknown status %d", tok, (int)r.status);
+		return (postmapd_say(out, size, STORE_TEMP, "bad alias status"));
 	}
 	if (!addr_email_ok(r.email)) {
 		log_error("alias %.8s: owner address is not one plain address",

@@ -17,3 +17,12 @@ TESTS += tests/unit/test_log
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_log_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_route tests/unit/test_addr
+TESTS += tests/unit/test_route tests/unit/test_addr
+tests_unit_test_route_SOURCES = tests/unit/test_route.c
+tests_unit_test_route_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_route_LDADD = $(BIPOSTAL_LIBS)
+tests_unit_test_addr_SOURCES = tests/unit/test_addr.c
+tests_unit_test_addr_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_addr_LDADD = $(BIPOSTAL_LIBS)
