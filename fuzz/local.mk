@@ -115,3 +115,22 @@ fuzz-addr:
 	    $(top_srcdir)/fuzz/addr_fuzz.c $(top_srcdir)/store/addr.c \
 	    -o fuzz/addr_fuzz-libfuzzer
 .PHONY: fuzz-addr
+
+# bounce_fuzz (bounce_check: the local part of every bounce+... RCPT):
+# make check replays fuzz/corpus/bounce through fuzz/replay.c; "make
+# fuzz-bounce" builds the libFuzzer binary with clang.
+check_PROGRAMS += fuzz/bounce_fuzz
+fuzz_bounce_fuzz_SOURCES = fuzz/bounce_fuzz.c fuzz/replay.c
+fuzz_bounce_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"bounce"'
+fuzz_bounce_fuzz_LDADD = $(BIPOSTAL_LIBS)
+TESTS += fuzz/bounce_fuzz
+EXTRA_DIST += fuzz/corpus/bounce
+CLEANFILES += fuzz/bounce_fuzz-libfuzzer
+
+fuzz-bounce:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -I$(top_builddir) -I$(top_srcdir)/store \
+	    $(top_srcdir)/fuzz/bounce_fuzz.c $(top_srcdir)/store/bounce.c \
+	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
+	    $(CRYPTO_LIBS) -o fuzz/bounce_fuzz-libfuzzer
+.PHONY: fuzz-bounce
