@@ -73,6 +73,7 @@ milter_template_dir = $top_srcdir/milter/templates
 secret_key_file = $D/db/secret
 dash_url = https://dash.test
 daemon_user =
+milter_rate_alias = 100000000
 ${BENCH_CONF:-}
 CONF
 ctl() { "$top_builddir/bipostalctl" -c "$D/bipostal.conf" "$@"; }
