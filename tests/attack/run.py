@@ -55,6 +55,7 @@ def subst_table():
                                  for i, c in enumerate(token)),
         'REPLY': env('ATTACK_REPLY'),
         'DISABLED': env('ATTACK_DISABLED'),
+        'LONG': 'x' * 300,
     }
 
 
@@ -74,6 +75,9 @@ def load(path):
             cols = line.split('\t')
             if len(cols) != 7:
                 sys.exit('run.py: %s: not 7 columns: %r' % (path, line))
+            cols = [re.sub(r'\\u([0-9a-f]{4})',
+                           lambda m: chr(int(m.group(1), 16)), c)
+                    for c in cols]
             rows.append(dict(zip(('name', 'client', 'from', 'rcpts', 'msg',
                                   'smtp', 'sink'), cols)))
     return rows
@@ -100,15 +104,16 @@ def dialogue(row, n, table, hostport):
         s = smtplib.SMTP(host, int(port), timeout=30, source_address=src)
     except OSError as e:
         return 'CONNECT=%s' % e, marker
+    s.command_encoding = 'latin-1'	# UTF-8 bytes pass as they are
     try:
         s.ehlo(helo)
-        out.append('MAIL=' + code(s.docmd('MAIL FROM:' +
-                                          subst(row['from'], table))))
+        out.append('MAIL=' + code(s.docmd(('MAIL FROM:' + subst(
+            row['from'], table)).encode('utf-8').decode('latin-1'))))
         ok = False
         if out[-1].startswith('MAIL=250'):
             for r in row['rcpts'].split(' | '):
-                out.append('RCPT=' + code(s.docmd('RCPT TO:' +
-                                                  subst(r, table))))
+                out.append('RCPT=' + code(s.docmd(('RCPT TO:' + subst(
+                    r, table)).encode('utf-8').decode('latin-1'))))
                 ok = ok or out[-1].startswith('RCPT=250')
         if ok and row['msg'] != '-':
             with open(os.path.join(HERE, 'msgs', row['msg']),
