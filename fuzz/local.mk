@@ -23,6 +23,29 @@ fuzz-rewrite:
 	    -o fuzz/rewrite_fuzz-libfuzzer
 .PHONY: fuzz-rewrite
 
+# authres_fuzz (milter_authres.c: Authentication-Results, RFC 8601, as
+# the reply decision reads it): make check replays fuzz/corpus/authres
+# through fuzz/replay.c; "make fuzz-authres" builds the libFuzzer binary
+# with clang:
+#	make fuzz-authres && mkdir -p ar-corpus && \
+#	    ./fuzz/authres_fuzz-libfuzzer -max_len=4096 ar-corpus \
+#	    $(top_srcdir)/fuzz/corpus/authres
+check_PROGRAMS += fuzz/authres_fuzz
+fuzz_authres_fuzz_SOURCES = fuzz/authres_fuzz.c fuzz/replay.c \
+	milter/milter_authres.c
+fuzz_authres_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"authres"' \
+	-I$(top_srcdir)/milter
+TESTS += fuzz/authres_fuzz
+EXTRA_DIST += fuzz/corpus/authres
+CLEANFILES += fuzz/authres_fuzz-libfuzzer
+
+fuzz-authres:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
+	    -I$(top_builddir) -I$(top_srcdir)/milter \
+	    $(top_srcdir)/fuzz/authres_fuzz.c $(top_srcdir)/milter/milter_authres.c \
+	    -o fuzz/authres_fuzz-libfuzzer
+.PHONY: fuzz-authres
+
 # netstring_fuzz (the socketmap framing of bipostal-postmapd): make check
 # replays fixed cases and fuzz/corpus/netstring; "make fuzz-netstring"
 # builds the libFuzzer binary with clang:

@@ -3,7 +3,8 @@
 # corpus tests and the fuzz target call exactly the code the milter runs.
 noinst_LIBRARIES += milter/librewrite.a
 milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h \
-	milter/milter_rewrite_int.h milter/milter_reply.c milter/milter_dsn.c
+	milter/milter_rewrite_int.h milter/milter_reply.c milter/milter_dsn.c \
+	milter/milter_authres.c milter/milter_authres.h
 milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
 
 REWRITE_LIBS = milter/librewrite.a $(BIPOSTAL_LIBS) $(GMIME_LIBS) $(CRYPTO_LIBS)
