@@ -18,7 +18,8 @@ fuzz-rewrite:
 	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/milter \
 	    $(GMIME_CFLAGS) $(top_srcdir)/fuzz/rewrite_fuzz.c \
 	    $(top_srcdir)/milter/milter_rewrite.c $(top_srcdir)/milter/milter_reply.c \
-	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/store/util.c \
+	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_authres.c \
+	    $(top_srcdir)/store/util.c \
 	    $(top_srcdir)/store/log.c $(GMIME_LIBS) $(CRYPTO_LIBS) \
 	    -o fuzz/rewrite_fuzz-libfuzzer
 .PHONY: fuzz-rewrite

@@ -55,6 +55,16 @@ struct rewrite_templates {
 	char	*html_footer;
 };
 
+/* What the reply rewrite found, written also when it fails (reply mode,
+ * env->reply_out): the From to authorise, and why a reply must not leave
+ * at all (the milter answers 550 5.7.1 with that text; rewrite_message
+ * then returns REWRITE_TEMP, so a caller that ignores it never sends). */
+struct rewrite_reply_out {
+	char		 from_addr[REWRITE_ADDR_MAX + 1];	/* the one From
+						 * mailbox; "" if not exactly one */
+	const char	*refused;	/* static text, or NULL */
+};
+
 struct rewrite_env {
 	enum rewrite_mode mode;
 	const char	*alias_addr;	/* token@alias_domain */
@@ -73,6 +83,13 @@ struct rewrite_env {
 	const char	*owner;		/* real address: removed everywhere */
 	const char	*recipient;	/* the site's address: new To: */
 	const char	*trusted_authserv;	/* "" = none */
+	const unsigned char *key;	/* secret key: Message-IDs (HMAC) */
+	size_t		 keylen;
+	const unsigned char *raw;	/* the bytes handed to rewrite_message,
+					 * again: the reply rewrite reads the
+					 * body from them (milter_reply.c) */
+	size_t		 rawlen;
+	struct rewrite_reply_out *reply_out;	/* may be NULL */
 
 	/* reply_addr: the reply address for an external sender, written
 	 * into out; blob_put: keep one part, its id written into id.  Both
