@@ -8,8 +8,11 @@
  * copy rewritten for them alone).  An active alias is forwarded; a
  * disabled one is discarded at end of message or rejected (550 5.1.1) as
  * its owner chose, and counted as blocked either way, once per message;
- * a reply address takes mail only from its alias owner's real address
- * (else 550 5.7.1).  A signed bounce address (bounce.h: the envelope
+ * a reply address is accepted whoever sends (any other answer would tell
+ * who owns it) and judged at end of message: from anyone but its alias
+ * owner (envelope and From; DMARC pass or none when a verifier's
+ * Authentication-Results is trusted) it is discarded and the owner told,
+ * never forwarded.  A signed bounce address (bounce.h: the envelope
  * sender of the mail we forward) takes delivery status notifications: a
  * forged or expired one gets 550 5.1.1.
  *
@@ -35,6 +38,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +53,7 @@
 #include "bounce.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_authres.h"
 #include "redis.h"
 #include "store.h"
 #include "token.h"
@@ -521,13 +526,7 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		conn_store_reset(c);
 		return (tempfail(ctx, "alias store unavailable"));
 	}
-	if (strcasecmp(m->sender, m->route.email) != 0) {
-		log_info("%s: reply=%.8s action=reject code=550 5.7.1 (not from "
-		    "the owner)", qid(ctx), token);
-		smfi_setreply(ctx, "550", "5.7.1",
-		    "Reply addresses accept mail only from their owner");
-		return (SMFIS_REJECT);
-	}
+	/* whoever sends: the sender is judged at end of message (eom_reply) */
 	bp_strlcpy(m->token, token, sizeof(m->token));
 	bp_strlcpy(m->alias, rp.alias, sizeof(m->alias));
 	bp_strlcpy(m->site, rp.sender, sizeof(m->site));
@@ -1217,21 +1216,88 @@ out:
 	return (ret);
 }
 
-/* eom_reply - an owner's reply, out from the alias */
+/* stranger_domain - the domain of whoever sent a refused reply (the
+ * envelope sender, else From, whichever is not the owner's), printable
+ * and cut, for the owner's event and the log; "" when both claim to be
+ * the owner (DMARC said otherwise) */
+static void
+stranger_domain(char *out, size_t size, const struct mail *m,
+    const char *from)
+{
+	const char *a = m->sender, *at;
+	size_t	 n = 0;
+
+	if (*a == '\0' || strcasecmp(a, m->route.email) == 0)
+		a = strcasecmp(from, m->route.email) == 0 ? "" : from;
+	at = strrchr(a, '@');
+	for (at = at ? at + 1 : ""; *at && n + 1 < size && n < 253; at++)
+		out[n++] = (isalnum((unsigned char)*at) || *at == '.' ||
+		    *at == '-') ? *at : '?';
+	out[n] = '\0';
+}
+
+/* reply_refused - a reply its owner did not send, or that failed
+ * DMARC: discarded (the sender learns nothing), logged and announced
+ * to the owner with the sender's domain alone, never forwarded */
+static sfsistat
+reply_refused(SMFICTX *ctx, const struct mail *m, const char *from,
+    const char *why)
+{
+	char	 dom[256], jdom[2 * sizeof(dom) + 8], jwhy[256];
+	char	 origin[2 * ORIGIN_MAX + 8], ev[EVENT_DATA_MAX + 1];
+
+	stranger_domain(dom, sizeof(dom), m, from);
+	json_str(jdom, sizeof(jdom), dom);
+	json_str(jwhy, sizeof(jwhy), why);
+	json_str(origin, sizeof(origin), m->route.origin);
+	snprintf(ev, sizeof(ev), "{\"action\":\"reply_refused\",\"alias\":\"%s\","
+	    "\"origin\":%s,\"sender_domain\":%s,\"reason\":%s}", m->alias,
+	    origin, jdom, jwhy);
+	later_event(m->route.user_id, "mail", ev);
+	log_info("%s: reply=%.8s action=discard (%s) sender_domain=%s",
+	    qid(ctx), m->token, why, dom[0] ? dom : "none");
+	return (SMFIS_DISCARD);
+}
+
+/* reply_dmarc - the trusted verifier's DMARC verdict on the owner's
+ * domain, from the topmost Authentication-Results; *why static */
+static enum authres_dmarc
+reply_dmarc(const struct mail *m, const char **why)
+{
+	const char *v = NULL, *at = strrchr(m->route.email, '@');
+	size_t	 vlen = 0;
+
+	if (!authres_top(m->buf, m->len, &v, &vlen))
+		v = NULL;
+	return (authres_dmarc(v, vlen, milter_g.conf->milter_trusted_authserv,
+	    at ? at + 1 : "", why));
+}
+
+/*
+ * eom_reply - a reply, out from the alias when its owner sent it.  The
+ * order keeps the answer a stranger gets free of the owner: limits and
+ * internal errors (the content's alone), then a missing verdict
+ * (tempfail), then the sender: not the owner, or DMARC fail, is a
+ * discard (250, as if sent).  Only the owner can then be refused for
+ * what the reply holds (550 5.7.1, which their own server bounces to
+ * them).
+ */
 static sfsistat
 eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 {
 	const struct conf *cf = milter_g.conf;
 	struct rewrite_env env;
 	struct rewrite_result r;
+	struct rewrite_reply_out out;
 	enum rewrite_status rs;
+	enum authres_dmarc dm = AUTHRES_DMARC_NONE;
+	const char *why = NULL;
 	char	 alias_addr[REWRITE_ADDR_MAX + 1];
 	sfsistat ret = SMFIS_CONTINUE;
 
-	if (conn_store(c) == NULL)
-		return (tempfail(ctx, "alias store unavailable"));
 	snprintf(alias_addr, sizeof(alias_addr), "%s@%s", m->alias, cf->alias_domain);
 	memset(&env, 0, sizeof(env));
+	memset(&out, 0, sizeof(out));
 	env.mode = REWRITE_REPLY;
 	env.alias_addr = alias_addr;
 	env.origin = m->route.origin;
@@ -1242,25 +1308,44 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 	env.owner = m->route.email;
 	env.recipient = m->site;
 	env.trusted_authserv = cf->milter_trusted_authserv;
+	env.key = milter_g.key;
+	env.keylen = milter_g.keylen;
+	env.raw = m->buf;
+	env.rawlen = m->len;
+	env.reply_out = &out;
 
 	rs = rewrite_message(&env, m->buf, m->len, &r);
-	if (rs == REWRITE_TOO_MANY_HEADERS) {
+	if (rs == REWRITE_TOO_MANY_HEADERS || rs == REWRITE_TOO_DEEP ||
+	    rs == REWRITE_TOO_MANY_PARTS) {
 		ret = refuse_limit(ctx, m, rs, r.why);
 		goto out;
 	}
-	if (rs != REWRITE_OK) {
+	if (rs != REWRITE_OK && out.refused == NULL) {
 		log_warn("%s: reply=%.8s rewrite failed: %s", qid(ctx), m->token,
 		    r.why ? r.why : "?");
 		ret = tempfail(ctx, "message rewrite failed, try again later");
 		goto out;
 	}
-	if (strcasecmp(r.from_addr, m->route.email) != 0 ||
-	    (cf->milter_trusted_authserv[0] != '\0' && !r.dmarc_pass)) {
-		log_info("%s: reply=%.8s action=reject code=550 5.7.1 (From is not "
-		    "the owner)",
-		    qid(ctx), m->token);
-		smfi_setreply(ctx, "550", "5.7.1",
-		    "Reply addresses accept mail only from their owner");
+	if (cf->milter_trusted_authserv[0] != '\0' &&
+	    (dm = reply_dmarc(m, &why)) == AUTHRES_DMARC_TEMP) {
+		log_info("%s: reply=%.8s dmarc=temp (%s)", qid(ctx), m->token, why);
+		ret = tempfail(ctx, "sender authentication unavailable, try "
+		    "again later");
+		goto out;
+	}
+	if (strcasecmp(m->sender, m->route.email) != 0 ||
+	    strcasecmp(out.from_addr, m->route.email) != 0) {
+		ret = reply_refused(ctx, m, out.from_addr, "not from the owner");
+		goto out;
+	}
+	if (dm == AUTHRES_DMARC_FAIL) {
+		ret = reply_refused(ctx, m, out.from_addr, why);
+		goto out;
+	}
+	if (rs != REWRITE_OK) {
+		log_info("%s: reply=%.8s action=reject code=550 5.7.1 (%s)",
+		    qid(ctx), m->token, out.refused);
+		smfi_setreply(ctx, "550", "5.7.1", (char *)out.refused);
 		ret = SMFIS_REJECT;
 		goto out;
 	}
@@ -1269,7 +1354,9 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 		goto out;
 	}
 	later_count(m->alias, COUNT_REPLIED);
-	log_info("%s: alias=%.8s action=reply size=%zu", qid(ctx), m->alias, m->len);
+	log_info("%s: alias=%.8s action=reply size=%zu dmarc=%s", qid(ctx),
+	    m->alias, m->len, cf->milter_trusted_authserv[0] != '\0' ?
+	    authres_strdmarc(dm) : "unchecked");
 out:
 	rewrite_result_free(&r);
 	return (ret);
