@@ -16,13 +16,38 @@ CLEANFILES += fuzz/rewrite_fuzz-libfuzzer
 fuzz-rewrite:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
 	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/milter \
-	    $(GMIME_CFLAGS) $(top_srcdir)/fuzz/rewrite_fuzz.c \
+	    $(GMIME_CFLAGS) $(GUMBO_CFLAGS) $(top_srcdir)/fuzz/rewrite_fuzz.c \
 	    $(top_srcdir)/milter/milter_rewrite.c $(top_srcdir)/milter/milter_reply.c \
-	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_authres.c \
-	    $(top_srcdir)/store/util.c \
-	    $(top_srcdir)/store/log.c $(GMIME_LIBS) $(CRYPTO_LIBS) \
+	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_html.c \
+	    $(top_srcdir)/milter/milter_authres.c \
+	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
+	    $(GMIME_LIBS) $(GUMBO_LIBS) $(CRYPTO_LIBS) \
 	    -o fuzz/rewrite_fuzz-libfuzzer
 .PHONY: fuzz-rewrite
+
+# html_fuzz (milter_html.c: header and footer put into a site's HTML and
+# proven to show): make check replays fuzz/corpus/html through
+# fuzz/replay.c; "make fuzz-html" builds the libFuzzer binary with clang:
+#	make fuzz-html && mkdir -p html-corpus && \
+#	    ./fuzz/html_fuzz-libfuzzer -max_len=65536 html-corpus \
+#	    $(top_srcdir)/fuzz/corpus/html
+check_PROGRAMS += fuzz/html_fuzz
+fuzz_html_fuzz_SOURCES = fuzz/html_fuzz.c fuzz/replay.c
+fuzz_html_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"html"'
+fuzz_html_fuzz_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(GUMBO_CFLAGS) \
+	-I$(top_srcdir)/milter
+fuzz_html_fuzz_LDADD = $(REWRITE_LIBS)
+TESTS += fuzz/html_fuzz
+EXTRA_DIST += fuzz/corpus/html
+CLEANFILES += fuzz/html_fuzz-libfuzzer
+
+fuzz-html:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
+	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/milter \
+	    $(GMIME_CFLAGS) $(GUMBO_CFLAGS) $(top_srcdir)/fuzz/html_fuzz.c \
+	    $(top_srcdir)/milter/milter_html.c $(GMIME_LIBS) $(GUMBO_LIBS) \
+	    -o fuzz/html_fuzz-libfuzzer
+.PHONY: fuzz-html
 
 # authres_fuzz (milter_authres.c: Authentication-Results, RFC 8601, as
 # the reply decision reads it): make check replays fuzz/corpus/authres

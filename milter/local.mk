@@ -2,12 +2,16 @@
 # The rewrite itself (milter_rewrite.c) is a library of its own so that the
 # corpus tests and the fuzz target call exactly the code the milter runs.
 noinst_LIBRARIES += milter/librewrite.a
+# milter_html.c puts header and footer into HTML and proves they show,
+# with gumbo (Debian libgumbo-dev) as the HTML5 parser.
 milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h \
 	milter/milter_rewrite_int.h milter/milter_reply.c milter/milter_dsn.c \
-	milter/milter_authres.c milter/milter_authres.h
-milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS)
+	milter/milter_html.c milter/milter_authres.c milter/milter_authres.h
+milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(GUMBO_CFLAGS) \
+	$(CRYPTO_CFLAGS)
 
-REWRITE_LIBS = milter/librewrite.a $(BIPOSTAL_LIBS) $(GMIME_LIBS) $(CRYPTO_LIBS)
+REWRITE_LIBS = milter/librewrite.a $(BIPOSTAL_LIBS) $(GMIME_LIBS) \
+	$(GUMBO_LIBS) $(CRYPTO_LIBS)
 
 milter_templatesdir = $(pkgdatadir)/templates
 dist_milter_templates_DATA = milter/templates/header.txt \

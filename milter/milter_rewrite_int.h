@@ -4,10 +4,15 @@
  * (milter_reply.c) and the reading of delivery status notifications
  * (milter_dsn.c).  Not for the milter itself: it sees milter_rewrite.h.
  *
+ * The HTML part of the forward rewrite (milter_html.c) is declared here
+ * too: it puts our header and footer into a site's HTML and proves, by
+ * parsing the result, that they show.
+ *
  * Ownership: struct rw lives for one rewrite_message call; struct hdr
  * holds malloc'ed copies of one original header; op_add copies name and
- * value.  Functions returning char * return new strings (free), those
- * returning GByteArray a new array (g_byte_array_free).
+ * value.  Functions returning char * return new strings (free; g_free
+ * for the html_ ones), those returning GByteArray a new array
+ * (g_byte_array_free).
  */
 #ifndef BIPOSTAL_MILTER_REWRITE_INT_H
 #define BIPOSTAL_MILTER_REWRITE_INT_H
@@ -24,11 +29,19 @@ struct hdr {				/* one original header */
 	int		 seq;		/* arrival order */
 };
 
+
+#define HTML_MAX	(2 * 1024 * 1024)	/* larger HTML is not parsed */
+#define HTML_CPU_NS	(3LL * 1000 * 1000 * 1000)	/* parsing, per message */
+
 struct rw_blob {
 	char	 id[128];
 	char	*name;
 	char	*type;
 	size_t	 size;
+};
+
+struct html_budget {			/* what HTML parsing may still spend */
+	long long	 cpu_ns;	/* thread CPU time */
 };
 
 struct rw {				/* state of one rewrite_message call */
@@ -61,6 +74,24 @@ char	*text_utf8(GMimePart *);
 void	set_text(GMimePart *, const char *text);
 /* is_type - content type test */
 int	is_type(GMimeObject *, const char *type, const char *sub);
+
+/* milter_html.c: html_wrap - doc (UTF-8, no NUL) with hdr and ftr (our
+ * HTML) in containers marked with nonce, after the body's start and
+ * before its end, proven by a parse of the result to be elements of the
+ * body holding only our bytes: 0 and *out (new), or -1 with *why
+ * (static) when that cannot be had; the caller then parks doc and shows
+ * html_fallback() */
+int	html_wrap(const char *doc, size_t len, const char *hdr, const char *ftr,
+	    const char *nonce, struct html_budget *, char **out, const char **why);
+/* html_fallback - a document of ours: hdr, doc's text (escaped; none if
+ * doc cannot be parsed within the budget), ftr; new */
+char	*html_fallback(const char *doc, size_t len, const char *hdr,
+	    const char *ftr, const char *nonce, struct html_budget *);
+/* html_verify - the check html_wrap makes, on any document: 0 if doc
+ * holds nonce's header and footer containers, each an element of the
+ * body made of its own bytes alone; -1 with *why (static) */
+int	html_verify(const char *doc, size_t len, const char *nonce,
+	    const char **why);
 
 /* milter_reply.c: the headers of an owner's reply */
 void	reply_headers(struct rw *, struct hdr *, size_t nh);
