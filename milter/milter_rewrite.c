@@ -11,10 +11,14 @@
  *     the header and footer templates and encoded again (7bit, QP or
  *     base64, whichever GMime finds best); a message left without text
  *     gets a new text/plain part carrying the header and footer;
- *   - From: and Reply-To: point to reply addresses with the original
- *     sender in the display name; Sender, Return-Path and any earlier
- *     List-Unsubscribe are removed; List-Unsubscribe with the one-click
- *     disable link and List-Unsubscribe-Post (RFC 8058) are added.
+ *   - From: and every header a reply may use (To, Cc, Reply-To,
+ *     Mail-Followup-To, Mail-Reply-To) point to reply addresses with the
+ *     original address in the display name (addresses on the alias
+ *     domain are kept; a header that does not parse goes); headers that
+ *     name other addresses to write to (Sender, Resent-*, receipts,
+ *     list commands: fwd_drop) are removed; List-Unsubscribe with the
+ *     one-click disable link and List-Unsubscribe-Post (RFC 8058) are
+ *     added.
  * Replies (owner -> reply address -> site): From: becomes the alias, To:
  * the site, and headers that would leak the owner are removed: trace and
  * client headers, signatures, and any header that contains the owner's
@@ -206,15 +210,105 @@ first_mailbox(const char *raw, InternetAddressList **listp)
 	return (NULL);
 }
 
-/* via_address - "Name (sender) via BRAND" <addr>, RFC 2047-encoded as
- * needed, on one line; new */
-static char *
-via_address(const struct rewrite_env *env, const char *name,
+/* -------------------------------------------------------------- headers */
+
+/* Address headers a client may answer: each mailbox becomes the reply
+ * address for that correspondent (those on the alias domain are kept). */
+static const char *const fwd_map[] = {
+	"To", "Cc", "Reply-To", "Mail-Followup-To", "Mail-Reply-To", NULL,
+};
+
+/* Headers forwarded mail loses (and every Resent-*): each names an
+ * address a client may write to from the owner's real one -- receipts,
+ * list commands, followups -- or the site's List-Unsubscribe, which ours
+ * replaces. */
+static const char *const fwd_drop[] = {
+	"Sender", "Return-Path", "Errors-To", "Disposition-Notification-To",
+	"Return-Receipt-To", "X-Confirm-Reading-To", "List-Post", "List-Help",
+	"List-Subscribe", "List-Owner", "List-Archive", "List-Unsubscribe",
+	"List-Unsubscribe-Post", "Bcc", "Mail-Copies-To", "Newsgroups",
+	"Followup-To", NULL,
+};
+
+/* name_in - is name, in any case, one of the list? */
+static int
+name_in(const char *name, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (g_ascii_strcasecmp(name, *list) == 0)
+			return (1);
+	return (0);
+}
+
+/* fwd_dropped - a header forwarded mail loses */
+static int
+fwd_dropped(const char *name)
+{
+	return (name_in(name, fwd_drop) ||
+	    g_ascii_strncasecmp(name, "Resent-", 7) == 0);
+}
+
+/* addr_ok - an address a reply could go to: local@domain, printable,
+ * not over 254 bytes */
+static int
+addr_ok(const char *addr)
+{
+	const char *at, *p;
+
+	if (addr == NULL || strlen(addr) > 254 ||
+	    (at = strrchr(addr, '@')) == NULL || at == addr || at[1] == '\0')
+		return (0);
+	for (p = addr; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return (0);
+	return (1);
+}
+
+/* on_alias_domain - is addr on the domain of env->alias_addr? */
+static int
+on_alias_domain(const struct rewrite_env *env, const char *addr)
+{
+	const char *d = env->alias_addr ? strrchr(env->alias_addr, '@') : NULL;
+	const char *a = strrchr(addr, '@');
+
+	return (d != NULL && a != NULL && g_ascii_strcasecmp(d, a) == 0);
+}
+
+/* reply_for - the reply address for a correspondent, asked of the store
+ * once per message; borrowed, or NULL beyond REWRITE_MAX_REPLIES
+ * correspondents (the address is dropped) or on failure (rw->failed) */
+static const char *
+reply_for(struct rw *rw, const char *addr)
+{
+	const struct rewrite_env *env = rw->env;
+	struct rw_reply *r;
+	size_t	 i;
+
+	for (i = 0; i < rw->nreplies; i++)
+		if (strcmp(rw->replies[i].addr, addr) == 0)
+			return (rw->replies[i].reply);
+	if (rw->nreplies >= REWRITE_MAX_REPLIES)
+		return (NULL);
+	rw->replies = xrealloc(rw->replies,
+	    (rw->nreplies + 1) * sizeof(*rw->replies));
+	r = &rw->replies[rw->nreplies];
+	if (env->reply_addr(env->arg, addr, r->reply, sizeof(r->reply)) < 0) {
+		rw->failed = 1;
+		return (NULL);
+	}
+	r->addr = xstrdup(addr);
+	rw->nreplies++;
+	return (r->reply);
+}
+
+/* via_mailbox - "Name (sender) via BRAND" <addr>, with what of name and
+ * sender there is; new reference */
+static InternetAddress *
+via_mailbox(const struct rewrite_env *env, const char *name,
     const char *sender, const char *addr)
 {
-	InternetAddressList *list = internet_address_list_new();
 	InternetAddress *ia;
-	char	*display, *enc, *s;
+	char	*display;
 
 	if (name && *name && sender && *sender)
 		display = g_strdup_printf("%s (%s) via %s", name, sender, env->brand);
@@ -223,69 +317,165 @@ via_address(const struct rewrite_env *env, const char *name,
 	else
 		display = g_strdup_printf("%s", env->brand);
 	ia = internet_address_mailbox_new(display, addr);
+	g_free(display);
+	return (ia);
+}
+
+/* list_string - an address list on one line, RFC 2047-encoded as
+ * needed; new */
+static char *
+list_string(InternetAddressList *list)
+{
+	char	*enc = internet_address_list_to_string(list, NULL, TRUE);
+	char	*s = unfold(enc ? enc : "");
+
+	g_free(enc);
+	return (s);
+}
+
+/* via_address - "Name (sender) via BRAND" <addr> on one line; new */
+static char *
+via_address(const struct rewrite_env *env, const char *name,
+    const char *sender, const char *addr)
+{
+	InternetAddressList *list = internet_address_list_new();
+	InternetAddress *ia = via_mailbox(env, name, sender, addr);
+	char	*s;
+
 	internet_address_list_add(list, ia);
 	g_object_unref(ia);
-	enc = internet_address_list_to_string(list, NULL, TRUE);
-	s = unfold(enc);
-	g_free(enc);
-	g_free(display);
+	s = list_string(list);
 	g_object_unref(list);
 	return (s);
 }
 
-/* rewrite_addr_header - From:/Reply-To: value with every mailbox turned
- * into its reply address; new, or NULL on failure (rw->failed) */
+/* map_list - each mailbox of in, mapped to its reply address (kept as it
+ * is on the alias domain when keep_alias), into out; a group keeps its
+ * name and maps its members (groups within groups are dropped, as is
+ * what is no address); at most *left mailboxes, the rest dropped */
+static void
+map_list(struct rw *rw, InternetAddressList *in, InternetAddressList *out,
+    int keep_alias, int *left, int in_group)
+{
+	int	 i, n = internet_address_list_length(in);
+
+	for (i = 0; i < n && !rw->failed; i++) {
+		InternetAddress *ia = internet_address_list_get_address(in, i);
+		InternetAddress *na;
+		const char *addr, *name, *reply;
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressList *members;
+
+			if (in_group)
+				continue;
+			members = internet_address_list_new();
+			map_list(rw, internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia)), members, keep_alias,
+			    left, 1);
+			na = internet_address_group_new(internet_address_get_name(ia));
+			internet_address_group_set_members(
+			    INTERNET_ADDRESS_GROUP(na), members);
+			internet_address_list_add(out, na);
+			g_object_unref(na);
+			g_object_unref(members);
+			continue;
+		}
+		addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		name = internet_address_get_name(ia);
+		if (!addr_ok(addr) || *left <= 0)
+			continue;
+		(*left)--;
+		if (keep_alias && on_alias_domain(rw->env, addr))
+			na = internet_address_mailbox_new(name, addr);
+		else if ((reply = reply_for(rw, addr)) != NULL)
+			na = via_mailbox(rw->env, name, addr, reply);
+		else
+			continue;
+		internet_address_list_add(out, na);
+		g_object_unref(na);
+	}
+}
+
+/* map_header - an address header rebuilt from what parses in it, every
+ * mailbox mapped (From: the first mailbox alone, even on the alias
+ * domain); new, or NULL when nothing is left (the header goes) or on
+ * failure (rw->failed).  Nothing of the raw value is kept: what a client
+ * could read otherwise than GMime does is gone. */
 static char *
-rewrite_addr_header(struct rw *rw, const char *raw, int first_only)
+map_header(struct rw *rw, const char *raw, int from)
+{
+	InternetAddressList *in, *out;
+	int	 left = from ? 1 : REWRITE_HDR_ADDRS;
+	char	*s = NULL;
+
+	if ((in = internet_address_list_parse(NULL, raw)) == NULL)
+		return (NULL);
+	out = internet_address_list_new();
+	map_list(rw, in, out, !from, &left, from);
+	if (!rw->failed && internet_address_list_length(out) > 0)
+		s = list_string(out);
+	g_object_unref(in);
+	g_object_unref(out);
+	return (s);
+}
+
+/* forward_headers - From and every address header a reply may use point
+ * to reply addresses; the headers of fwd_drop go; our List-Unsubscribe */
+static void
+forward_headers(struct rw *rw, struct hdr *h, size_t nh)
 {
 	const struct rewrite_env *env = rw->env;
-	InternetAddressList *list, *outl;
-	char	 reply[REWRITE_ADDR_MAX + 1], *enc, *s;
-	int	 i, n, got = 0;
+	size_t	 i, from = nh;
+	char	*v, *u, *lu;
 
-	list = internet_address_list_parse(NULL, raw);
-	outl = internet_address_list_new();
-	n = list ? internet_address_list_length(list) : 0;
-	for (i = 0; i < n && i < 20; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
-		InternetAddress *na;
-		const char *addr, *name;
-		char	*display;
-
-		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+	/* From first: the cap on correspondents must not starve it */
+	for (i = 0; i < nh && !rw->failed && from == nh; i++) {
+		if (g_ascii_strcasecmp(h[i].name, "From") != 0)
 			continue;
-		addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-		if (addr == NULL || strchr(addr, '@') == NULL ||
-		    strlen(addr) > 254)
-			continue;
-		if (env->reply_addr(env->arg, addr, reply, sizeof(reply)) < 0) {
-			rw->failed = 1;
-			break;
+		if ((v = map_header(rw, h[i].raw, 1)) != NULL) {
+			op_add(rw, h[i].name, h[i].idx, v);
+			free(v);
+			from = i;
 		}
-		name = internet_address_get_name(ia);
-		if (name && *name)
-			display = g_strdup_printf("%s (%s) via %s", name, addr,
-			    env->brand);
-		else
-			display = g_strdup_printf("%s via %s", addr, env->brand);
-		na = internet_address_mailbox_new(display, reply);
-		internet_address_list_add(outl, na);
-		g_object_unref(na);
-		g_free(display);
-		got++;
-		if (first_only)
-			break;
 	}
-	s = NULL;
-	if (!rw->failed && got > 0) {
-		enc = internet_address_list_to_string(outl, NULL, TRUE);
-		s = unfold(enc);
-		g_free(enc);
+	if (!rw->failed && from == nh) {
+		/* no usable From: the envelope sender, or the brand alone;
+		 * every From there is goes below */
+		const char *ef = env->envelope_from ? env->envelope_from : "";
+		const char *reply;
+
+		if (addr_ok(ef)) {
+			if ((reply = reply_for(rw, ef)) == NULL)
+				return;		/* rw->failed */
+			v = via_address(env, NULL, ef, reply);
+		} else
+			v = via_address(env, NULL, NULL, env->alias_addr);
+		op_add(rw, "From", 0, v);
+		free(v);
 	}
-	if (list)
-		g_object_unref(list);
-	g_object_unref(outl);
-	return (s);
+	for (i = 0; i < nh && !rw->failed; i++) {
+		const char *n = h[i].name;
+
+		if (g_ascii_strcasecmp(n, "From") == 0) {
+			if (i != from)
+				op_add(rw, n, h[i].idx, NULL);
+		} else if (name_in(n, fwd_map)) {
+			v = map_header(rw, h[i].raw, 0);
+			u = unfold(h[i].raw);
+			if (v == NULL || strcmp(u, v) != 0)
+				op_add(rw, n, h[i].idx, v);	/* NULL: delete */
+			free(u);
+			free(v);
+		} else if (fwd_dropped(n))
+			op_add(rw, n, h[i].idx, NULL);
+	}
+	if (rw->failed)
+		return;
+	lu = g_strdup_printf("<%s>", env->disable_url);
+	op_add(rw, "List-Unsubscribe", 0, lu);
+	op_add(rw, "List-Unsubscribe-Post", 0, "List-Unsubscribe=One-Click");
+	g_free(lu);
 }
 
 /* ---------------------------------------------------------------- body */
@@ -834,65 +1024,6 @@ top_headers(struct rw *rw, GMimeObject *top, struct hdr *h, size_t nh)
 	}
 }
 
-/* forward_headers - From, Reply-To, Sender, List-Unsubscribe */
-static void
-forward_headers(struct rw *rw, struct hdr *h, size_t nh)
-{
-	const struct rewrite_env *env = rw->env;
-	size_t	 i;
-	int	 from_done = 0;
-	char	*v, *lu;
-
-	for (i = 0; i < nh && !rw->failed; i++) {
-		const char *n = h[i].name;
-
-		if (g_ascii_strcasecmp(n, "From") == 0) {
-			if (from_done) {
-				op_add(rw, n, h[i].idx, NULL);
-				continue;
-			}
-			if ((v = rewrite_addr_header(rw, h[i].raw, 1)) != NULL) {
-				op_add(rw, n, h[i].idx, v);
-				free(v);
-				from_done = 1;
-			}
-		} else if (g_ascii_strcasecmp(n, "Reply-To") == 0) {
-			v = rewrite_addr_header(rw, h[i].raw, 0);
-			op_add(rw, n, h[i].idx, v);	/* NULL: delete */
-			free(v);
-		} else if (g_ascii_strcasecmp(n, "Sender") == 0 ||
-		    g_ascii_strcasecmp(n, "Return-Path") == 0 ||
-		    g_ascii_strcasecmp(n, "List-Unsubscribe") == 0 ||
-		    g_ascii_strcasecmp(n, "List-Unsubscribe-Post") == 0)
-			op_add(rw, n, h[i].idx, NULL);
-	}
-	if (rw->failed)
-		return;
-	if (!from_done) {
-		/* no usable From: the envelope sender, or the brand alone */
-		char	reply[REWRITE_ADDR_MAX + 1];
-		const char *ef = env->envelope_from ? env->envelope_from : "";
-
-		if (*ef && strchr(ef, '@')) {
-			if (env->reply_addr(env->arg, ef, reply, sizeof(reply)) < 0) {
-				rw->failed = 1;
-				return;
-			}
-			v = via_address(env, NULL, ef, reply);
-		} else
-			v = via_address(env, NULL, NULL, env->alias_addr);
-		for (i = nh; i-- > 0;)
-			if (g_ascii_strcasecmp(h[i].name, "From") == 0)
-				op_add(rw, h[i].name, h[i].idx, NULL);
-		op_add(rw, "From", 0, v);
-		free(v);
-	}
-	lu = g_strdup_printf("<%s>", env->disable_url);
-	op_add(rw, "List-Unsubscribe", 0, lu);
-	op_add(rw, "List-Unsubscribe-Post", 0, "List-Unsubscribe=One-Click");
-	g_free(lu);
-}
-
 /* rewrite_message - see milter_rewrite.h */
 enum rewrite_status
 rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
@@ -1046,6 +1177,9 @@ done:
 		free(rw.blobs[i].type);
 	}
 	free(rw.blobs);
+	for (i = 0; i < rw.nreplies; i++)
+		free(rw.replies[i].addr);
+	free(rw.replies);
 	for (i = 0; i < nh; i++) {
 		free(h[i].name);
 		free(h[i].raw);

@@ -29,6 +29,8 @@ struct hdr {				/* one original header */
 	int		 seq;		/* arrival order */
 };
 
+#define REWRITE_HDR_ADDRS	20	/* addresses kept in one header */
+#define REWRITE_MAX_REPLIES	50	/* correspondents mapped per message */
 
 #define HTML_MAX	(2 * 1024 * 1024)	/* larger HTML is not parsed */
 #define HTML_CPU_NS	(3LL * 1000 * 1000 * 1000)	/* parsing, per message */
@@ -38,6 +40,11 @@ struct rw_blob {
 	char	*name;
 	char	*type;
 	size_t	 size;
+};
+
+struct rw_reply {			/* a correspondent mapped already */
+	char	*addr;
+	char	 reply[REWRITE_ADDR_MAX + 1];
 };
 
 struct html_budget {			/* what HTML parsing may still spend */
@@ -54,6 +61,9 @@ struct rw {				/* state of one rewrite_message call */
 	int		 failed;	/* a callback or conversion failed */
 	enum rewrite_status status;
 	int		 partno;
+	struct rw_reply	*replies;	/* reply addresses asked for */
+	size_t		 nreplies;
+	struct html_budget html;
 };
 
 /* op_add - append a header edit (idx 0: add; value NULL: delete) */

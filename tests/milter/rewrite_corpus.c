@@ -10,8 +10,10 @@
  * replaced, and the result parsed by GMime: the output must be MIME that
  * closes every multipart, declares a transfer encoding its bytes obey,
  * holds no other part than text (outside signed and encrypted ones), and
- * has exactly one From, pointing to the reply address.  Then reply mode,
- * the bounce address (store/bounce.c) and the one-click signature.
+ * has exactly one From, pointing to the reply address.  Every address a
+ * reply could go to must be on the alias domain and the headers naming
+ * other addresses to write to gone.  Then reply-all, reply mode, the
+ * bounce address (store/bounce.c) and the one-click signature.
  */
 #include "config.h"
 
@@ -71,6 +73,8 @@ static const struct want corpus[] = {
 	{ "headers10k.eml", REWRITE_OK, 0, 0, 1, "Body after ten thousand headers.", 0, 20000, NULL },
 	{ "headers10k.eml", REWRITE_TOO_MANY_HEADERS, 0, 0, 0, NULL, 0, 1000, NULL },
 	{ "deep.eml", REWRITE_TOO_DEEP, 0, 0, 0, NULL, 0, 0, NULL },
+	{ "hdr-replyall.eml", REWRITE_OK, 0, 0, 1, "Everybody in To and Cc, please answer.", 0, 0, NULL },
+	{ "hdr-crowd.eml", REWRITE_OK, 0, 0, 1, "Twenty-five recipients in one header.", 0, 0, NULL },
 };
 
 /* blobs kept by the fake store */
@@ -83,11 +87,14 @@ static struct {
 static int nblobs;
 static int fail_blobs;
 
+static int nreplies;		/* reply_addr calls */
+
 static int
 t_reply_addr(void *arg, const char *sender, char *out, size_t outlen)
 {
 	unsigned h = 5381;
 
+	nreplies++;
 	for (; *sender; sender++)
 		h = h * 33 + (unsigned char)*sender;
 	snprintf(out, outlen, "r%08x@alias.test", h);
@@ -373,6 +380,71 @@ parse(const GString *text)
 	return (m);
 }
 
+/* Headers forwarded mail must not carry (nor any Resent-*): each names
+ * an address a client may write to from the owner's real one. */
+static const char *const gone_headers[] = {
+	"Sender", "Return-Path", "Disposition-Notification-To",
+	"Return-Receipt-To", "Errors-To", "X-Confirm-Reading-To", "List-Post",
+	"List-Help", "List-Subscribe", "List-Owner", "Bcc", NULL,
+};
+
+/* Headers a reply may use: every address in them on the alias domain. */
+static const char *const answer_headers[] = {
+	"From", "To", "Cc", "Reply-To", "Mail-Followup-To", "Mail-Reply-To", NULL,
+};
+
+/* foreign_addrs - mailboxes of an address list (groups' members too)
+ * not on alias.test; every mailbox counted in *n */
+static int
+foreign_addrs(InternetAddressList *l, int *n)
+{
+	int	 i, bad = 0;
+
+	for (i = 0; l != NULL && i < internet_address_list_length(l); i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		const char *a;
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			bad += foreign_addrs(internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia)), n);
+			continue;
+		}
+		(*n)++;
+		a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		if (a == NULL || strlen(a) < 11 ||
+		    strcasecmp(a + strlen(a) - 11, "@alias.test") != 0)
+			bad++;
+	}
+	return (bad);
+}
+
+/* header_leaks - headers of the output that name an address to write
+ * to off the alias domain (or more than 20), or that must be gone */
+static int
+header_leaks(struct mhdr *h, size_t nh)
+{
+	size_t	 i;
+	int	 k, bad = 0, n;
+
+	for (i = 0; i < nh; i++) {
+		for (k = 0; gone_headers[k]; k++)
+			bad += strcasecmp(h[i].name, gone_headers[k]) == 0;
+		bad += strncasecmp(h[i].name, "Resent-", 7) == 0;
+		for (k = 0; answer_headers[k]; k++) {
+			InternetAddressList *l;
+
+			if (strcasecmp(h[i].name, answer_headers[k]) != 0)
+				continue;
+			n = 0;
+			l = internet_address_list_parse(NULL, h[i].value);
+			bad += l == NULL || foreign_addrs(l, &n) > 0 || n > 20;
+			if (l)
+				g_object_unref(l);
+		}
+	}
+	return (bad);
+}
+
 /* run_one - rewrite one file and check the output */
 static void
 run_one(const char *dir, const struct want *w)
@@ -443,6 +515,8 @@ run_one(const char *dir, const struct want *w)
 	if (m && g_mime_message_get_mime_part(m))
 		walk(g_mime_message_get_mime_part(m), &c, 0);
 	is_int(c.stray, 0, "%s: no part but text left (outside sealed ones)", w->file);
+	is_int(header_leaks(h, nh), 0, "%s: every address to answer on the alias "
+	    "domain, at most 20 a header; no header naming another", w->file);
 	is_int(c.bad_cte, 0, "%s: 7bit parts are 7bit", w->file);
 	is_int(c.unclosed, 0, "%s: every multipart has a boundary", w->file);
 	if (r.body_changed) {
@@ -691,6 +765,151 @@ check_signed_inside(const char *dir)
 	free(msg);
 }
 
+/* forward_file - one corpus file (or msg, when given) rewritten
+ * forward with env; the output as the MTA delivers it, its headers in
+ * *hp (free_headers); NULL after a refusal */
+static GString *
+forward_file(const char *dir, const char *file, const GString *msg,
+    struct rewrite_env *env, struct mhdr **hp, size_t *nhp)
+{
+	struct rewrite_result r;
+	char	 path[1024], *buf;
+	size_t	 len;
+	GString	*out = NULL;
+
+	*hp = NULL;
+	*nhp = 0;
+	if (msg != NULL) {
+		buf = malloc(msg->len + 1);
+		memcpy(buf, msg->str, msg->len + 1);
+		len = msg->len;
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		if ((buf = read_all(path, &len)) == NULL)
+			return (NULL);
+	}
+	blobs_reset();
+	if (rewrite_message(env, (unsigned char *)buf, len, &r) == REWRITE_OK)
+		out = output(buf, len, &r, hp, nhp);
+	rewrite_result_free(&r);
+	free(buf);
+	return (out);
+}
+
+/* addr_count - mailboxes in an address header value */
+static int
+addr_count(const char *value)
+{
+	InternetAddressList *l = value ? internet_address_list_parse(NULL, value) : NULL;
+	int	 n = 0;
+
+	if (l) {
+		foreign_addrs(l, &n);
+		g_object_unref(l);
+	}
+	return (n);
+}
+
+/* has - is needle in the header value (NULL: not there)? */
+static int
+has(const char *value, const char *needle)
+{
+	return (value != NULL && strstr(value, needle) != NULL);
+}
+
+/* check_replyall - every address a client may answer goes to a reply
+ * address or stays on the alias domain; the rest of those headers go */
+static void
+check_replyall(const char *dir)
+{
+	struct rewrite_env env;
+	struct mhdr *h;
+	size_t	 nh;
+	GString	*out, *msg;
+	const char *v;
+	int	 i;
+
+	env_init(&env, REWRITE_FORWARD);
+	out = forward_file(dir, "hdr-replyall.eml", NULL, &env, &h, &nh);
+	v = get_header(h, nh, "To");
+	ok(has(v, "tok@alias.test") &&
+	    has(v, "\"Alice Example (alice@other.example) via BIPostal\" <r"),
+	    "reply-all: To keeps the alias, maps Alice: %s", v ? v : "(none)");
+	is_int(count_header(h, nh, "Cc"), 1, "reply-all: the Cc that is no "
+	    "address list is gone");
+	v = get_header(h, nh, "Cc");
+	ok(has(v, "Other alias <other@alias.test>") && has(v, "Team: ") &&
+	    has(v, "(dave@team.example) via BIPostal") &&
+	    has(v, "carol@team.example via BIPostal") && !has(v, "<bob@x.example>"),
+	    "reply-all: Cc mapped, the alias domain kept, the group kept: %s",
+	    v ? v : "(none)");
+	ok(has(get_header(h, nh, "Reply-To"), "\"Support (help@shop.example) via BIPostal\" <r"),
+	    "reply-all: Reply-To mapped");
+	v = get_header(h, nh, "Mail-Followup-To");
+	ok(has(v, "list@lists.example via BIPostal") && has(v, ", tok@alias.test"),
+	    "reply-all: Mail-Followup-To mapped, the alias kept");
+	ok(has(get_header(h, nh, "Mail-Reply-To"), "news-replies@shop.example via BIPostal"),
+	    "reply-all: Mail-Reply-To mapped");
+	is_int(count_header(h, nh, "List-Unsubscribe"), 1,
+	    "reply-all: the site's List-Unsubscribe replaced by ours");
+	ok(out && strstr(out->str, "@shop.example>") == NULL &&
+	    strstr(out->str, "@lists.example>") == NULL &&
+	    strstr(out->str, "mailto:") == NULL,
+	    "reply-all: no site address in angle brackets, no mailto: left");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	out = forward_file(dir, "hdr-crowd.eml", NULL, &env, &h, &nh);
+	is_int(addr_count(get_header(h, nh, "To")), 20,
+	    "25 addresses in To: the first 20 kept");
+	is_str(get_header(h, nh, "Cc"), " undisclosed-recipients: ;",
+	    "an empty group stays");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	/* 61 correspondents: the store is asked for 50, From first */
+	msg = g_string_new("From: a@shop.example\r\n");
+	for (i = 0; i < 3; i++) {
+		int	 k;
+
+		g_string_append(msg, i == 0 ? "To: " : i == 1 ? "Cc: " : "Reply-To: ");
+		for (k = 0; k < 20; k++)
+			g_string_append_printf(msg, "u%d@crowd.example%s", 20 * i + k,
+			    k < 19 ? ", " : "\r\n");
+	}
+	g_string_append(msg, "Subject: crowd\r\n\r\nHello.\r\n");
+	nreplies = 0;
+	out = forward_file(dir, NULL, msg, &env, &h, &nh);
+	ok(out != NULL && nreplies == 50, "61 correspondents: 50 reply "
+	    "addresses asked for (%d)", nreplies);
+	is_int(addr_count(get_header(h, nh, "To")) + addr_count(get_header(h, nh, "Cc")) +
+	    addr_count(get_header(h, nh, "Reply-To")), 49,
+	    "61 correspondents: From and 49 mapped, 11 dropped");
+	ok(has(get_header(h, nh, "From"), "a@shop.example via BIPostal"),
+	    "61 correspondents: From mapped first");
+	free_headers(h, nh);
+	g_string_free(msg, TRUE);
+	if (out)
+		g_string_free(out, TRUE);
+
+	/* nothing usable: the header goes; an unusable From: the envelope */
+	msg = g_string_new("From: garbage text here\r\nFrom: <>\r\n"
+	    "Reply-To: garbage text here\r\nTo: tok@alias.test\r\n"
+	    "Cc: no-domain\r\nSubject: x\r\n\r\nHello.\r\n");
+	out = forward_file(dir, NULL, msg, &env, &h, &nh);
+	is_int(count_header(h, nh, "Reply-To") + count_header(h, nh, "Cc"), 0,
+	    "Reply-To and Cc that hold no address removed");
+	is_int(count_header(h, nh, "From"), 1, "two bad From: one From left");
+	ok(has(get_header(h, nh, "From"), "bounces@shop.example via BIPostal"),
+	    "two bad From: the envelope sender's reply address");
+	free_headers(h, nh);
+	g_string_free(msg, TRUE);
+	if (out)
+		g_string_free(out, TRUE);
+}
+
 /* rewrite_text - rewrite a message built here; status, result freed */
 static enum rewrite_status
 rewrite_text(const GString *msg, const char **why)
@@ -933,6 +1152,7 @@ main(void)
 	check_specifics(dir);
 	check_alternatives(dir);
 	check_signed_inside(dir);
+	check_replyall(dir);
 	check_structure();
 	check_reply();
 	check_signing();
