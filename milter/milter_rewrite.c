@@ -3,14 +3,26 @@
  *
  * Forwarded mail (site -> alias -> owner):
  *   - every part that is not text/plain or text/html is parked through
- *     env->blob_put and removed, except that multipart/signed and
- *     multipart/encrypted pass untouched (and so does their content);
- *     application/json parts up to REWRITE_JSON_MAX become notes;
- *   - the first displayable body (a text part, or each text alternative of
- *     a multipart/alternative) is decoded, converted to UTF-8, wrapped in
+ *     env->blob_put and removed, and so is a text part a client would
+ *     offer as a file (Content-Disposition other than inline, or a file
+ *     name) unless it is the main body, which then loses its name;
+ *     application/json parts up to REWRITE_JSON_MAX become notes.  The
+ *     names shown and kept are cleaned (name_clean).
+ *   - Left alone, byte for byte: an encrypted part that looks like one
+ *     (PGP/MIME, S/MIME enveloped-data: we cannot see inside), and a
+ *     multipart/signed in which nothing needs to change.  A signed part
+ *     that must change is opened like any multipart and becomes
+ *     multipart/mixed, its signature parked; the banner says so.
+ *     Address headers inside MIME parts (a client may honour
+ *     "protected" headers there) are removed.
+ *   - The main body (the first text part, or each text alternative of a
+ *     multipart/alternative) is decoded, converted to UTF-8, wrapped in
  *     the header and footer templates and encoded again (7bit, QP or
  *     base64, whichever GMime finds best); a message left without text
- *     gets a new text/plain part carrying the header and footer;
+ *     gets a new text/plain part carrying the header and footer.  HTML
+ *     is wrapped by milter_html.c, which proves by parsing the result
+ *     that header and footer show; when it cannot, the HTML is parked
+ *     and replaced by our own document with its text.
  *   - From: and every header a reply may use (To, Cc, Reply-To,
  *     Mail-Followup-To, Mail-Reply-To) point to reply addresses with the
  *     original address in the display name (addresses on the alias
@@ -41,6 +53,7 @@
 #include <gmime/gmime.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "milter_rewrite.h"
 #include "milter_rewrite_int.h"
@@ -246,6 +259,16 @@ fwd_dropped(const char *name)
 {
 	return (name_in(name, fwd_drop) ||
 	    g_ascii_strncasecmp(name, "Resent-", 7) == 0);
+}
+
+/* addr_header - a header that carries an address to answer to: in a
+ * MIME part's headers, all of them go (a client may read "protected"
+ * headers there) */
+static int
+addr_header(const char *name)
+{
+	return (g_ascii_strcasecmp(name, "From") == 0 ||
+	    name_in(name, fwd_map) || fwd_dropped(name));
 }
 
 /* addr_ok - an address a reply could go to: local@domain, printable,
@@ -557,7 +580,7 @@ text_utf8(GMimePart *part)
 	return (g_string_free(out, FALSE));
 }
 
-/* strbuf helpers over GString */
+/* html_escape_append - s, HTML-escaped, at the end of out */
 static void
 html_escape_append(GString *out, const char *s)
 {
@@ -567,9 +590,56 @@ html_escape_append(GString *out, const char *s)
 	g_free(e);
 }
 
-/* expand - fill one template; html escapes the values */
+/* notice_add - one line of what the banner says about our changes */
+static void
+notice_add(GString *out, int html, const char *line)
+{
+	if (html) {
+		g_string_append(out, "<p style=\"" HTML_STYLE_P "\">");
+		html_escape_append(out, line);
+		g_string_append(out, "</p>");
+	} else
+		g_string_append_printf(out, "%s\n", line);
+}
+
+/* notices - what we changed that the reader must know; new, "" if
+ * nothing */
 static char *
-expand(struct rw *rw, const char *tmpl, int html, const char *attachments)
+notices(struct rw *rw, int html)
+{
+	GString *out = g_string_new(NULL);
+	char	*line = NULL;
+
+	if (rw->signed_removed > 0)
+		line = g_strdup_printf("The sender signed this message; %s "
+		    "removed %d attachment(s) from it, so the signature no "
+		    "longer verifies.", rw->env->brand, rw->signed_removed);
+	else if (rw->signed_headers > 0)
+		line = g_strdup_printf("The sender signed this message; %s "
+		    "removed address headers from it, so the signature no "
+		    "longer verifies.", rw->env->brand);
+	else if (rw->signed_opened > 0)
+		line = g_strdup_printf("The sender signed this message; %s "
+		    "changed it, so the signature no longer verifies.",
+		    rw->env->brand);
+	if (line != NULL)
+		notice_add(out, html, line);
+	g_free(line);
+	if (rw->html_parked > 0) {
+		line = g_strdup_printf("%s could not show the HTML of this "
+		    "message safely: the original is kept among the "
+		    "attachments, and its text is shown instead.", rw->env->brand);
+		notice_add(out, html, line);
+		g_free(line);
+	}
+	return (g_string_free(out, FALSE));
+}
+
+/* expand - fill one template; html escapes the values (attachments and
+ * notice come ready) */
+static char *
+expand(struct rw *rw, const char *tmpl, int html, const char *attachments,
+    const char *notice)
 {
 	const struct rewrite_env *env = rw->env;
 	GString *out = g_string_new(NULL);
@@ -597,6 +667,9 @@ expand(struct rw *rw, const char *tmpl, int html, const char *attachments)
 		else if (klen == 11 && strncmp(q + 2, "attachments", 11) == 0) {
 			val = attachments;
 			raw = 1;
+		} else if (klen == 6 && strncmp(q + 2, "notice", 6) == 0) {
+			val = notice;
+			raw = 1;
 		}
 		if (val == NULL)
 			g_string_append_len(out, q, end + 2 - q);
@@ -620,7 +693,8 @@ attachments_block(struct rw *rw, int html)
 	if (rw->nblobs == 0)
 		return (g_string_free(out, FALSE));
 	if (html)
-		g_string_append(out, "<p>Attachments kept for you:</p><ul>\n");
+		g_string_append(out, "<p style=\"" HTML_STYLE_P "\">Attachments "
+		    "kept for you:</p><ul style=\"" HTML_STYLE_LIST "\">\n");
 	else
 		g_string_append(out, "Attachments kept for you:\n");
 	for (i = 0; i < rw->nblobs; i++) {
@@ -628,7 +702,8 @@ attachments_block(struct rw *rw, int html)
 		char	*url = g_strdup_printf("%s%s", rw->env->blob_url, b->id);
 
 		if (html) {
-			g_string_append(out, "<li><a href=\"");
+			g_string_append(out, "<li style=\"" HTML_STYLE_ITEM "\">"
+			    "<a style=\"" HTML_STYLE_LINK "\" href=\"");
 			html_escape_append(out, url);
 			g_string_append(out, "\">");
 			html_escape_append(out, b->name);
@@ -645,6 +720,28 @@ attachments_block(struct rw *rw, int html)
 	return (g_string_free(out, FALSE));
 }
 
+/* frame - the header and footer, filled, as they are now (the notice
+ * after the header when its template has no {{notice}}); both new */
+static void
+frame(struct rw *rw, int html, char **hdr, char **ftr)
+{
+	const struct rewrite_templates *t = rw->env->tmpl;
+	const char *th = html ? t->html_header : t->text_header;
+	char	*att = attachments_block(rw, html);
+	char	*not = notices(rw, html);
+
+	*hdr = expand(rw, th, html, att, not);
+	if (*not != '\0' && strstr(th, "{{notice}}") == NULL) {
+		char	*both = g_strconcat(*hdr, not, NULL);
+
+		g_free(*hdr);
+		*hdr = both;
+	}
+	*ftr = expand(rw, html ? t->html_footer : t->text_footer, html, att, not);
+	g_free(att);
+	g_free(not);
+}
+
 /* set_text - replace a text part's content by UTF-8 text, best encoding */
 void
 set_text(GMimePart *part, const char *text)
@@ -659,75 +756,108 @@ set_text(GMimePart *part, const char *text)
 static void
 wrap_plain(struct rw *rw, GMimePart *part)
 {
-	char	*text = text_utf8(part);
-	char	*att = attachments_block(rw, 0);
-	char	*hdr = expand(rw, rw->env->tmpl->text_header, 0, att);
-	char	*ftr = expand(rw, rw->env->tmpl->text_footer, 0, att);
+	char	*text = text_utf8(part), *hdr, *ftr, *all;
 	size_t	 tl = strlen(text);
-	char	*all;
 
+	frame(rw, 0, &hdr, &ftr);
 	all = g_strconcat(hdr, text, tl > 0 && text[tl - 1] != '\n' ? "\n" : "",
 	    ftr, NULL);
 	set_text(part, all);
 	g_free(all);
 	g_free(text);
-	g_free(att);
 	g_free(hdr);
 	g_free(ftr);
 }
 
-/* find_tag - offset of "<tag" (case-insensitive) followed by space, '>'
- * or '/'; last = 1 finds the last one; -1 if none */
-static long
-find_tag(const char *s, const char *tag, int last)
+/* html_doc - an HTML part as the parser gets it: UTF-8, and no ESC (a
+ * client that took a <meta> naming ISO-2022-JP over our charset would
+ * read the bytes after one as other markup); new */
+static char *
+html_doc(GMimePart *part)
 {
-	size_t	 n = strlen(tag);
-	long	 found = -1;
+	char	*text = text_utf8(part);
+	GString	*out;
 	const char *p;
 
-	for (p = s; *p; p++) {
-		if (*p != '<' || g_ascii_strncasecmp(p + 1, tag, n) != 0)
-			continue;
-		if (p[1 + n] != '>' && p[1 + n] != ' ' && p[1 + n] != '\t' &&
-		    p[1 + n] != '\n' && p[1 + n] != '/')
-			continue;
-		found = (long)(p - s);
-		if (!last)
-			break;
-	}
-	return (found);
+	if (strchr(text, '\x1b') == NULL)
+		return (text);
+	out = g_string_sized_new(strlen(text) + 16);
+	for (p = text; *p != '\0'; p++)
+		if (*p == '\x1b')
+			g_string_append(out, "\xef\xbf\xbd");	/* U+FFFD */
+		else
+			g_string_append_c(out, *p);
+	g_free(text);
+	return (g_string_free(out, FALSE));
 }
 
-/* wrap_html - header after <body ...>, footer before </body> (or at the
- * very start and end when the document has no body tags) */
+static const char MARK_FALLBACK[] = "bipostal-html-fallback";
+static const char MARK_SEALED[] = "bipostal-sealed";
+static const char MARK_UNSEALED[] = "bipostal-unsealed";
+
+static int	park(struct rw *, GMimeObject *, const char *suffix);
+
+/* html_give_up - an HTML part we cannot show safely: kept as a blob,
+ * marked to be shown as text */
+static void
+html_give_up(struct rw *rw, GMimePart *part)
+{
+	if (g_object_get_data(G_OBJECT(part), MARK_FALLBACK) != NULL)
+		return;
+	if (park(rw, GMIME_OBJECT(part), ".html") < 0)
+		return;		/* rw->failed */
+	g_object_set_data(G_OBJECT(part), MARK_FALLBACK, GINT_TO_POINTER(1));
+	rw->html_parked++;
+}
+
+/* html_try - would the part show our header and footer?  If not, it is
+ * given up before any part is wrapped, so that every attachment list
+ * names it */
+static void
+html_try(struct rw *rw, GMimePart *part)
+{
+	char	*doc = html_doc(part), *hdr, *ftr, *out = NULL;
+	const char *why;
+
+	frame(rw, 1, &hdr, &ftr);
+	if (html_wrap(doc, strlen(doc), hdr, ftr, rw->nonce, &rw->html, &out,
+	    &why) < 0)
+		html_give_up(rw, part);
+	g_free(out);
+	g_free(doc);
+	g_free(hdr);
+	g_free(ftr);
+}
+
+/* wrap_html - header and footer inside the site's document, proven to
+ * show (html_wrap); else, the original parked, a document of ours with
+ * its text (html_fallback), proven as well, or the rewrite fails */
 static void
 wrap_html(struct rw *rw, GMimePart *part)
 {
-	char	*text = text_utf8(part);
-	char	*att = attachments_block(rw, 1);
-	char	*hdr = expand(rw, rw->env->tmpl->html_header, 1, att);
-	char	*ftr = expand(rw, rw->env->tmpl->html_footer, 1, att);
-	GString *out = g_string_new(NULL);
-	long	 b, e;
-	size_t	 start = 0, stop = strlen(text);
+	char	*doc = html_doc(part), *hdr, *ftr, *out = NULL;
+	const char *why;
+	size_t	 len = strlen(doc);
 
-	if ((b = find_tag(text, "body", 0)) >= 0) {
-		const char *gt = strchr(text + b, '>');
-
-		if (gt)
-			start = (size_t)(gt + 1 - text);
+	frame(rw, 1, &hdr, &ftr);
+	if (g_object_get_data(G_OBJECT(part), MARK_FALLBACK) == NULL &&
+	    html_wrap(doc, len, hdr, ftr, rw->nonce, &rw->html, &out, &why) < 0) {
+		html_give_up(rw, part);
+		g_free(hdr);
+		g_free(ftr);
+		frame(rw, 1, &hdr, &ftr);	/* now with the notice */
 	}
-	if ((e = find_tag(text, "/body", 1)) >= 0 && (size_t)e >= start)
-		stop = (size_t)e;
-	g_string_append_len(out, text, (gssize)start);
-	g_string_append(out, hdr);
-	g_string_append_len(out, text + start, (gssize)(stop - start));
-	g_string_append(out, ftr);
-	g_string_append(out, text + stop);
-	set_text(part, out->str);
-	g_string_free(out, TRUE);
-	g_free(text);
-	g_free(att);
+	if (out == NULL && !rw->failed) {
+		out = html_fallback(doc, len, hdr, ftr, rw->nonce, &rw->html);
+		if (html_verify(out, strlen(out), rw->nonce, &why) < 0) {
+			rw->res->why = "our own HTML failed its check";
+			rw->failed = 1;
+		}
+	}
+	if (!rw->failed)
+		set_text(part, out);
+	g_free(out);
+	g_free(doc);
 	g_free(hdr);
 	g_free(ftr);
 }
@@ -741,16 +871,6 @@ is_type(GMimeObject *obj, const char *type, const char *sub)
 	return (ct != NULL && g_mime_content_type_is_type(ct, type, sub));
 }
 
-/* is_sealed - signed or encrypted: never opened, never changed */
-static int
-is_sealed(GMimeObject *obj)
-{
-	return (GMIME_IS_MULTIPART_SIGNED(obj) ||
-	    GMIME_IS_MULTIPART_ENCRYPTED(obj) ||
-	    is_type(obj, "multipart", "signed") ||
-	    is_type(obj, "multipart", "encrypted"));
-}
-
 /* is_text - a part we keep and may wrap */
 static int
 is_text(GMimeObject *obj)
@@ -759,15 +879,183 @@ is_text(GMimeObject *obj)
 	    is_type(obj, "text", "html")));
 }
 
-/* park - hand one part to blob_put and remember it for the footer */
+/* is_sealed - a signed part we leave alone, or an encrypted one: never
+ * opened, never changed (decided by seal()) */
 static int
-park(struct rw *rw, GMimeObject *obj)
+is_sealed(GMimeObject *obj)
+{
+	return (g_object_get_data(G_OBJECT(obj), MARK_SEALED) != NULL);
+}
+
+/* disp_attachment - a Content-Disposition other than inline (RFC 2183:
+ * an unknown one is taken as attachment) */
+static int
+disp_attachment(GMimeObject *obj)
+{
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	const char *d = cd ? g_mime_content_disposition_get_disposition(cd) : NULL;
+
+	return (d != NULL && g_ascii_strcasecmp(d, "inline") != 0);
+}
+
+/* attach_like - a part a client would offer as a file: an attachment
+ * by disposition, or one with a file name */
+static int
+attach_like(GMimeObject *obj)
+{
+	const char *fn = GMIME_IS_PART(obj) ?
+	    g_mime_part_get_filename(GMIME_PART(obj)) : NULL;
+
+	return (disp_attachment(obj) || (fn != NULL && *fn != '\0'));
+}
+
+/* is_main - one of the text parts that get the banner */
+static int
+is_main(struct rw *rw, GMimeObject *obj)
+{
+	guint	i;
+
+	for (i = 0; rw->mains != NULL && i < rw->mains->len; i++)
+		if (g_ptr_array_index(rw->mains, i) == obj)
+			return (1);
+	return (0);
+}
+
+/* unname - a main text part loses its file name: no client may offer
+ * it as a file */
+static void
+unname(GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	char	*s;
+
+	/* setting the (same) subtype or disposition writes the header anew */
+	if (ct && g_mime_param_list_remove(g_mime_content_type_get_parameters(ct),
+	    "name")) {
+		s = g_strdup(g_mime_content_type_get_media_subtype(ct));
+		g_mime_content_type_set_media_subtype(ct, s);
+		g_free(s);
+	}
+	if (cd && g_mime_param_list_remove(
+	    g_mime_content_disposition_get_parameters(cd), "filename")) {
+		s = g_strdup(g_mime_content_disposition_get_disposition(cd));
+		g_mime_content_disposition_set_disposition(cd, s);
+		g_free(s);
+	}
+}
+
+/* hidden_char - a character that must not reach a file name we show:
+ * controls (C0, DEL, C1), bidi controls, zero-width and other invisible
+ * characters, line and paragraph separators */
+static int
+hidden_char(gunichar c)
+{
+	static const gunichar invisible[] = {
+		0x00ad, 0x034f, 0x061c, 0x115f, 0x1160, 0x180e, 0x200b, 0x200c,
+		0x200d, 0x200e, 0x200f, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064,
+		0x3164, 0xfeff, 0xffa0,
+	};
+	size_t	 i;
+
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||
+	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+		return (1);
+	for (i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++)
+		if (c == invisible[i])
+			return (1);
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_CONTROL:
+	case G_UNICODE_FORMAT:
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR:
+	case G_UNICODE_SURROGATE:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* name_clean - a site's file name as we show and keep it: the last path
+ * element, hidden characters as "_", at most REWRITE_NAME_CHARS
+ * characters and REWRITE_NAME_MAX bytes (cut on a character, with an
+ * ellipsis, keeping a short extension); "part-N" when nothing of it
+ * shows but dots and spaces */
+static void
+name_clean(const char *in, int partno, const char *suffix, char *out,
+    size_t outlen)
+{
+	char	*v = g_utf8_make_valid(in ? in : "", -1), *t;
+	const char *base = v, *p, *ext;
+	GString	*s = g_string_new(NULL);
+	size_t	 maxb = outlen - 1 < REWRITE_NAME_MAX ? outlen - 1 : REWRITE_NAME_MAX;
+	glong	 chars, room;
+	int	 seen = 0;		/* characters shown as they came */
+
+	for (p = v; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	for (p = base; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (hidden_char(c))
+			g_string_append_c(s, '_');
+		else {
+			g_string_append_unichar(s, c);
+			seen += c != '.' && !g_unichar_isspace(c);
+		}
+	}
+	t = g_strstrip(s->str);
+	chars = g_utf8_strlen(t, -1);
+	if (seen == 0)
+		snprintf(out, outlen, "part-%d%s", partno, suffix ? suffix : "");
+	else if (chars <= REWRITE_NAME_CHARS && strlen(t) <= maxb)
+		snprintf(out, outlen, "%s", t);
+	else {
+		/* keep ".exe": a long name must not hide what the file is */
+		ext = strrchr(t, '.');
+		if (ext == NULL || ext == t || g_utf8_strlen(ext, -1) > 16)
+			ext = "";
+		room = REWRITE_NAME_CHARS - 1 - g_utf8_strlen(ext, -1);
+		for (p = t; *p != '\0' && room > 0; room--) {
+			const char *q = g_utf8_next_char(p);
+
+			if ((size_t)(q - t) + 3 + strlen(ext) > maxb)
+				break;
+			p = q;
+		}
+		snprintf(out, outlen, "%.*s\xe2\x80\xa6%s", (int)(p - t), t, ext);
+	}
+	g_string_free(s, TRUE);
+	g_free(v);
+}
+
+/* type_clean - a content type as we show and keep it: token characters
+ * only, lower case, at most REWRITE_TYPE_MAX bytes */
+static void
+type_clean(const char *in, char *out, size_t outlen)
+{
+	size_t	 n = 0, max = outlen - 1 < REWRITE_TYPE_MAX ? outlen - 1 :
+	    REWRITE_TYPE_MAX;
+
+	for (; in != NULL && *in != '\0' && n < max; in++)
+		if (g_ascii_isalnum(*in) || strchr("!#$&^_.+-/", *in) != NULL)
+			out[n++] = g_ascii_tolower(*in);
+	out[n] = '\0';
+	if (n == 0)
+		snprintf(out, outlen, "application/octet-stream");
+}
+
+/* park - hand one part to blob_put and remember it for the footer;
+ * suffix ends the name of an unnamed part; 0, or -1 (rw->failed) */
+static int
+park(struct rw *rw, GMimeObject *obj, const char *suffix)
 {
 	const struct rewrite_env *env = rw->env;
 	GByteArray *ba;
 	struct rw_blob *b;
 	const char *fn = NULL;
-	char	*type, name[256];
+	char	*mt, type[REWRITE_TYPE_MAX + 1], name[REWRITE_NAME_MAX + 1];
 	int	 rc;
 
 	if (GMIME_IS_PART(obj)) {
@@ -779,16 +1067,16 @@ park(struct rw *rw, GMimeObject *obj)
 		ba = m ? object_bytes(GMIME_OBJECT(m)) : g_byte_array_new();
 	} else
 		ba = object_bytes(obj);
-	type = g_mime_object_get_content_type(obj) ?
+	mt = g_mime_object_get_content_type(obj) ?
 	    g_mime_content_type_get_mime_type(g_mime_object_get_content_type(obj)) :
-	    g_strdup("application/octet-stream");
+	    NULL;
+	type_clean(mt, type, sizeof(type));
+	g_free(mt);
 	rw->partno++;
-	if (fn && *fn)
-		snprintf(name, sizeof(name), "%s", fn);
-	else if (GMIME_IS_MESSAGE_PART(obj))
+	if (GMIME_IS_MESSAGE_PART(obj))
 		snprintf(name, sizeof(name), "message-%d.eml", rw->partno);
 	else
-		snprintf(name, sizeof(name), "part-%d", rw->partno);
+		name_clean(fn, rw->partno, suffix, name, sizeof(name));
 	rw->blobs = xrealloc(rw->blobs, (rw->nblobs + 1) * sizeof(*rw->blobs));
 	b = &rw->blobs[rw->nblobs];
 	memset(b, 0, sizeof(*b));
@@ -802,9 +1090,8 @@ park(struct rw *rw, GMimeObject *obj)
 		rw->res->nblobs++;
 	} else
 		rw->failed = 1;
-	g_free(type);
 	g_byte_array_free(ba, TRUE);
-	return (rc);
+	return (rc == 0 ? 0 : -1);
 }
 
 /* note - keep an application/json part for the owner's queue; 1 if it
@@ -832,10 +1119,202 @@ note(struct rw *rw, GMimePart *part)
 	return (1);
 }
 
-/* strip - walk the tree; 1 if obj itself must go (parked or noted) */
+/* ------------------------------------------------------ sealed parts */
+
+/* is_sig - the signature part of a multipart/signed */
 static int
-strip(struct rw *rw, GMimeObject *obj, int depth)
+is_sig(GMimeObject *obj)
 {
+	return (is_type(obj, "application", "pgp-signature") ||
+	    is_type(obj, "application", "pkcs7-signature") ||
+	    is_type(obj, "application", "x-pkcs7-signature"));
+}
+
+/* well_signed - a multipart/signed as RFC 1847 has it: what is signed,
+ * then a signature */
+static int
+well_signed(GMimeObject *obj)
+{
+	return (GMIME_IS_MULTIPART(obj) && is_type(obj, "multipart", "signed") &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(obj)) == 2 &&
+	    is_sig(g_mime_multipart_get_part(GMIME_MULTIPART(obj), 1)));
+}
+
+/* pgp_encrypted - a multipart/encrypted as RFC 3156 has it: a version
+ * part, then an OpenPGP message, armored or starting with a session key
+ * packet (anything else could carry a file we cannot see past) */
+static int
+pgp_encrypted(GMimeObject *obj)
+{
+	GMimeMultipart *mp;
+	GMimeObject *data;
+	GByteArray *ba;
+	const char *proto;
+	size_t	 i = 0;
+	int	 ok = 0, tag;
+
+	if (!GMIME_IS_MULTIPART(obj) || !is_type(obj, "multipart", "encrypted"))
+		return (0);
+	mp = GMIME_MULTIPART(obj);
+	proto = g_mime_object_get_content_type_parameter(obj, "protocol");
+	if (proto == NULL || g_ascii_strcasecmp(proto, "application/pgp-encrypted") != 0 ||
+	    g_mime_multipart_get_count(mp) != 2 ||
+	    !is_type(g_mime_multipart_get_part(mp, 0), "application", "pgp-encrypted"))
+		return (0);
+	data = g_mime_multipart_get_part(mp, 1);
+	if (!GMIME_IS_PART(data) || !is_type(data, "application", "octet-stream"))
+		return (0);
+	ba = part_bytes(GMIME_PART(data));
+	while (i < ba->len && g_ascii_isspace(ba->data[i]))
+		i++;
+	if (ba->len - i >= 27 &&
+	    memcmp(ba->data + i, "-----BEGIN PGP MESSAGE-----", 27) == 0)
+		ok = 1;
+	else if (i == 0 && ba->len > 0 && (ba->data[0] & 0x80)) {
+		tag = (ba->data[0] & 0x40) ? ba->data[0] & 0x3f :
+		    (ba->data[0] >> 2) & 0x0f;
+		ok = tag == 1 || tag == 3;	/* PKESK, SKESK */
+	}
+	g_byte_array_free(ba, TRUE);
+	return (ok);
+}
+
+/* smime_enveloped - application/pkcs7-mime whose DER names envelopedData
+ * or authEnvelopedData (signed-data and the rest are parked: a client
+ * would open those for anyone) */
+static int
+smime_enveloped(GMimeObject *obj)
+{
+	static const unsigned char env[] = {	/* 1.2.840.113549.1.7.3 */
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03,
+	};
+	static const unsigned char aenv[] = {	/* 1.2.840.113549.1.9.16.1.23 */
+		0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10,
+		0x01, 0x17,
+	};
+	GByteArray *ba;
+	size_t	 n;
+	int	 ok;
+
+	if (!GMIME_IS_PART(obj) || !(is_type(obj, "application", "pkcs7-mime") ||
+	    is_type(obj, "application", "x-pkcs7-mime")))
+		return (0);
+	ba = part_bytes(GMIME_PART(obj));
+	n = ba->len < 24 ? ba->len : 24;
+	ok = n > 0 && ba->data[0] == 0x30 &&
+	    (memmem(ba->data, n, env, sizeof(env)) != NULL ||
+	    memmem(ba->data, n, aenv, sizeof(aenv)) != NULL);
+	g_byte_array_free(ba, TRUE);
+	return (ok);
+}
+
+/* has_addr_headers - does a MIME part carry headers to answer to? */
+static int
+has_addr_headers(GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int	 k, n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	for (k = 0; k < n; k++)
+		if (addr_header(g_mime_header_get_name(
+		    g_mime_header_list_get_header_at(hl, k))))
+			return (1);
+	return (0);
+}
+
+/* needs_change - would the rewrite change anything under obj?  (A text
+ * part with a file name counts: inside a signed part it is not known
+ * yet whether it will be the main one.) */
+static int
+needs_change(struct rw *rw, GMimeObject *obj, int depth)
+{
+	int	 i, n, strip = rw->env->strip;
+
+	if (depth > 64)
+		return (1);
+	if (pgp_encrypted(obj) || smime_enveloped(obj))
+		return (0);
+	if (has_addr_headers(obj))
+		return (1);
+	if (GMIME_IS_MULTIPART(obj)) {
+		if (is_type(obj, "multipart", "signed"))
+			return (!well_signed(obj) || needs_change(rw,
+			    g_mime_multipart_get_part(GMIME_MULTIPART(obj), 0),
+			    depth + 1));
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			if (needs_change(rw, g_mime_multipart_get_part(
+			    GMIME_MULTIPART(obj), i), depth + 1))
+				return (1);
+		return (0);
+	}
+	if (is_type(obj, "application", "json"))
+		return (1);
+	if (is_text(obj))
+		return (strip && attach_like(obj));
+	return (strip);
+}
+
+/* seal - decide, before anything changes, what is left alone: an
+ * encrypted part (we cannot see inside: it passes as it came), and a
+ * multipart/signed in which nothing needs to change.  A signed part that
+ * must change becomes multipart/mixed (its signature would fail, and a
+ * client would call the message forged) and is walked like any other;
+ * the banner says what was taken out of it. */
+static void
+seal(struct rw *rw, GMimeObject *obj, int depth)
+{
+	GMimeContentType *ct;
+	int	 i, n;
+
+	if (depth > 64)
+		return;
+	if (pgp_encrypted(obj) || smime_enveloped(obj) ||
+	    (well_signed(obj) && !needs_change(rw,
+	    g_mime_multipart_get_part(GMIME_MULTIPART(obj), 0), depth + 1))) {
+		g_object_set_data(G_OBJECT(obj), MARK_SEALED, GINT_TO_POINTER(1));
+		return;
+	}
+	if (!GMIME_IS_MULTIPART(obj))
+		return;
+	if (is_type(obj, "multipart", "signed")) {
+		ct = g_mime_object_get_content_type(obj);
+		g_mime_param_list_remove(g_mime_content_type_get_parameters(ct),
+		    "protocol");
+		g_mime_param_list_remove(g_mime_content_type_get_parameters(ct),
+		    "micalg");
+		g_mime_content_type_set_media_subtype(ct, "mixed");
+		g_object_set_data(G_OBJECT(obj), MARK_UNSEALED, GINT_TO_POINTER(1));
+		rw->signed_opened++;
+	}
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+	for (i = 0; i < n; i++)
+		seal(rw, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+		    depth + 1);
+}
+
+/* drop_addr_headers - a MIME part's headers to answer to go */
+static void
+drop_addr_headers(struct rw *rw, GMimeObject *obj, int in_signed)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int	 k = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	while (k-- > 0)
+		if (addr_header(g_mime_header_get_name(
+		    g_mime_header_list_get_header_at(hl, k)))) {
+			g_mime_header_list_remove_at(hl, k);
+			rw->signed_headers += in_signed;
+		}
+}
+
+/* strip - walk the tree; 1 if obj itself must go (parked or noted);
+ * in_signed: below a signed part we opened */
+static int
+strip(struct rw *rw, GMimeObject *obj, int depth, int in_signed)
+{
+	int	 gone;
+
 	if (rw->failed || rw->status != REWRITE_OK)
 		return (0);
 	if (depth > rw->env->max_depth) {
@@ -844,40 +1323,48 @@ strip(struct rw *rw, GMimeObject *obj, int depth)
 	}
 	if (is_sealed(obj))
 		return (0);
+	drop_addr_headers(rw, obj, in_signed);
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		int	 i, n = g_mime_multipart_get_count(mp);
-		char	*gone = xcalloc((size_t)n + 1, 1);
+		char	*out = xcalloc((size_t)n + 1, 1);
 
+		if (g_object_get_data(G_OBJECT(obj), MARK_UNSEALED) != NULL)
+			in_signed = 1;
 		mp->write_end_boundary = TRUE;	/* close what we rewrite */
 		for (i = 0; i < n; i++)
-			gone[i] = (char)strip(rw, g_mime_multipart_get_part(mp, i),
-			    depth + 1);
+			out[i] = (char)strip(rw, g_mime_multipart_get_part(mp, i),
+			    depth + 1, in_signed);
 		for (i = n - 1; i >= 0; i--)
-			if (gone[i])
+			if (out[i])
 				g_object_unref(g_mime_multipart_remove_at(mp, i));
-		free(gone);
+		free(out);
 		return (rw->env->strip && g_mime_multipart_get_count(mp) == 0);
 	}
-	if (is_text(obj))
+	if (is_text(obj) && (is_main(rw, obj) || !attach_like(obj)))
 		return (0);
 	if (GMIME_IS_PART(obj) && is_type(obj, "application", "json") &&
 	    note(rw, GMIME_PART(obj)))
-		return (1);
-	if (!rw->env->strip)
+		gone = 1;
+	else if (!rw->env->strip)
 		return (0);
-	return (park(rw, obj) == 0);
+	else
+		gone = park(rw, obj, NULL) == 0;
+	if (gone && in_signed && !is_sig(obj))
+		rw->signed_removed++;
+	return (gone);
 }
 
-/* find_main - the part that carries the banner: a text part, or a
- * multipart/alternative holding one; NULL if none */
+/* find_main - the part that carries the banner: a text part that is no
+ * attachment by disposition, or a multipart/alternative holding one;
+ * NULL if none */
 static GMimeObject *
 find_main(GMimeObject *obj, int depth)
 {
 	if (depth > 64 || is_sealed(obj))
 		return (NULL);
 	if (is_text(obj))
-		return (obj);
+		return (disp_attachment(obj) ? NULL : obj);
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		int	 i, n = g_mime_multipart_get_count(mp);
@@ -900,30 +1387,49 @@ find_main(GMimeObject *obj, int depth)
 	return (NULL);
 }
 
-/* wrap - put header and footer into the main part (every alternative) */
+/* collect_mains - the text parts of main that get the banner: main
+ * itself, or that of each alternative */
 static void
-wrap(struct rw *rw, GMimeObject *obj, int depth)
+collect_mains(struct rw *rw, GMimeObject *obj, int depth)
 {
-	if (depth > 64 || is_sealed(obj))
+	GMimeObject *m;
+	int	 i, n;
+
+	if (depth > 64 || obj == NULL || is_sealed(obj))
 		return;
 	if (is_text(obj)) {
-		if (is_type(obj, "text", "html"))
-			wrap_html(rw, GMIME_PART(obj));
-		else
-			wrap_plain(rw, GMIME_PART(obj));
+		g_ptr_array_add(rw->mains, obj);
 		return;
 	}
 	if (is_type(obj, "multipart", "alternative")) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int	 i, n = g_mime_multipart_get_count(mp);
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			if ((m = find_main(g_mime_multipart_get_part(
+			    GMIME_MULTIPART(obj), i), depth + 1)) != NULL)
+				collect_mains(rw, m, depth + 1);
+	}
+}
 
-		for (i = 0; i < n; i++) {
-			GMimeObject *m = find_main(g_mime_multipart_get_part(mp, i),
-			    depth + 1);
+/* wrap_mains - the banner into every main part: the HTML ones tried
+ * first, since one shown as text adds a blob every footer must list */
+static void
+wrap_mains(struct rw *rw)
+{
+	GMimeObject *m;
+	guint	 i;
 
-			if (m)
-				wrap(rw, m, depth + 1);
-		}
+	for (i = 0; i < rw->mains->len && !rw->failed; i++) {
+		m = g_ptr_array_index(rw->mains, i);
+		if (is_type(m, "text", "html"))
+			html_try(rw, GMIME_PART(m));
+	}
+	for (i = 0; i < rw->mains->len && !rw->failed; i++) {
+		m = g_ptr_array_index(rw->mains, i);
+		if (is_type(m, "text", "html"))
+			wrap_html(rw, GMIME_PART(m));
+		else
+			wrap_plain(rw, GMIME_PART(m));
+		unname(m);
 	}
 }
 
@@ -932,14 +1438,12 @@ static GMimeObject *
 banner_part(struct rw *rw)
 {
 	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
-	char	*att = attachments_block(rw, 0);
-	char	*hdr = expand(rw, rw->env->tmpl->text_header, 0, att);
-	char	*ftr = expand(rw, rw->env->tmpl->text_footer, 0, att);
-	char	*all = g_strconcat(hdr, ftr, NULL);
+	char	*hdr, *ftr, *all;
 
+	frame(rw, 0, &hdr, &ftr);
+	all = g_strconcat(hdr, ftr, NULL);
 	set_text(GMIME_PART(tp), all);
 	g_free(all);
-	g_free(att);
 	g_free(hdr);
 	g_free(ftr);
 	return (GMIME_OBJECT(tp));
@@ -1024,6 +1528,99 @@ top_headers(struct rw *rw, GMimeObject *top, struct hdr *h, size_t nh)
 	}
 }
 
+/* make_nonce - the random mark of this message's HTML containers */
+static int
+make_nonce(struct rw *rw)
+{
+	unsigned char r[16];
+	size_t	 i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return (-1);
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(rw->nonce + 2 * i, 3, "%02x", r[i]);
+	return (0);
+}
+
+/* forward_body - strip and wrap the body of forwarded mail; 1 if the
+ * body changed, 0 if not (sealed), -1 to stop (rw->status, rw->failed) */
+static int
+forward_body(struct rw *rw, GMimeMessage *m)
+{
+	const struct rewrite_env *env = rw->env;
+	GMimeObject *top = g_mime_message_get_mime_part(m), *bp, *main;
+	int	 top_gone = 0;
+
+	if (top != NULL) {
+		struct measure ms = { 0, 0, REWRITE_MAX_PARTS,
+		    env->max_depth > 0 ? env->max_depth : 64 };
+
+		measure(top, 1, &ms);
+		if (ms.depth > ms.max_depth) {
+			rw->res->why = "MIME nesting too deep";
+			rw->status = REWRITE_TOO_DEEP;
+			return (-1);
+		}
+		if (ms.parts > ms.max_parts) {
+			rw->res->why = "too many MIME parts";
+			rw->status = REWRITE_TOO_MANY_PARTS;
+			return (-1);
+		}
+		seal(rw, top, 1);
+		if (is_sealed(top))
+			return (0);	/* signed or encrypted: as it was */
+	}
+	if (top != NULL && GMIME_IS_MULTIPART(top) &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0) {
+		/* a multipart GMime found no parts in (no or a wrong
+		 * boundary): its text is all in the preamble; keep it as
+		 * plain text rather than lose it */
+		const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(top));
+		GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
+		char	*valid = g_utf8_make_valid(pro ? pro : "", -1);
+
+		g_mime_text_part_set_text(tp, valid);
+		g_free(valid);
+		g_mime_message_set_mime_part(m, GMIME_OBJECT(tp));
+		g_object_unref(tp);
+		top = g_mime_message_get_mime_part(m);
+	}
+	main = top != NULL ? find_main(top, 1) : NULL;
+	collect_mains(rw, main, 1);
+	if (top != NULL)
+		top_gone = strip(rw, top, 1, 0);
+	if (rw->status != REWRITE_OK) {
+		rw->res->why = rw->status == REWRITE_TOO_DEEP ?
+		    "MIME nesting too deep" : "rewrite failed";
+		return (-1);
+	}
+	if (rw->failed)
+		return (-1);
+	if (top == NULL || top_gone) {
+		bp = banner_part(rw);
+		g_mime_message_set_mime_part(m, bp);
+		g_object_unref(bp);
+	} else if (rw->mains->len > 0) {
+		wrap_mains(rw);
+	} else if (GMIME_IS_MULTIPART(top) && !is_sealed(top)) {
+		bp = banner_part(rw);
+		g_mime_multipart_insert(GMIME_MULTIPART(top), 0, bp);
+		g_object_unref(bp);
+	} else {
+		/* a kept leaf that is not text (content policy keep): put it
+		 * under a multipart/mixed behind the banner */
+		GMimeMultipart *mix = g_mime_multipart_new_with_subtype("mixed");
+
+		bp = banner_part(rw);
+		g_mime_multipart_add(mix, bp);
+		g_mime_multipart_add(mix, top);
+		g_mime_message_set_mime_part(m, GMIME_OBJECT(mix));
+		g_object_unref(bp);
+		g_object_unref(mix);
+	}
+	return (rw->failed ? -1 : 1);
+}
+
 /* rewrite_message - see milter_rewrite.h */
 enum rewrite_status
 rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
@@ -1036,13 +1633,15 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 	GMimeObject *top;
 	struct hdr *h = NULL;
 	size_t	 nh = 0, i;
-	int	 top_gone = 0, body_changed = 0;
+	int	 body;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rw, 0, sizeof(rw));
 	rw.env = env;
 	rw.res = out;
 	rw.status = REWRITE_OK;
+	rw.mains = g_ptr_array_new();
+	rw.html.cpu_ns = HTML_CPU_NS;
 
 	stream = g_mime_stream_mem_new_with_buffer((const char *)msg, len);
 	parser = g_mime_parser_new_with_stream(stream);
@@ -1065,83 +1664,19 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 		goto sort;
 	}
 
+	if (make_nonce(&rw) < 0) {
+		out->why = "no random bytes";
+		goto fail;
+	}
 	forward_headers(&rw, h, nh);
 	if (rw.failed)
 		goto fail;
-	top = g_mime_message_get_mime_part(m);
-	if (top != NULL) {
-		struct measure ms = { 0, 0, REWRITE_MAX_PARTS,
-		    env->max_depth > 0 ? env->max_depth : 64 };
-
-		measure(top, 1, &ms);
-		if (ms.depth > ms.max_depth) {
-			out->why = "MIME nesting too deep";
-			rw.status = REWRITE_TOO_DEEP;
+	if ((body = forward_body(&rw, m)) < 0) {
+		if (rw.status != REWRITE_OK)
 			goto done;
-		}
-		if (ms.parts > ms.max_parts) {
-			out->why = "too many MIME parts";
-			rw.status = REWRITE_TOO_MANY_PARTS;
-			goto done;
-		}
-	}
-	if (top != NULL && is_sealed(top))
-		goto sort;		/* signed or encrypted: body as it was */
-	if (top != NULL && GMIME_IS_MULTIPART(top) &&
-	    g_mime_multipart_get_count(GMIME_MULTIPART(top)) == 0) {
-		/* a multipart GMime found no parts in (no or a wrong
-		 * boundary): its text is all in the preamble; keep it as
-		 * plain text rather than lose it */
-		const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(top));
-		GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
-		char	*valid = g_utf8_make_valid(pro ? pro : "", -1);
-
-		g_mime_text_part_set_text(tp, valid);
-		g_free(valid);
-		g_mime_message_set_mime_part(m, GMIME_OBJECT(tp));
-		g_object_unref(tp);
-		top = g_mime_message_get_mime_part(m);
-	}
-	if (top != NULL)
-		top_gone = strip(&rw, top, 1);
-	if (rw.status != REWRITE_OK) {
-		out->why = rw.status == REWRITE_TOO_DEEP ?
-		    "MIME nesting too deep" : "rewrite failed";
-		goto done;
-	}
-	if (rw.failed)
 		goto fail;
-	if (top == NULL || top_gone) {
-		GMimeObject *bp = banner_part(&rw);
-
-		g_mime_message_set_mime_part(m, bp);
-		g_object_unref(bp);
-	} else {
-		GMimeObject *main = find_main(top, 1);
-
-		if (main)
-			wrap(&rw, main, 1);
-		else if (GMIME_IS_MULTIPART(top) && !is_sealed(top)) {
-			GMimeObject *bp = banner_part(&rw);
-
-			g_mime_multipart_insert(GMIME_MULTIPART(top), 0, bp);
-			g_object_unref(bp);
-		} else {
-			/* a kept leaf that is not text (content policy keep):
-			 * put it under a multipart/mixed behind the banner */
-			GMimeMultipart *mix = g_mime_multipart_new_with_subtype("mixed");
-			GMimeObject *bp = banner_part(&rw);
-
-			g_mime_multipart_add(mix, bp);
-			g_mime_multipart_add(mix, top);
-			g_mime_message_set_mime_part(m, GMIME_OBJECT(mix));
-			g_object_unref(bp);
-			g_object_unref(mix);
-		}
 	}
-	body_changed = 1;
-
-	if (body_changed) {
+	if (body > 0) {
 		GMimeFormatOptions *fo = g_mime_format_options_new();
 		GMimeStream *mem = g_mime_stream_mem_new();
 		GByteArray *ba;
@@ -1180,6 +1715,7 @@ done:
 	for (i = 0; i < rw.nreplies; i++)
 		free(rw.replies[i].addr);
 	free(rw.replies);
+	g_ptr_array_free(rw.mains, TRUE);
 	for (i = 0; i < nh; i++) {
 		free(h[i].name);
 		free(h[i].raw);

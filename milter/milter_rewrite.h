@@ -46,8 +46,9 @@ enum rewrite_status {
 };
 
 /* The four templates; placeholders {{origin}}, {{alias}}, {{manage_url}},
- * {{disable_url}} and {{attachments}} are replaced (HTML-escaped in the
- * HTML ones). */
+ * {{disable_url}}, {{attachments}} and {{notice}} (what the rewrite
+ * changed that the reader must know; put after the header when its
+ * template has none) are replaced (HTML-escaped in the HTML ones). */
 struct rewrite_templates {
 	char	*text_header;
 	char	*text_footer;

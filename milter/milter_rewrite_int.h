@@ -31,9 +31,33 @@ struct hdr {				/* one original header */
 
 #define REWRITE_HDR_ADDRS	20	/* addresses kept in one header */
 #define REWRITE_MAX_REPLIES	50	/* correspondents mapped per message */
+#define REWRITE_NAME_CHARS	100	/* characters of a file name shown */
+#define REWRITE_NAME_MAX	255	/* its bytes (a blob's name) */
+#define REWRITE_TYPE_MAX	127	/* bytes of a blob's type */
 
 #define HTML_MAX	(2 * 1024 * 1024)	/* larger HTML is not parsed */
 #define HTML_CPU_NS	(3LL * 1000 * 1000 * 1000)	/* parsing, per message */
+
+/* Inline styles for the elements of the HTML we add: a style attribute
+ * with !important wins over any style sheet of the site. */
+#define HTML_STYLE_P \
+	"all:revert!important;display:block!important;" \
+	"visibility:visible!important;opacity:1!important;" \
+	"font-size:12px!important;color:#555!important;margin:4px 0!important"
+#define HTML_STYLE_LIST \
+	"all:revert!important;display:block!important;" \
+	"visibility:visible!important;opacity:1!important;" \
+	"font-size:12px!important;color:#555!important;" \
+	"margin:4px 0!important;padding-left:20px!important"
+#define HTML_STYLE_ITEM \
+	"all:revert!important;display:list-item!important;" \
+	"visibility:visible!important;opacity:1!important;" \
+	"font-size:12px!important;color:#555!important"
+#define HTML_STYLE_LINK \
+	"all:revert!important;display:inline!important;" \
+	"visibility:visible!important;opacity:1!important;" \
+	"font-size:12px!important;color:#15c!important;" \
+	"text-decoration:underline!important"
 
 struct rw_blob {
 	char	 id[128];
@@ -63,6 +87,12 @@ struct rw {				/* state of one rewrite_message call */
 	int		 partno;
 	struct rw_reply	*replies;	/* reply addresses asked for */
 	size_t		 nreplies;
+	GPtrArray	*mains;		/* the text parts that get the banner */
+	int		 signed_opened;	/* signed parts we had to change */
+	int		 signed_removed;	/* parts taken out of them */
+	int		 signed_headers;	/* headers taken out of them */
+	int		 html_parked;	/* HTML parts shown as text instead */
+	char		 nonce[33];	/* marks our HTML containers */
 	struct html_budget html;
 };
 

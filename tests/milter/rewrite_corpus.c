@@ -11,9 +11,14 @@
  * closes every multipart, declares a transfer encoding its bytes obey,
  * holds no other part than text (outside signed and encrypted ones), and
  * has exactly one From, pointing to the reply address.  Every address a
- * reply could go to must be on the alias domain and the headers naming
- * other addresses to write to gone.  Then reply-all, reply mode, the
- * bounce address (store/bounce.c) and the one-click signature.
+ * reply could go to must be on the alias domain, the headers naming
+ * other addresses to write to gone, no text part named as a file left,
+ * and in each HTML part our header and footer must be elements of the
+ * body as an HTML5 parser (gumbo, not the code under test) reads it.
+ * Then the cases one by one: reply-all, signed and encrypted containers,
+ * attachments sent as text, file names, HTML that tries to hide the
+ * banner; reply mode, the bounce address (store/bounce.c) and the
+ * one-click signature.
  */
 #include "config.h"
 
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include <gmime/gmime.h>
+#include <gumbo.h>
 
 #include "bounce.h"
 #include "milter_rewrite.h"
@@ -75,6 +81,37 @@ static const struct want corpus[] = {
 	{ "deep.eml", REWRITE_TOO_DEEP, 0, 0, 0, NULL, 0, 0, NULL },
 	{ "hdr-replyall.eml", REWRITE_OK, 0, 0, 1, "Everybody in To and Cc, please answer.", 0, 0, NULL },
 	{ "hdr-crowd.eml", REWRITE_OK, 0, 0, 1, "Twenty-five recipients in one header.", 0, 0, NULL },
+	/* signed with an attachment inside: opened, the program and the
+	 * signature parked, the banner says why the signature fails */
+	{ "signed-attach.eml", REWRITE_OK, 2, 0, 1,
+	    "Signed text with an attachment under the signature.", 0, 0,
+	    "signed this message; BIPostal removed 1 attachment(s) from it" },
+	{ "signed-protected.eml", REWRITE_OK, 1, 0, 1,
+	    "Answer me directly, not through the alias.", 0, 0,
+	    "BIPostal removed address headers from it" },
+	/* "encrypted" around a cleartext program: not sealed, both parked */
+	{ "encrypted-fake.eml", REWRITE_OK, 2, 0, 1, NULL, 0, 0, NULL },
+	{ "smime-enveloped.eml", REWRITE_OK, 0, 0, 0, NULL, 1, 0, NULL },
+	{ "text-exe.eml", REWRITE_OK, 2, 0, 1, "Run the attached tool.", 0, 0, NULL },
+	{ "text-exe-only.eml", REWRITE_OK, 1, 0, 1, NULL, 0, 0, NULL },
+	{ "text-named-main.eml", REWRITE_OK, 0, 0, 1,
+	    "The body itself carries a file name.", 0, 0, NULL },
+	{ "names.eml", REWRITE_OK, 6, 0, 1, "Five files with names to clean.", 0, 0, NULL },
+	/* HTML that would hide the banner: shown as our text, kept as a blob */
+	{ "html-comment.eml", REWRITE_OK, 1, 0, 1, "Visible offer.", 0, 0,
+	    "could not show the HTML of this message safely" },
+	{ "html-textarea.eml", REWRITE_OK, 1, 0, 1, "Offer before a textarea.", 0, 0,
+	    "could not show the HTML of this message safely" },
+	{ "html-noscript.eml", REWRITE_OK, 1, 0, 1, "Offer after noscript.", 0, 0,
+	    "could not show the HTML of this message safely" },
+	{ "html-attribute.eml", REWRITE_OK, 1, 0, 1, "Offer before a broken image.", 0, 0,
+	    "could not show the HTML of this message safely" },
+	/* ... or that can be mended: wrapped, what was open closed */
+	{ "html-body-in-comment.eml", REWRITE_OK, 0, 0, 1,
+	    "Offer after a commented body tag.", 0, 0, NULL },
+	{ "html-hidden-div.eml", REWRITE_OK, 0, 0, 1, "Offer inside a hidden div.", 0, 0, NULL },
+	{ "html-font.eml", REWRITE_OK, 0, 0, 1, "Offer in an invisible font.", 0, 0, NULL },
+	{ "html-style.eml", REWRITE_OK, 0, 0, 1, "Offer under a hostile style sheet.", 0, 0, NULL },
 };
 
 /* blobs kept by the fake store */
@@ -236,7 +273,9 @@ struct check {
 	int	 stray;		/* non-text leaves outside sealed parts */
 	int	 bad_cte;	/* 7bit part with 8-bit bytes or long lines */
 	int	 unclosed;	/* multipart without its close delimiter */
+	int	 named;		/* text parts a client would offer as a file */
 	GString	*text;		/* every decoded text, concatenated */
+	GPtrArray *html;	/* each text/html outside sealed parts (new) */
 };
 
 static void
@@ -262,6 +301,13 @@ walk(GMimeObject *obj, struct check *c, int sealed)
 
 		if (t)
 			g_string_append(c->text, t);
+		if (t && !sealed && g_mime_content_type_is_type(ct, "text", "html"))
+			g_ptr_array_add(c->html, g_strdup(t));
+		if (!sealed && (g_mime_part_get_filename(GMIME_PART(obj)) != NULL ||
+		    (g_mime_object_get_content_disposition(obj) &&
+		    g_mime_content_disposition_is_attachment(
+		    g_mime_object_get_content_disposition(obj)))))
+			c->named++;
 		g_free(t);
 		if (!sealed && (enc == GMIME_CONTENT_ENCODING_DEFAULT ||
 		    enc == GMIME_CONTENT_ENCODING_7BIT)) {
@@ -283,7 +329,8 @@ walk(GMimeObject *obj, struct check *c, int sealed)
 		}
 		return;
 	}
-	if (!sealed)
+	/* S/MIME enveloped data passes as it came */
+	if (!sealed && !g_mime_content_type_is_type(ct, "application", "pkcs7-mime"))
 		c->stray++;
 }
 
@@ -445,6 +492,94 @@ header_leaks(struct mhdr *h, size_t nh)
 	return (bad);
 }
 
+/* box_find - the elements under n marked data-bipostal="kind-..." */
+static void
+box_find(const GumboNode *n, const char *kind, const GumboNode **found,
+    int *count)
+{
+	const GumboVector *c;
+	const GumboAttribute *a;
+	unsigned int i;
+
+	if (n->type == GUMBO_NODE_DOCUMENT)
+		c = &n->v.document.children;
+	else if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE)
+		c = &n->v.element.children;
+	else
+		return;
+	if (n->type != GUMBO_NODE_DOCUMENT &&
+	    (a = gumbo_get_attribute(&n->v.element.attributes, "data-bipostal")) &&
+	    strncmp(a->value, kind, strlen(kind)) == 0) {
+		*found = n;
+		(*count)++;
+	}
+	for (i = 0; i < c->length; i++)
+		box_find(c->data[i], kind, found, count);
+}
+
+/* box_has - does n hold a link to href, or the text needle? */
+static int
+box_has(const GumboNode *n, const char *href, const char *needle)
+{
+	const GumboAttribute *a;
+	unsigned int i;
+
+	if (n->type == GUMBO_NODE_TEXT)
+		return (needle && strstr(n->v.text.text, needle) != NULL);
+	if (n->type != GUMBO_NODE_ELEMENT)
+		return (0);
+	if (href && n->v.element.tag == GUMBO_TAG_A &&
+	    (a = gumbo_get_attribute(&n->v.element.attributes, "href")) &&
+	    strcmp(a->value, href) == 0)
+		return (1);
+	for (i = 0; i < n->v.element.children.length; i++)
+		if (box_has(n->v.element.children.data[i], href, needle))
+			return (1);
+	return (0);
+}
+
+/* box_placed - a child of body, a child of html, a child of the
+ * document, its style keeping it shown */
+static int
+box_placed(const GumboNode *b)
+{
+	const GumboNode *p = b->parent;
+	const GumboAttribute *st = gumbo_get_attribute(&b->v.element.attributes,
+	    "style");
+
+	return (p && p->type == GUMBO_NODE_ELEMENT && p->v.element.tag == GUMBO_TAG_BODY &&
+	    p->parent && p->parent->type == GUMBO_NODE_ELEMENT &&
+	    p->parent->v.element.tag == GUMBO_TAG_HTML && p->parent->parent &&
+	    p->parent->parent->type == GUMBO_NODE_DOCUMENT && st &&
+	    strstr(st->value, "display:block!important") &&
+	    strstr(st->value, "visibility:visible!important"));
+}
+
+/* html_ok - our header and footer in an HTML part as an HTML5 parser
+ * reads it: each once, placed in the body, the header saying [BIPostal],
+ * the footer linking the one-click URL; NULL, or what is wrong */
+static const char *
+html_ok(const char *html)
+{
+	GumboOutput *g = gumbo_parse(html);
+	const GumboNode *hb = NULL, *fb = NULL;
+	const char *why = NULL;
+	int	 nh = 0, nf = 0;
+
+	box_find(g->document, "header-", &hb, &nh);
+	box_find(g->document, "footer-", &fb, &nf);
+	if (nh != 1 || nf != 1)
+		why = "not one header and one footer";
+	else if (!box_placed(hb) || !box_placed(fb))
+		why = "header or footer not a shown child of body";
+	else if (!box_has(hb, NULL, "[BIPostal]"))
+		why = "header without its text";
+	else if (!box_has(fb, "https://dash.test/v1/unsubscribe/tok?sig=00ff", NULL))
+		why = "footer without the one-click link";
+	gumbo_destroy_output(&kGumboDefaultOptions, g);
+	return (why);
+}
+
 /* run_one - rewrite one file and check the output */
 static void
 run_one(const char *dir, const struct want *w)
@@ -512,11 +647,19 @@ run_one(const char *dir, const struct want *w)
 	ok(m != NULL, "%s: output parses", w->file);
 	memset(&c, 0, sizeof(c));
 	c.text = g_string_new(NULL);
+	c.html = g_ptr_array_new_with_free_func(g_free);
 	if (m && g_mime_message_get_mime_part(m))
 		walk(g_mime_message_get_mime_part(m), &c, 0);
 	is_int(c.stray, 0, "%s: no part but text left (outside sealed ones)", w->file);
+	is_int(c.named, 0, "%s: no text part a client would offer as a file", w->file);
 	is_int(header_leaks(h, nh), 0, "%s: every address to answer on the alias "
 	    "domain, at most 20 a header; no header naming another", w->file);
+	for (i = 0; w->banner && i < c.html->len; i++) {
+		const char *why = html_ok(g_ptr_array_index(c.html, i));
+
+		ok(why == NULL, "%s: HTML part %zu shows header and footer (%s)",
+		    w->file, i + 1, why ? why : "as an HTML5 parser reads it");
+	}
 	is_int(c.bad_cte, 0, "%s: 7bit parts are 7bit", w->file);
 	is_int(c.unclosed, 0, "%s: every multipart has a boundary", w->file);
 	if (r.body_changed) {
@@ -554,6 +697,7 @@ run_one(const char *dir, const struct want *w)
 		    w->file, url, blobs[i].name);
 	}
 	g_string_free(c.text, TRUE);
+	g_ptr_array_free(c.html, TRUE);
 	if (m)
 		g_object_unref(m);
 	g_object_unref(p);
@@ -562,6 +706,22 @@ run_one(const char *dir, const struct want *w)
 	free_headers(h, nh);
 	rewrite_result_free(&r);
 	free(msg);
+}
+
+/* top_text - the decoded text of an output whose top part is text; new
+ * (g_free), or NULL */
+static char *
+top_text(const GString *out)
+{
+	GMimeMessage *m = out ? parse(out) : NULL;
+	char	*t = NULL;
+
+	if (m && GMIME_IS_TEXT_PART(g_mime_message_get_mime_part(m)))
+		t = g_mime_text_part_get_text(GMIME_TEXT_PART(
+		    g_mime_message_get_mime_part(m)));
+	if (m)
+		g_object_unref(m);
+	return (t);
 }
 
 /* specific content checks */
@@ -621,16 +781,29 @@ check_specifics(const char *dir)
 	rewrite_result_free(&r);
 	free(msg);
 
-	/* html.eml: header just after <BODY ...> */
-	snprintf(path, sizeof(path), "%s/html.eml", dir);
-	msg = read_all(path, &len);
-	rewrite_message(&env, (unsigned char *)msg, len, &r);
-	ok(r.body && memmem(r.body, r.body_len, "<BODY bgcolor=\"#fff\"><div class=\"bipostal-header\"", 49) != NULL,
-	    "html.eml: header right after the body tag");
-	ok(r.body && memmem(r.body, r.body_len, "</div>\r\n</BODY>", 15) != NULL,
-	    "html.eml: footer right before </body>");
-	rewrite_result_free(&r);
-	free(msg);
+	/* html.eml: our header container just after <BODY ...>, the footer
+	 * container's end just before </BODY> */
+	{
+		struct mhdr *h;
+		size_t	 nh;
+		GString	*out;
+		char	*t;
+
+		snprintf(path, sizeof(path), "%s/html.eml", dir);
+		msg = read_all(path, &len);
+		rewrite_message(&env, (unsigned char *)msg, len, &r);
+		out = output(msg, len, &r, &h, &nh);
+		t = top_text(out);
+		ok(t && strstr(t, "<BODY bgcolor=\"#fff\"><div data-bipostal=\"header-"),
+		    "html.eml: header right after the body tag");
+		ok(t && strstr(t, "</div></BODY>"),
+		    "html.eml: footer right before </body>");
+		g_free(t);
+		g_string_free(out, TRUE);
+		free_headers(h, nh);
+		rewrite_result_free(&r);
+		free(msg);
+	}
 
 	/* HTML escaping of the origin */
 	snprintf(path, sizeof(path), "%s/html.eml", dir);
@@ -687,9 +860,10 @@ alt_banners(GMimeObject *obj, int in_alt, int *seen, int *bare)
 		int	 html = g_mime_content_type_is_type(ct, "text", "html");
 
 		(*seen)++;
-		if (t == NULL || strstr(t, html ?
-		    "[BIPostal] Sent by <b>shop.example</b> to your alias <code>tok@alias.test</code>" :
-		    "[BIPostal] Sent by shop.example to your alias tok@alias.test") == NULL)
+		if (t == NULL || (html ? strstr(t, "[BIPostal] Sent by <b ") == NULL ||
+		    strstr(t, ">shop.example</b> to your alias <code ") == NULL ||
+		    strstr(t, ">tok@alias.test</code>") == NULL || html_ok(t) != NULL :
+		    strstr(t, "[BIPostal] Sent by shop.example to your alias tok@alias.test") == NULL))
 			(*bare)++;
 		g_free(t);
 	}
@@ -908,6 +1082,221 @@ check_replyall(const char *dir)
 	g_string_free(msg, TRUE);
 	if (out)
 		g_string_free(out, TRUE);
+}
+
+/* check_containers - signed parts are opened when something must go,
+ * encrypted ones only when they are what they say */
+static void
+check_containers(const char *dir)
+{
+	struct rewrite_env env;
+	struct mhdr *h;
+	size_t	 nh;
+	GString	*out;
+
+	env_init(&env, REWRITE_FORWARD);
+	out = forward_file(dir, "signed-attach.eml", NULL, &env, &h, &nh);
+	ok(out && strstr(out->str, "multipart/signed") == NULL &&
+	    strstr(out->str, "protocol=") == NULL,
+	    "signed-attach.eml: no longer signed (it would not verify)");
+	ok(nblobs == 2 && strcmp(blobs[0].name, "setup.exe") == 0 &&
+	    blobs[0].len > 2 && memcmp(blobs[0].data, "MZ", 2) == 0,
+	    "signed-attach.eml: the program is in a blob, byte for byte");
+	ok(nblobs == 2 && strcmp(blobs[1].type, "application/pgp-signature") == 0,
+	    "signed-attach.eml: the signature parked");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	/* content policy keep: nothing must go, so it stays signed */
+	env.strip = 0;
+	out = forward_file(dir, "signed-attach.eml", NULL, &env, &h, &nh);
+	ok(out && strstr(out->str, "multipart/signed") != NULL && nblobs == 0 &&
+	    strstr(out->str, "[BIPostal]") == NULL,
+	    "signed-attach.eml, keep policy: left alone, still signed");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+	env.strip = 1;
+
+	out = forward_file(dir, "signed-protected.eml", NULL, &env, &h, &nh);
+	ok(out && strstr(out->str, "direct@shop.example") == NULL,
+	    "signed-protected.eml: the Reply-To inside the signed part gone");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	out = forward_file(dir, "encrypted-fake.eml", NULL, &env, &h, &nh);
+	ok(out && strstr(out->str, "multipart/encrypted") == NULL &&
+	    nblobs == 2 && strcmp(blobs[1].name, "setup.exe") == 0,
+	    "encrypted-fake.eml: a program called encrypted is parked");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+}
+
+/* check_text_parts - text a client would offer as a file is parked; the
+ * body keeps its text but loses its name */
+static void
+check_text_parts(const char *dir)
+{
+	struct rewrite_env env;
+	struct mhdr *h;
+	size_t	 nh;
+	GString	*out;
+	const char *v;
+
+	env_init(&env, REWRITE_FORWARD);
+	out = forward_file(dir, "text-exe.eml", NULL, &env, &h, &nh);
+	ok(nblobs == 2 && strcmp(blobs[0].name, "setup.exe") == 0 &&
+	    strcmp(blobs[0].type, "text/plain") == 0 &&
+	    memcmp(blobs[0].data, "MZ", 2) == 0 &&
+	    strcmp(blobs[1].name, "invoice.html") == 0,
+	    "text-exe.eml: the program and the HTML file parked as they came");
+	ok(out && strstr(out->str, "name=\"setup.exe\"") == NULL &&
+	    strstr(out->str, "phish.example") == NULL,
+	    "text-exe.eml: neither left in the mail");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	out = forward_file(dir, "text-exe-only.eml", NULL, &env, &h, &nh);
+	ok(nblobs == 1 && out && strstr(out->str, "TVq") == NULL &&
+	    strstr(out->str, "setup.exe (text/plain, 57 bytes)") != NULL,
+	    "text-exe-only.eml: parked; the banner lists it");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	out = forward_file(dir, "text-named-main.eml", NULL, &env, &h, &nh);
+	v = get_header(h, nh, "Content-Type");
+	ok(v && strstr(v, "text/plain") && !strstr(v, "name=") &&
+	    !has(get_header(h, nh, "Content-Disposition"), "filename"),
+	    "text-named-main.eml: the body kept, without its file name");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+}
+
+/* check_names - what the footer and the blobs call a parked part */
+static void
+check_names(const char *dir)
+{
+	static const char *const want[] = {
+		"passwd", "evil.exe", "invoice_fdp.exe", NULL, "a_b_c_d_e.txt",
+		"part-6",
+	};
+	struct rewrite_env env;
+	struct mhdr *h;
+	size_t	 nh, i;
+	GString	*out, *msg;
+
+	env_init(&env, REWRITE_FORWARD);
+	out = forward_file(dir, "names.eml", NULL, &env, &h, &nh);
+	is_int(nblobs, 6, "names.eml: six parts parked");
+	for (i = 0; i < 6 && i < (size_t)nblobs; i++) {
+		if (want[i] != NULL) {
+			is_str(blobs[i].name, want[i], "names.eml: name %zu", i + 1);
+			ok(out && strstr(out->str, want[i]) != NULL,
+			    "names.eml: the footer shows %s", want[i]);
+		}
+	}
+	ok(nblobs > 3 && g_utf8_strlen(blobs[3].name, -1) == 100 &&
+	    strncmp(blobs[3].name, "aaaa", 4) == 0 &&
+	    g_str_has_suffix(blobs[3].name, "\xe2\x80\xa6.exe"),
+	    "names.eml: a 304-character name cut to 100, its extension kept");
+	ok(out && strstr(out->str, "\xe2\x80\xae") == NULL &&
+	    strstr(out->str, "\xe2\x80\x8b") == NULL && strstr(out->str, "../") == NULL,
+	    "names.eml: no bidi override, zero-width space or path in the mail");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	/* four-byte characters: cut on a character within the blob's bytes */
+	msg = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+	    "--B\r\nContent-Type: text/plain\r\n\r\nx\r\n--B\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Disposition: attachment; filename*=utf-8''");
+	for (i = 0; i < 120; i++)
+		g_string_append(msg, "%F0%9F%98%80");
+	g_string_append(msg, ".exe\r\n\r\nx\r\n--B--\r\n");
+	out = forward_file(dir, NULL, msg, &env, &h, &nh);
+	ok(nblobs == 1 && strlen(blobs[0].name) <= 255 &&
+	    g_utf8_validate(blobs[0].name, -1, NULL) &&
+	    g_str_has_suffix(blobs[0].name, "\xe2\x80\xa6.exe"),
+	    "120 emoji: at most 255 bytes, valid UTF-8, the extension kept (%zu bytes)",
+	    nblobs == 1 ? strlen(blobs[0].name) : 0);
+	free_headers(h, nh);
+	g_string_free(msg, TRUE);
+	if (out)
+		g_string_free(out, TRUE);
+}
+
+/* check_html - what is kept of HTML shown as text; HTML too large to
+ * check; a fresh mark each message */
+static void
+check_html(const char *dir)
+{
+	struct rewrite_env env;
+	struct mhdr *h;
+	size_t	 nh, i;
+	GString	*out, *msg;
+	char	*t1, *t2;
+	const char *a, *b;
+
+	env_init(&env, REWRITE_FORWARD);
+	out = forward_file(dir, "html-comment.eml", NULL, &env, &h, &nh);
+	ok(nblobs == 1 && strcmp(blobs[0].type, "text/html") == 0 &&
+	    strcmp(blobs[0].name, "part-1.html") == 0 && blobs[0].len > 20 &&
+	    memcmp(blobs[0].data, "<html><body><p>Visible offer.</p><!--", 20) == 0,
+	    "html-comment.eml: the site's HTML kept as a blob, as it came");
+	ok(out && strstr(out->str, "could not show the HTML") != NULL,
+	    "html-comment.eml: the banner says why");
+	free_headers(h, nh);
+	if (out)
+		g_string_free(out, TRUE);
+
+	/* over HTML_MAX: not parsed, shown as ours, kept as a blob */
+	msg = g_string_new("From: a@shop.example\r\nTo: tok@alias.test\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/html; charset=us-ascii\r\n\r\n"
+	    "<html><body>\r\n");
+	for (i = 0; i < 110000; i++)
+		g_string_append(msg, "<p>a long newsletter</p>\r\n");
+	g_string_append(msg, "</body></html>\r\n");
+	out = forward_file(dir, NULL, msg, &env, &h, &nh);
+	ok(out != NULL && nblobs == 1 && blobs[0].len > 2 * 1024 * 1024,
+	    "2.6 MB of HTML: kept as a blob");
+	if (out) {
+		char	*t = top_text(out);
+		const char *why = t ? html_ok(t) : "no HTML";
+
+		ok(why == NULL && strstr(t, "could not show the HTML"),
+		    "2.6 MB of HTML: our own document in its place (%s)",
+		    why ? why : "ok");
+		g_free(t);
+		g_string_free(out, TRUE);
+	}
+	free_headers(h, nh);
+	g_string_free(msg, TRUE);
+
+	/* the mark is random per message */
+	out = forward_file(dir, "html.eml", NULL, &env, &h, &nh);
+	free_headers(h, nh);
+	t1 = top_text(out);
+	if (out)
+		g_string_free(out, TRUE);
+	out = forward_file(dir, "html.eml", NULL, &env, &h, &nh);
+	free_headers(h, nh);
+	t2 = top_text(out);
+	if (out)
+		g_string_free(out, TRUE);
+	a = t1 ? strstr(t1, "data-bipostal=\"header-") : NULL;
+	b = t2 ? strstr(t2, "data-bipostal=\"header-") : NULL;
+	ok(a && b && strlen(a) > 54 && strlen(b) > 54 && strncmp(a, b, 54) != 0,
+	    "html.eml: a new mark each time");
+	g_free(t1);
+	g_free(t2);
 }
 
 /* rewrite_text - rewrite a message built here; status, result freed */
@@ -1153,6 +1542,10 @@ main(void)
 	check_alternatives(dir);
 	check_signed_inside(dir);
 	check_replyall(dir);
+	check_containers(dir);
+	check_text_parts(dir);
+	check_names(dir);
+	check_html(dir);
 	check_structure();
 	check_reply();
 	check_signing();
