@@ -82,7 +82,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -154,16 +153,6 @@ postmapd_dial_unix(const char *path)
 		return (-1);
 	}
 	return (fd);
-}
-
-/* now_ms - monotonic milliseconds */
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 /* unix_stale - clear path for a new unix socket: 0 if nothing is there
@@ -329,7 +318,7 @@ worker_store(void *arg)
 	struct wstore *w = arg;
 	enum store_status sst;
 	const char *why;
-	uint64_t t = now_ms();
+	uint64_t t = bp_mono_ms();
 
 	/* a SQLite handle keeps its file open: re-open it now and then to
 	 * notice a file made unreadable or replaced; a server connection
@@ -348,14 +337,14 @@ worker_store(void *arg)
 	free(w->uri);
 	w->uri = xstrdup(w->want);
 	if (sqlite_missing(w->uri)) {
-		w->failed = now_ms();
+		w->failed = bp_mono_ms();
 		return (NULL);
 	}
 	w->st = store_open(w->uri, &sst, &why);
 	if (w->st == NULL) {
 		log_warn("store open: %s: %s", store_strstatus(sst),
 		    why ? why : "unknown error");
-		w->failed = now_ms();
+		w->failed = bp_mono_ms();
 		return (NULL);
 	}
 	w->opened = t;
@@ -528,7 +517,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 			break;
 		}
 		c->inlen += (size_t)n;
-		c->last = now_ms();
+		c->last = bp_mono_ms();
 		if (c->inlen < sizeof(c->in))
 			break;	/* one read per event: more data re-triggers
 				 * the event once c is re-armed */
@@ -555,7 +544,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 			continue;
 		}
 		c->busy = 1;
-		c->since = waited != 0 ? waited : now_ms();
+		c->since = waited != 0 ? waited : bp_mono_ms();
 		waited = 0;
 		gen = c->gen;
 		ask = c->ask;
@@ -579,7 +568,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 			return;
 		}
 		c->busy = 0;
-		c->last = now_ms();
+		c->last = bp_mono_ms();
 		if (conn_reply(c, reply, rlen) < 0)
 			goto out;
 	}
@@ -604,7 +593,7 @@ worker_main(void *arg)
 	struct conf *cf = NULL;
 	struct epoll_event ev;
 	unsigned gen = 0;
-	uint64_t quiet = now_ms();
+	uint64_t quiet = bp_mono_ms();
 	struct conn *c;
 	long	idx;
 	int	n;
@@ -623,7 +612,7 @@ worker_main(void *arg)
 		if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
 			break;
 		if (n <= 0) {
-			if (now_ms() - quiet >= 1000) {
+			if (bp_mono_ms() - quiet >= 1000) {
 				pthread_mutex_lock(&pool.mu);
 				if (pool.nthreads > pool.base) {
 					pthread_mutex_unlock(&pool.mu);
@@ -633,7 +622,7 @@ worker_main(void *arg)
 			}
 			continue;
 		}
-		quiet = now_ms();
+		quiet = bp_mono_ms();
 		idx = (long)(ev.data.u64 & 0xffffffffu);
 		c = &slots[idx];
 		pthread_mutex_lock(&c->mu);
@@ -697,11 +686,11 @@ loop_accept(void)
 		    freeslots[--nfree] : -1;
 		pthread_mutex_unlock(&slots_mu);
 		if (idx < 0) {
-			if (now_ms() - warned > 10000) {
+			if (bp_mono_ms() - warned > 10000) {
 				log_warn("postmapd_max_conn (%ld) reached: "
 				    "closing new connections",
 				    pool.conf->postmapd_max_conn);
-				warned = now_ms();
+				warned = bp_mono_ms();
 			}
 			close(fd);
 			continue;
@@ -713,7 +702,7 @@ loop_accept(void)
 		c->gen++;
 		c->busy = 0;
 		c->inlen = c->outoff = c->outlen = 0;
-		c->last = now_ms();
+		c->last = bp_mono_ms();
 		if (idx >= hiwater)
 			hiwater = idx + 1;
 		memset(&ev, 0, sizeof(ev));
@@ -944,7 +933,7 @@ main(int argc, char **argv)
 					running = 0;
 			}
 		}
-		t = now_ms();
+		t = bp_mono_ms();
 		if (t >= next_watch) {
 			loop_watch(t);
 			next_watch = t + WATCH_MS;

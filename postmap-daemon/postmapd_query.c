@@ -56,7 +56,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "addr.h"
 #include "bounce.h"
@@ -100,16 +99,6 @@ cache_init(void)
 		pthread_mutex_init(&cache_mu[i], NULL);
 }
 
-/* cache_now - monotonic milliseconds */
-static uint64_t
-cache_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
-
 /* cache_slot - where map/tok lives (FNV-1a) */
 static size_t
 cache_slot(char map, const char *tok)
@@ -131,7 +120,7 @@ cache_get(char map, const char *tok, char *out, size_t size)
 	pthread_once(&cache_once, cache_init);
 	e = &cache[i];
 	pthread_mutex_lock(&cache_mu[i % CACHE_LOCKS]);
-	if (e->expires > cache_now() && e->map == map &&
+	if (e->expires > bp_mono_ms() && e->map == map &&
 	    strcmp(e->tok, tok) == 0 && (n = strlen(e->reply)) < size)
 		memcpy(out, e->reply, n + 1);
 	else
@@ -152,7 +141,7 @@ cache_put(char map, const char *tok, const char *reply, long ms)
 	pthread_once(&cache_once, cache_init);
 	e = &cache[i];
 	pthread_mutex_lock(&cache_mu[i % CACHE_LOCKS]);
-	e->expires = cache_now() + (uint64_t)ms;
+	e->expires = bp_mono_ms() + (uint64_t)ms;
 	e->map = map;
 	bp_strlcpy(e->tok, tok, sizeof(e->tok));
 	bp_strlcpy(e->reply, reply, sizeof(e->reply));

@@ -1,6 +1,6 @@
 /*
  * util.c - allocation wrappers, bounded copies, constant-time compare,
- * dropping root
+ * the clocks, dropping root
  */
 #include "config.h"
 
@@ -114,6 +114,16 @@ int64_t
 bp_now(void)
 {
 	return ((int64_t)time(NULL));
+}
+
+/* bp_mono_ms - monotonic milliseconds */
+uint64_t
+bp_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 /*

@@ -25,6 +25,9 @@ int	 ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 char	*bp_lower(char *s);
 /* now - wall clock seconds */
 int64_t	 bp_now(void);
+/* bp_mono_ms - monotonic milliseconds, for deadlines and intervals (never
+ * jumps with the wall clock; its zero is arbitrary) */
+uint64_t bp_mono_ms(void);
 /* become daemon_user when root (chown_path first, may be NULL); fatal
  * on failure */
 void	 bp_drop_privileges(const char *user, const char *chown_path);
