@@ -183,3 +183,24 @@ fuzz-bounce:
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    $(CRYPTO_LIBS) -o fuzz/bounce_fuzz-libfuzzer
 .PHONY: fuzz-bounce
+
+# uri_fuzz (uri.c: the store and redis URIs of bipostal.conf): make check
+# replays fuzz/corpus/uri through fuzz/replay.c; "make fuzz-uri" builds
+# the libFuzzer binary with clang:
+#	make fuzz-uri && mkdir -p uri-corpus && \
+#	    ./fuzz/uri_fuzz-libfuzzer -max_len=4096 uri-corpus \
+#	    $(top_srcdir)/fuzz/corpus/uri
+check_PROGRAMS += fuzz/uri_fuzz
+fuzz_uri_fuzz_SOURCES = fuzz/uri_fuzz.c fuzz/replay.c
+fuzz_uri_fuzz_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS='"uri"'
+fuzz_uri_fuzz_LDADD = store/libbipostal.a
+TESTS += fuzz/uri_fuzz
+EXTRA_DIST += fuzz/corpus/uri
+CLEANFILES += fuzz/uri_fuzz-libfuzzer
+
+fuzz-uri:
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -I$(top_builddir) -I$(top_srcdir)/store \
+	    $(top_srcdir)/fuzz/uri_fuzz.c $(top_srcdir)/store/uri.c \
+	    -o fuzz/uri_fuzz-libfuzzer
+.PHONY: fuzz-uri

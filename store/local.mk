@@ -9,7 +9,7 @@ store_libbipostal_a_SOURCES = \
 	store/util.h store/util.c store/token.h store/token.c \
 	store/netstring.h store/netstring.c store/passwd.h store/passwd.c \
 	store/bounce.h store/bounce.c store/addr.h store/addr.c \
-	store/route.h store/route.c
+	store/route.h store/route.c store/uri.h store/uri.c
 store_libbipostal_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MARIADB_CFLAGS) \
 	$(HIREDIS_CFLAGS) $(ARGON2_CFLAGS) $(CRYPTO_CFLAGS)
 

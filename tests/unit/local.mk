@@ -26,3 +26,9 @@ tests_unit_test_route_LDADD = $(BIPOSTAL_LIBS)
 tests_unit_test_addr_SOURCES = tests/unit/test_addr.c
 tests_unit_test_addr_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_addr_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_uri
+TESTS += tests/unit/test_uri
+tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
+tests_unit_test_uri_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_uri_LDADD = $(BIPOSTAL_LIBS)
