@@ -570,11 +570,7 @@ rewrite_text(struct reply *rp, GMimePart *part)
 	g_free(text);
 }
 
-/* rewrite_multipart - new boundary, no preamble or epilogue (unless
- * GMime found no part: then the preamble is the text), each part
- * rewritten, replaced or dropped in place */
-static void
-rewrite_multipart(struct reply *rp, GMimeMultipart *mp, int depth);
+static void	rewrite_multipart(struct reply *, GMimeMultipart *, int);
 
 /* rewrite - the body under obj; what goes in obj's place: obj itself,
  * its signed content (borrowed from obj), or NULL to drop it */
@@ -603,6 +599,9 @@ rewrite(struct reply *rp, GMimeObject *obj, int depth)
 	return (obj);
 }
 
+/* rewrite_multipart - new boundary, no preamble or epilogue (unless
+ * GMime found no part: then the preamble is the text), each part
+ * rewritten, replaced or dropped in place */
 static void
 rewrite_multipart(struct reply *rp, GMimeMultipart *mp, int depth)
 {
