@@ -229,7 +229,6 @@ alias_event(struct req *r, const struct alias *a, const char *what)
 
 	json_object_set_new(j, "event", json_string(what));
 	dash_event(r, a->user_id, "alias", j);
-	redis_invalidate(r->db->rd, a->token);
 }
 
 /* the writes of one alias creation, made together in one write_run */
@@ -316,11 +315,8 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	c.ctxlen = ctxlen;
 	c.domain = r->cf->alias_domain;
 	s = write_run(r, create_write, &c);
-	if (c.event != NULL && s == STORE_OK) {
-		if (c.ev_status != STORE_INVALID)
-			event_publish(r, &c.ev, c.ev_status);
-		redis_invalidate(r->db->rd, c.a.token);
-	}
+	if (c.event != NULL && s == STORE_OK && c.ev_status != STORE_INVALID)
+		event_publish(r, &c.ev, c.ev_status);
 	free(c.event);
 	if (dash_store_status(r, s, "alias") < 0)
 		return (-1);

@@ -1,9 +1,11 @@
 /*
  * redis.c - the optional Redis side of the store (hiredis)
  *
- * Interface: redis.h.  URIs: redis://[:password@]host[:port][/N] and
- * unix:/path[?db=N].  Redis holds counters, rate-limit buckets, cache
- * invalidations and event fan-out; it is never the source of truth.
+ * Interface: redis.h.  URIs (read by uri.c):
+ * redis://[:password@]host[:port][/N] and unix:/path[?db=N].  Redis
+ * holds rate-limit buckets and fans events out; it is never the source
+ * of truth.  Subscriptions (redis_subscribe_*) use a connection of their
+ * own, set up (AUTH, SELECT) exactly as the command connection is.
  *
  * Failures: connect and command timeouts are short (REDIS_TIMEOUT_MS).
  * After any NULL reply, error reply or context error the context is
@@ -12,7 +14,10 @@
  * end-of-file or a reset (the server restarted in between), the command
  * is sent once more on a new connection.  After a failed connect no new
  * attempt is made for REDIS_RETRY_MS, so a dead Redis costs one refused
- * connect per second, not one per call.  Calls that need Redis then answer STORE_TEMP.
+ * connect per second, not one per call.  Calls that need Redis then
+ * answer STORE_TEMP.  A subscription that fails, by an error reply too,
+ * answers REDIS_SUB_ERROR from then on; it is never mistaken for one
+ * that listens.
  *
  * Rate limits are fixed windows: the first hit of a key creates a counter
  * that expires window seconds later (INCR and EXPIRE in one Lua script,
@@ -24,22 +29,26 @@
  * reused.
  *
  * Ownership: redis_open returns a new struct redis (redis_close, which
- * accepts NULL).  Strings passed in are borrowed.  Log lines never carry
- * a full key: keys may contain addresses.
+ * accepts NULL), redis_subscribe_open a new struct redis_sub
+ * (redis_subscribe_close, which accepts NULL).  Strings passed in are
+ * borrowed.  Log lines never carry a full key (keys may contain
+ * addresses) nor the URI (it may hold the password).
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "log.h"
 #include "redis.h"
+#include "uri.h"
 #include "util.h"
 
 #define REDIS_TIMEOUT_MS	1000
@@ -56,7 +65,7 @@ struct redis {
 	char		*password;	/* NULL = no AUTH */
 	int		 db;
 	redisContext	*c;		/* NULL: dropped, connect on next use */
-	long long	 retry_ms;	/* no connect attempt before this */
+	uint64_t	 retry_ms;	/* no connect attempt before this */
 	int		 down;		/* logged as down */
 };
 
@@ -80,16 +89,6 @@ static const char rl_script[] =
 	"  redis.call('EXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) "
 	"end "
 	"return {n, ttl}";
-
-/* redis_now_ms - monotonic milliseconds */
-static long long
-redis_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* redis_drop - forget a context that failed */
 static void
@@ -121,7 +120,7 @@ redis_down(struct redis *r, const char *what, const char *err)
 		log_warn("redis %s: %s: %s", where, what, err ? err : "?");
 	r->down = 1;
 	redis_drop(r);
-	r->retry_ms = redis_now_ms() + REDIS_RETRY_MS;
+	r->retry_ms = bp_mono_ms() + REDIS_RETRY_MS;
 }
 
 /* redis_setup - AUTH and SELECT on a fresh context; 0 or -1 */
@@ -163,7 +162,7 @@ redis_ready(struct redis *r)
 
 	if (r->c != NULL)
 		return (0);
-	if (redis_now_ms() < r->retry_ms)
+	if (bp_mono_ms() < r->retry_ms)
 		return (-1);
 	if (r->path != NULL)
 		r->c = redisConnectUnixWithTimeout(r->path, tv);
@@ -226,62 +225,80 @@ redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens)
 	return (rep);
 }
 
-/* redis_parse - fill host/port/path/password/db from uri; 0 or -1 */
+/* redis_db - a database number of 0 to 1000 from text; 0 or -1 */
 static int
-redis_parse(struct redis *r, const char *uri)
+redis_db(const char *text, int *db)
 {
-	const char *p, *at, *slash, *colon, *q;
 	char	*e;
 	long	 v;
 
-	if (strncmp(uri, "unix:", 5) == 0) {
-		p = uri + 5;
-		q = strchr(p, '?');
-		r->path = q ? xstrndup(p, (size_t)(q - p)) : xstrdup(p);
-		if (q != NULL) {
-			if (strncmp(q + 1, "db=", 3) != 0)
-				return (-1);
-			v = strtol(q + 4, &e, 10);
-			if (*e != '\0' || v < 0 || v > 1000)
-				return (-1);
-			r->db = (int)v;
-		}
-		return (*r->path != '\0' ? 0 : -1);
-	}
-	if (strncmp(uri, "redis://", 8) != 0)
+	if (*text < '0' || *text > '9')
 		return (-1);
-	p = uri + 8;
-	slash = strchr(p, '/');
-	at = strchr(p, '@');
-	if (at != NULL && (slash == NULL || at < slash)) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		if (colon != NULL)
-			r->password = xstrndup(colon + 1,
-			    (size_t)(at - colon - 1));
-		p = at + 1;
-		slash = strchr(p, '/');
-	}
-	q = slash != NULL ? slash : p + strlen(p);
-	colon = memchr(p, ':', (size_t)(q - p));
-	r->host = xstrndup(p, (size_t)((colon ? colon : q) - p));
-	if (*r->host == '\0') {
-		free(r->host);
-		r->host = xstrdup("127.0.0.1");
-	}
-	r->port = 6379;
-	if (colon != NULL) {
-		v = strtol(colon + 1, &e, 10);
-		if (e != q || v <= 0 || v > 65535)
-			return (-1);
-		r->port = (int)v;
-	}
-	if (slash != NULL && slash[1] != '\0') {
-		v = strtol(slash + 1, &e, 10);
-		if (*e != '\0' || v < 0 || v > 1000)
-			return (-1);
-		r->db = (int)v;
-	}
+	v = strtol(text, &e, 10);
+	if (*e != '\0' || v > 1000)
+		return (-1);
+	*db = (int)v;
 	return (0);
+}
+
+/* redis_parse - host/port/path/password/db from text (uri.c); 0, or -1
+ * with *why */
+static int
+redis_parse(struct redis *r, const char *text, const char **why)
+{
+	struct uri u;
+	const char *db = NULL;
+	int	 rc = -1;
+
+	if (uri_parse(text, strlen(text), &u, why) != 0)
+		return (-1);
+	*why = "want redis://[:password@]host[:port][/N] or unix:/path[?db=N]";
+	if (strcmp(u.scheme, "unix") == 0) {
+		if (u.has_authority && (u.has_user ||
+		    u.host_type != URI_HOST_NONE || u.port != 0))
+			goto out;
+		if (u.nparam > 1 || (u.nparam == 1 &&
+		    (db = uri_param(&u, "db")) == NULL))
+			goto out;
+		if (u.path[0] == '\0')
+			goto out;
+		r->path = xstrdup(u.path);
+	} else if (strcmp(u.scheme, "redis") == 0 && u.has_authority) {
+		if (u.nparam != 0)
+			goto out;
+		r->host = xstrdup(u.host[0] != '\0' ? u.host : "127.0.0.1");
+		r->port = u.port != 0 ? u.port : 6379;
+		if (u.has_password)
+			r->password = xstrdup(u.password);
+		if (u.path[0] == '/' && u.path[1] != '\0')
+			db = u.path + 1;	/* "" and "/" are database 0 */
+	} else
+		goto out;
+	if (db != NULL && redis_db(db, &r->db) != 0) {
+		*why = "the database is not a number of 0 to 1000";
+		goto out;
+	}
+	rc = 0;
+out:
+	uri_clear(&u);
+	return (rc);
+}
+
+/* redis_new - a struct redis for text, not connected yet; NULL (logged)
+ * for a bad URI */
+static struct redis *
+redis_new(const char *text)
+{
+	struct redis *r;
+	const char *why;
+
+	r = xcalloc(1, sizeof(*r));
+	if (redis_parse(r, text, &why) != 0) {
+		log_error("redis: bad URI: %s", why);
+		redis_close(r);
+		return (NULL);
+	}
+	return (r);
 }
 
 /* redis_open - parse uri; NULL for no Redis (""/NULL) or a bad uri */
@@ -292,13 +309,8 @@ redis_open(const char *uri)
 
 	if (uri == NULL || *uri == '\0')
 		return (NULL);
-	r = xcalloc(1, sizeof(*r));
-	if (redis_parse(r, uri) != 0) {
-		log_error("redis: bad URI (want redis://host:port/N or "
-		    "unix:/path?db=N)");
-		redis_close(r);
+	if ((r = redis_new(uri)) == NULL)
 		return (NULL);
-	}
 	(void)redis_ready(r);		/* a server that is down is fine */
 	return (r);
 }
@@ -466,7 +478,7 @@ redis_publish(struct redis *r, int64_t user_id, const char *type,
 			return (STORE_INVALID);
 	if (json == NULL || *json == '\0')
 		json = "null";
-	snprintf(chan, sizeof(chan), "bipostal:events:%lld",
+	snprintf(chan, sizeof(chan), REDIS_EVENTS_CHANNEL "%lld",
 	    (long long)user_id);
 	len = strlen(type) + strlen(json) + 32;
 	msg = xmalloc(len);
@@ -476,73 +488,141 @@ redis_publish(struct redis *r, int64_t user_id, const char *type,
 	return (s);
 }
 
-/* redis_invalidate - PUBLISH bipostal:invalidate <token> */
-enum store_status
-redis_invalidate(struct redis *r, const char *token)
-{
-	if (r == NULL)
-		return (STORE_OK);
-	if (token == NULL || *token == '\0' || strlen(token) > TOKEN_MAX)
-		return (STORE_INVALID);
-	return (redis_publish1(r, "bipostal:invalidate", token));
-}
+/*
+ * Subscriptions.  A struct redis_sub owns a struct redis of its own: it
+ * is connected, authenticated and given its database exactly as a
+ * command connection is (redis_ready), and once SUBSCRIBE is answered
+ * its context only carries what the server pushes.  Any failure, an
+ * error reply included, drops that context for good: the caller closes
+ * the handle and opens a new one when it wants to listen again.
+ */
+struct redis_sub {
+	struct redis	*r;
+};
 
-/* redis_counter_key - "bipostal:counter:<name>"; -1 if name is bad */
+/* redis_sub_reply - what a pushed reply is: 1 a message (its payload
+ * copied into buf when buf is not NULL), 0 nothing for the caller (the
+ * confirmation of a subscription), -1 an error (logged, context dropped) */
 static int
-redis_counter_key(char *buf, size_t size, const char *name)
+redis_sub_reply(struct redis_sub *s, const redisReply *rep, char *buf,
+    size_t size)
 {
-	if (name == NULL || *name == '\0' || strlen(name) > REDIS_KEY_MAX)
+	const redisReply *kind;
+
+	if (rep->type == REDIS_REPLY_ERROR) {
+		redis_down(s->r, "subscription", rep->str);
 		return (-1);
-	snprintf(buf, size, "bipostal:counter:%s", name);
-	return (0);
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    (kind = rep->element[0])->type != REDIS_REPLY_STRING) {
+		redis_down(s->r, "subscription", "unexpected reply");
+		return (-1);
+	}
+	if (strcmp(kind->str, "message") != 0)
+		return (0);
+	if (rep->elements != 3 || rep->element[2]->type != REDIS_REPLY_STRING) {
+		redis_down(s->r, "subscription", "unexpected message");
+		return (-1);
+	}
+	if (buf != NULL && size > 0)
+		bp_strlcpy(buf, rep->element[2]->str, size);
+	return (1);
 }
 
-/* redis_incr - INCRBY bipostal:counter:<name> n */
-enum store_status
-redis_incr(struct redis *r, const char *name, long n)
+/* redis_subscribe_open - connect for uri and SUBSCRIBE channel; a new
+ * handle, or NULL (logged) */
+struct redis_sub *
+redis_subscribe_open(const char *uri, const char *channel)
 {
-	char	 k[REDIS_KEY_MAX + 32], v[32];
-	const char *argv[3];
-	redisReply *rep;
-
-	if (r == NULL)
-		return (STORE_OK);
-	if (redis_counter_key(k, sizeof(k), name) != 0)
-		return (STORE_INVALID);
-	snprintf(v, sizeof(v), "%ld", n);
-	argv[0] = "INCRBY";
-	argv[1] = k;
-	argv[2] = v;
-	if ((rep = redis_cmd(r, 3, argv, NULL)) == NULL)
-		return (STORE_TEMP);
-	freeReplyObject(rep);
-	return (STORE_OK);
-}
-
-/* redis_get_counter - GET bipostal:counter:<name>; 0 if absent */
-enum store_status
-redis_get_counter(struct redis *r, const char *name, long long *out)
-{
-	char	 k[REDIS_KEY_MAX + 32], *e;
 	const char *argv[2];
+	struct redis_sub *s;
 	redisReply *rep;
-	enum store_status s = STORE_OK;
 
-	*out = 0;
-	if (r == NULL)
-		return (STORE_OK);
-	if (redis_counter_key(k, sizeof(k), name) != 0)
-		return (STORE_INVALID);
-	argv[0] = "GET";
-	argv[1] = k;
-	if ((rep = redis_cmd(r, 2, argv, NULL)) == NULL)
-		return (STORE_TEMP);
-	if (rep->type == REDIS_REPLY_STRING) {
-		*out = strtoll(rep->str, &e, 10);
-		if (*e != '\0')
-			s = STORE_PERM;		/* not a counter */
-	} else if (rep->type != REDIS_REPLY_NIL)
-		s = STORE_PERM;
+	if (uri == NULL || *uri == '\0' || channel == NULL ||
+	    *channel == '\0' || strlen(channel) > REDIS_KEY_MAX)
+		return (NULL);
+	s = xcalloc(1, sizeof(*s));
+	if ((s->r = redis_new(uri)) == NULL) {
+		free(s);
+		return (NULL);
+	}
+	argv[0] = "SUBSCRIBE";
+	argv[1] = channel;
+	/* redis_cmd connects, sends AUTH and SELECT, and turns an error
+	 * reply (NOAUTH, NOPERM...) into NULL */
+	if ((rep = redis_cmd(s->r, 2, argv, NULL)) == NULL) {
+		redis_subscribe_close(s);
+		return (NULL);
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(rep->element[0]->str, "subscribe") != 0 ||
+	    rep->element[2]->type != REDIS_REPLY_INTEGER) {
+		redis_down(s->r, "SUBSCRIBE", "unexpected reply");
+		freeReplyObject(rep);
+		redis_subscribe_close(s);
+		return (NULL);
+	}
 	freeReplyObject(rep);
 	return (s);
+}
+
+/* redis_subscribe_next - wait up to timeout_ms for the next message */
+enum redis_sub_status
+redis_subscribe_next(struct redis_sub *s, int timeout_ms, char *buf,
+    size_t size)
+{
+	struct pollfd pfd;
+	redisContext *c;
+	void	*rep;
+	uint64_t deadline, now;
+	int	 n, k;
+
+	if (buf != NULL && size > 0)
+		buf[0] = '\0';
+	if (s == NULL || (c = s->r->c) == NULL)
+		return (REDIS_SUB_ERROR);
+	deadline = bp_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	for (;;) {
+		/* replies read earlier come first: one read may hold many */
+		if (redisGetReplyFromReader(c, &rep) != REDIS_OK) {
+			redis_down(s->r, "subscription", c->errstr);
+			return (REDIS_SUB_ERROR);
+		}
+		if (rep != NULL) {
+			k = redis_sub_reply(s, rep, buf, size);
+			freeReplyObject(rep);
+			if (k != 0)
+				return (k > 0 ? REDIS_SUB_MESSAGE :
+				    REDIS_SUB_ERROR);
+			continue;
+		}
+		now = bp_mono_ms();
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			redis_down(s->r, "subscription", strerror(errno));
+			return (REDIS_SUB_ERROR);
+		}
+		if (n == 0)
+			return (REDIS_SUB_TIMEOUT);
+		if (redisBufferRead(c) != REDIS_OK) {
+			redis_down(s->r, "subscription", c->errstr);
+			return (REDIS_SUB_ERROR);
+		}
+	}
+}
+
+/* redis_subscribe_close - end the subscription and free; NULL is fine */
+void
+redis_subscribe_close(struct redis_sub *s)
+{
+	if (s == NULL)
+		return;
+	redis_close(s->r);
+	free(s);
 }

@@ -5,18 +5,30 @@
  * harness is not running), but stops and starts a private Redis of its
  * own (private_servers.h), since other tests use the shared one at the
  * same time.  Checks ping, fixed-window rate limits shared between
- * handles, publish and invalidate (received
- * by a second hiredis context that subscribed), counters, and what
- * happens while "servers.sh stop-redis" has Redis down: calls answer
- * TEMP quickly, rate limits go on in process memory, and after
- * "start-redis" the same handle recovers.  Prints TAP.
+ * handles, publish (received by a second hiredis context that
+ * subscribed), subscriptions through redis_subscribe_* (messages,
+ * timeouts, a subscription killed by the server, a database that cannot
+ * be selected, a unix socket), and what happens while "servers.sh
+ * stop-redis" has Redis down: calls answer TEMP quickly, rate limits go
+ * on in process memory, and after "start-redis" the same handle
+ * recovers.  Then a second Redis of its own, started here with
+ * --requirepass on a free loopback port in a private directory (and
+ * killed at exit): AUTH from the URI for commands and subscriptions
+ * alike, and the error replies of a missing or wrong password taken as
+ * errors, never as a subscription.  Prints TAP.
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,16 +41,16 @@
 #include "private_servers.h"
 
 #define FAST_MS		3000
+#define PW		"p@ss/w%rd:1"		/* the --requirepass one */
+#define PW_URI		"p%40ss%2Fw%25rd%3A1"	/* as it stands in a URI */
 
+static char pw_dir[512];	/* the password Redis's directory */
 
 /* now_ms - monotonic milliseconds */
 static long long
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return ((long long)bp_mono_ms());
 }
 
 /* subscriber - a plain hiredis context subscribed to chan */
@@ -77,15 +89,255 @@ receive(redisContext *c)
 	return (buf);
 }
 
+/* free_port - a loopback port nobody listens on, below the ephemeral
+ * range (where some client's end could take it at any time) */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	int	 fd, port, i;
+
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (i = 0; i < 100; i++) {
+		port = 20000 + rand() % 12000;
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+			ps_bail("socket");
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+			close(fd);
+			return (port);
+		}
+		close(fd);
+	}
+	ps_bail("no free port");
+}
+
+/* pw_stop - kill the password Redis and remove its directory (atexit) */
+static void
+pw_stop(void)
+{
+	char	 path[600], buf[1200];
+	FILE	*f;
+	long	 pid = 0;
+	int	 i;
+
+	if (pw_dir[0] == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/redis.pid", pw_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 1) {
+		kill((pid_t)pid, SIGTERM);
+		for (i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
+			usleep(100000);
+		if (kill((pid_t)pid, 0) == 0)
+			kill((pid_t)pid, SIGKILL);
+	}
+	snprintf(buf, sizeof(buf), "rm -rf '%s'", pw_dir);
+	if (system(buf) != 0)
+		diag("cannot remove %s", pw_dir);
+	pw_dir[0] = '\0';
+}
+
+/* pw_alive - the password Redis answers PING after AUTH */
+static int
+pw_alive(int port)
+{
+	struct timeval tv = { 1, 0 };
+	redisContext *c;
+	redisReply *rep;
+	int	 up = 0;
+
+	c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	if (c == NULL || c->err) {
+		redisFree(c);
+		return (0);
+	}
+	if ((rep = redisCommand(c, "AUTH %s", PW)) != NULL) {
+		up = rep->type == REDIS_REPLY_STATUS;
+		freeReplyObject(rep);
+	}
+	redisFree(c);
+	return (up);
+}
+
+/* pw_start - a Redis with --requirepass PW of our own; its port */
+static int
+pw_start(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char	 cmd[2048];
+	int	 port, try, i;
+
+	snprintf(pw_dir, sizeof(pw_dir), "%s/bipostal-redispw.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(pw_dir) == NULL)
+		ps_bail("mkdtemp %s", pw_dir);
+	atexit(pw_stop);
+	for (try = 0; try < 3; try++) {
+		port = free_port();
+		snprintf(cmd, sizeof(cmd), "redis-server --bind 127.0.0.1 "
+		    "--port %d --requirepass '%s' --daemonize yes --dir '%s' "
+		    "--pidfile '%s/redis.pid' --logfile '%s/redis.log' "
+		    "--save '' --appendonly no >/dev/null 2>&1", port, PW,
+		    pw_dir, pw_dir, pw_dir);
+		if (system(cmd) != 0)
+			continue;
+		for (i = 0; i < 50; i++) {
+			if (pw_alive(port))
+				return (port);
+			usleep(100000);
+		}
+		diag("password Redis on port %d did not answer", port);
+	}
+	ps_bail("cannot start a Redis with --requirepass");
+}
+
+/* kill_subscribers - CLIENT KILL every pub/sub client of the Redis on
+ * port (no password); how many went */
+static long long
+kill_subscribers(int port)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c;
+	redisReply *rep;
+	long long n = -1;
+
+	c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	if (c == NULL || c->err)
+		ps_bail("connect for CLIENT KILL: %s", c ? c->errstr : "?");
+	rep = redisCommand(c, "CLIENT KILL TYPE pubsub");
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+		n = rep->integer;
+	freeReplyObject(rep);
+	redisFree(c);
+	return (n);
+}
+
+/* test_subscribe - redis_subscribe_* on the Redis of uri (no password) */
+static void
+test_subscribe(struct redis *r, const char *uri, int port, const char *sock)
+{
+	char	 chan[64], buf[256], bad[800];
+	struct redis_sub *sub;
+	long long t0, ms;
+
+	ok(redis_subscribe_open("", "c") == NULL, "subscribe with no Redis: "
+	    "NULL");
+	ok(redis_subscribe_open("http://nope", "c") == NULL,
+	    "subscribe with a bad URI: NULL");
+	is_int(redis_subscribe_next(NULL, 0, buf, sizeof(buf)),
+	    REDIS_SUB_ERROR, "next on NULL: ERROR");
+	redis_subscribe_close(NULL);
+
+	snprintf(chan, sizeof(chan), REDIS_EVENTS_CHANNEL "%ld",
+	    (long)getpid());
+	sub = redis_subscribe_open(uri, chan);
+	if (!ok(sub != NULL, "subscribe"))
+		ps_bail("cannot subscribe");
+	t0 = now_ms();
+	is_int(redis_subscribe_next(sub, 300, buf, sizeof(buf)),
+	    REDIS_SUB_TIMEOUT, "nothing published: TIMEOUT");
+	ms = now_ms() - t0;
+	ok(ms >= 250 && ms < 1500, "... after %lld ms (asked 300)", ms);
+	is_int(redis_publish(r, getpid(), "alias", "{\"n\":1}"), STORE_OK,
+	    "publish one");
+	is_int(redis_publish(r, getpid(), "queue", "{\"n\":2}"), STORE_OK,
+	    "publish another");
+	t0 = now_ms();
+	is_int(redis_subscribe_next(sub, 2000, buf, sizeof(buf)),
+	    REDIS_SUB_MESSAGE, "the first message");
+	is_str(buf, "{\"type\":\"alias\",\"data\":{\"n\":1}}", "... its payload");
+	ok(now_ms() - t0 < 1000, "... at once");
+	is_int(redis_subscribe_next(sub, 2000, buf, 8), REDIS_SUB_MESSAGE,
+	    "the second");
+	is_str(buf, "{\"type\"", "... cut to the buffer");
+	is_int(redis_subscribe_next(sub, 0, NULL, 0), REDIS_SUB_TIMEOUT,
+	    "then nothing (no wait)");
+	ok(kill_subscribers(port) >= 1, "the server kills the subscription");
+	is_int(redis_subscribe_next(sub, 2000, buf, sizeof(buf)),
+	    REDIS_SUB_ERROR, "next: ERROR");
+	is_int(redis_subscribe_next(sub, 0, buf, sizeof(buf)),
+	    REDIS_SUB_ERROR, "... and ERROR from then on");
+	redis_subscribe_close(sub);
+
+	/* the database is selected as for commands: one that does not
+	 * exist is an error reply, so no subscription */
+	snprintf(bad, sizeof(bad), "redis://127.0.0.1:%d/999", port);
+	ok(redis_subscribe_open(bad, chan) == NULL, "database 999 (SELECT "
+	    "refused): NULL");
+
+	snprintf(bad, sizeof(bad), "unix:%s?db=3", sock);
+	sub = redis_subscribe_open(bad, chan);
+	ok(sub != NULL, "subscribe on the unix socket, db=3");
+	is_int(redis_publish(r, getpid(), "mail", "{}"), STORE_OK, "publish");
+	is_int(redis_subscribe_next(sub, 2000, buf, sizeof(buf)),
+	    REDIS_SUB_MESSAGE, "... received over the socket");
+	redis_subscribe_close(sub);
+}
+
+/* test_password - a Redis with --requirepass: AUTH from the URI for
+ * commands and subscriptions; a missing or wrong password is an error */
+static void
+test_password(void)
+{
+	char	 uri[600], nopw[600], wrong[600], chan[64], buf[256];
+	struct redis *r, *bare;
+	struct redis_sub *sub;
+	long long t0, ms;
+	int	 port, i;
+
+	port = pw_start();
+	ok(1, "a Redis with --requirepass on port %d", port);
+	snprintf(uri, sizeof(uri), "redis://:%s@127.0.0.1:%d/2", PW_URI, port);
+	/* database 0: no SELECT, so SUBSCRIBE itself meets NOAUTH */
+	snprintf(nopw, sizeof(nopw), "redis://127.0.0.1:%d/0", port);
+	snprintf(wrong, sizeof(wrong), "redis://:wrong@127.0.0.1:%d/2", port);
+	snprintf(chan, sizeof(chan), REDIS_EVENTS_CHANNEL "%ld",
+	    (long)getpid());
+
+	r = redis_open(uri);
+	is_int(redis_ping(r), STORE_OK, "ping with the password (decoded "
+	    "from the URI)");
+	bare = redis_open(nopw);
+	is_int(redis_ping(bare), STORE_TEMP, "ping without it: TEMP");
+	redis_close(bare);
+
+	ok(redis_subscribe_open(nopw, chan) == NULL, "subscribe without the "
+	    "password: the NOAUTH reply is an error, no subscription");
+	ok(redis_subscribe_open(wrong, chan) == NULL, "subscribe with a wrong "
+	    "password: NULL");
+	sub = redis_subscribe_open(uri, chan);
+	if (!ok(sub != NULL, "subscribe with the password"))
+		return;
+	for (i = 0; i < 3; i++) {
+		t0 = now_ms();
+		is_int(redis_publish(r, getpid(), "alias", "{}"), STORE_OK,
+		    "publish %d", i + 1);
+		is_int(redis_subscribe_next(sub, 5000, buf, sizeof(buf)),
+		    REDIS_SUB_MESSAGE, "... received");
+		ms = now_ms() - t0;
+		ok(ms < 1000, "... within 1 s (%lld ms)", ms);
+	}
+	redis_subscribe_close(sub);
+	redis_close(r);
+}
+
 int
 main(void)
 {
 	const char *uri, *dir, *msg;
-	char	 key[64], key2[128], chan[64], name[64];
+	char	 key[64], key2[128], chan[64], sock[700];
 	struct redis *r, *r2, *none;
 	redisContext *sub;
 	long	 retry;
-	long long t0, ms, v;
+	long long t0, ms;
 	int	 i, port, allowed, tries;
 	enum store_status s;
 
@@ -102,6 +354,7 @@ main(void)
 	uri = getenv("BIPOSTAL_TEST_REDIS");
 	if (sscanf(uri, "redis://%*[^:]:%d", &port) != 1)
 		ps_bail("cannot parse BIPOSTAL_TEST_REDIS");
+	snprintf(sock, sizeof(sock), "%s/redis/redis.sock", ps_dir);
 
 	/* absent and bad */
 	none = redis_open("");
@@ -110,6 +363,12 @@ main(void)
 	is_int(redis_publish(NULL, 1, "alias", "{}"), STORE_OK,
 	    "publish on none: OK");
 	ok(redis_open("http://nope") == NULL, "bad URI: NULL");
+	ok(redis_open("redis://h/0?db=1") == NULL, "redis:// with a query: "
+	    "NULL");
+	ok(redis_open("redis://h/x") == NULL, "a database that is not a "
+	    "number: NULL");
+	ok(redis_open("unix:/p?x=1") == NULL, "unix: with another option: "
+	    "NULL");
 
 	r = redis_open(uri);
 	r2 = redis_open(uri);
@@ -145,7 +404,7 @@ main(void)
 	    "... the 3rd refused");
 	ok(retry >= 1 && retry <= 30, "... retry_after %ld", retry);
 
-	/* publish and invalidate */
+	/* publish, to a plain hiredis subscriber */
 	snprintf(chan, sizeof(chan), "bipostal:events:%ld", (long)getpid());
 	sub = subscriber(port, chan);
 	is_int(redis_publish(r, getpid(), "alias", "{\"token\":\"abc\"}"),
@@ -157,20 +416,9 @@ main(void)
 	is_int(redis_publish(r, getpid(), "bad\"type", "{}"), STORE_INVALID,
 	    "publish with a bad type: INVALID");
 	redisFree(sub);
-	sub = subscriber(port, "bipostal:invalidate");
-	is_int(redis_invalidate(r, "tok123"), STORE_OK, "invalidate");
-	msg = receive(sub);
-	is_str(msg, "tok123", "subscriber receives the token");
-	redisFree(sub);
 
-	/* counters */
-	snprintf(name, sizeof(name), "test.%ld", (long)getpid());
-	is_int(redis_get_counter(r, name, &v), STORE_OK, "absent counter");
-	is_int(v, 0, "... reads 0");
-	is_int(redis_incr(r, name, 5), STORE_OK, "incr 5");
-	is_int(redis_incr(r2, name, 2), STORE_OK, "incr 2 (other handle)");
-	is_int(redis_get_counter(r, name, &v), STORE_OK, "get counter");
-	is_int(v, 7, "... reads 7");
+	/* subscribe */
+	test_subscribe(r, uri, port, sock);
 
 	/* Redis down */
 	if (!ok(private_servers_cmd("stop-redis") == 0,
@@ -181,10 +429,11 @@ main(void)
 	ms = now_ms() - t0;
 	is_int(s, STORE_TEMP, "ping with Redis down: TEMP");
 	ok(ms < FAST_MS, "... in %lld ms", ms);
-	is_int(redis_incr(r, name, 1), STORE_TEMP, "incr: TEMP");
-	is_int(redis_get_counter(r, name, &v), STORE_TEMP, "get counter: TEMP");
 	is_int(redis_publish(r, 1, "alias", "{}"), STORE_TEMP, "publish: TEMP");
-	is_int(redis_invalidate(r, "tok"), STORE_TEMP, "invalidate: TEMP");
+	t0 = now_ms();
+	ok(redis_subscribe_open(uri, chan) == NULL, "subscribe: NULL");
+	ms = now_ms() - t0;
+	ok(ms < FAST_MS, "... in %lld ms", ms);
 	snprintf(key2, sizeof(key2), "%s:down", key);
 	t0 = now_ms();
 	allowed = 0;
@@ -206,18 +455,24 @@ main(void)
 		usleep(100000);
 	}
 	is_int(s, STORE_OK, "ping after the restart (%d tries)", tries);
-	is_int(redis_incr(r, name, 3), STORE_OK, "incr after the restart");
-	is_int(redis_get_counter(r2, name, &v), STORE_OK,
-	    "get counter, other handle");
-	is_int(v, 3, "... reads 3 (no persistence: a fresh server)");
+	for (tries = 1; tries < 50; tries++) {
+		if ((s = redis_ping(r2)) == STORE_OK)
+			break;
+		usleep(100000);
+	}
+	is_int(s, STORE_OK, "ping after the restart, other handle");
+	is_int(redis_publish(r, 1, "alias", "{}"), STORE_OK,
+	    "publish after the restart");
 	snprintf(key2, sizeof(key2), "%s:back", key);
 	is_int(redis_ratelimit(r, key2, 1, 30, &retry), 1,
 	    "ratelimit through Redis again: allowed");
 	is_int(redis_ratelimit(r2, key2, 1, 30, &retry), 0,
 	    "... and refused by the other handle: shared again");
-
 	redis_close(r);
 	redis_close(r2);
 	redis_close(NULL);
+
+	/* a Redis that wants a password */
+	test_password();
 	return (tap_done());
 }
