@@ -14,11 +14,16 @@
  *
  * The store's event table is the truth; the stream polls it.  When Redis
  * is configured the stream also subscribes to "bipostal:events:<user>"
- * and reads the store as soon as a message arrives there, so the poll
- * can be slow; without Redis it polls every DASH_SSE_POLL_MS.
+ * (redis_subscribe_open: the password and database of the redis URI
+ * apply, as for every other Redis call) and reads the store as soon as a
+ * message arrives there, so the poll can be slow; without Redis it polls
+ * every DASH_SSE_POLL_MS.
  *
  * Failure: a store or Redis error is logged and retried on the next
  * tick; the stream ends when the client goes away or the daemon stops.
+ * A subscription that is lost is made again at the next tick; after
+ * DASH_SSE_SUBSCRIBE_TRIES that could not be made (Redis down, or
+ * refusing: a wrong password) the stream polls every DASH_SSE_POLL_MS.
  *
  * Ownership: struct sse belongs to the MHD response and is freed by its
  * free callback.  It borrows a pooled store only while it reads.  The
@@ -26,35 +31,32 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <hiredis/hiredis.h>
 
 #include "dash.h"
 #include "log.h"
+#include "redis.h"
 #include "util.h"
 
 #define DASH_SSE_HEARTBEAT	15	/* seconds */
 #define DASH_SSE_POLL_MS	250	/* without Redis */
 #define DASH_SSE_SLOW_POLL_MS	5000	/* with Redis */
 #define DASH_SSE_BATCH		64
+#define DASH_SSE_SUBSCRIBE_TRIES 4	/* then poll fast for good */
 
 struct sse {
 	int64_t		 user_id;
 	int64_t		 last_id;
 	char		*buf;		/* pending output */
 	size_t		 len, off;
-	time_t		 last_write;
+	uint64_t	 last_write;	/* bp_mono_ms */
 	long		 heartbeat;	/* seconds, under dash_conn_timeout */
-	redisContext	*rc;		/* subscription, or NULL */
-	char		*redis_uri;
-	int		 redis_failed;
+	struct redis_sub *sub;		/* subscription, or NULL */
+	char		*redis_uri;	/* "" without Redis */
+	int		 redis_failed;	/* subscriptions that failed */
 };
 
 static volatile int sse_stop;
@@ -77,80 +79,34 @@ sse_append(struct sse *s, const char *text, size_t n)
 	s->len += n;
 }
 
-/* sse_subscribe - connect and SUBSCRIBE; leaves s->rc NULL on failure */
-static void
-sse_subscribe(struct sse *s)
-{
-	char		 host[256], chan[64];
-	int		 port = 6379;
-	const char	*p = s->redis_uri;
-	redisReply	*rep;
-	struct timeval	 tv = {1, 0};
-
-	if (p == NULL || *p == '\0' || s->redis_failed > 3)
-		return;
-	if (strncmp(p, "unix:", 5) == 0) {
-		bp_strlcpy(host, p + 5, sizeof(host));
-		host[strcspn(host, "?")] = '\0';
-		s->rc = redisConnectUnixWithTimeout(host, tv);
-	} else if (strncmp(p, "redis://", 8) == 0) {
-		p += 8;
-		if (strchr(p, '@') != NULL)
-			p = strchr(p, '@') + 1;
-		bp_strlcpy(host, p, sizeof(host));
-		host[strcspn(host, "/")] = '\0';
-		if (strchr(host, ':') != NULL) {
-			port = atoi(strchr(host, ':') + 1);
-			*strchr(host, ':') = '\0';
-		}
-		s->rc = redisConnectWithTimeout(host, port, tv);
-	} else
-		return;
-	if (s->rc == NULL || s->rc->err) {
-		redisFree(s->rc);
-		s->rc = NULL;
-		s->redis_failed++;
-		return;
-	}
-	snprintf(chan, sizeof(chan), "bipostal:events:%lld",
-	    (long long)s->user_id);
-	rep = redisCommand(s->rc, "SUBSCRIBE %s", chan);
-	if (rep == NULL) {
-		redisFree(s->rc);
-		s->rc = NULL;
-		s->redis_failed++;
-		return;
-	}
-	freeReplyObject(rep);
-}
-
 /* sse_wait - sleep until Redis says something or the tick passes */
 static void
 sse_wait(struct sse *s)
 {
-	struct pollfd	 pfd;
-	void		*rep;
-	int		 n;
+	enum redis_sub_status st;
+	char	 chan[64];
+	int	 n;
 
-	if (s->rc == NULL && s->redis_uri != NULL && *s->redis_uri)
-		sse_subscribe(s);
-	if (s->rc == NULL) {
+	if (s->sub == NULL && *s->redis_uri != '\0' &&
+	    s->redis_failed < DASH_SSE_SUBSCRIBE_TRIES) {
+		snprintf(chan, sizeof(chan), REDIS_EVENTS_CHANNEL "%lld",
+		    (long long)s->user_id);
+		if ((s->sub = redis_subscribe_open(s->redis_uri, chan)) == NULL)
+			s->redis_failed++;
+	}
+	if (s->sub == NULL) {
 		usleep(DASH_SSE_POLL_MS * 1000);
 		return;
 	}
-	pfd.fd = s->rc->fd;
-	pfd.events = POLLIN;
-	n = poll(&pfd, 1, DASH_SSE_SLOW_POLL_MS);
-	if (n <= 0)
-		return;
-	if (redisBufferRead(s->rc) != REDIS_OK) {
-		redisFree(s->rc);
-		s->rc = NULL;
-		return;
+	/* The store holds the content: a message only says "read it now",
+	 * and those already waiting say no more than the first. */
+	st = redis_subscribe_next(s->sub, DASH_SSE_SLOW_POLL_MS, NULL, 0);
+	for (n = 0; st == REDIS_SUB_MESSAGE && n < DASH_SSE_BATCH; n++)
+		st = redis_subscribe_next(s->sub, 0, NULL, 0);
+	if (st == REDIS_SUB_ERROR) {
+		redis_subscribe_close(s->sub);
+		s->sub = NULL;		/* the next wait subscribes again */
 	}
-	while (redisGetReplyFromReader(s->rc, &rep) == REDIS_OK &&
-	    rep != NULL)
-		freeReplyObject(rep);	/* the store holds the content */
 }
 
 /* sse_fill - read new events from the store into the pending output */
@@ -200,7 +156,8 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			return (MHD_CONTENT_READER_END_OF_STREAM);
 		if (sse_fill(s) > 0)
 			break;
-		if (time(NULL) - s->last_write >= s->heartbeat) {
+		if (bp_mono_ms() - s->last_write >=
+		    (uint64_t)s->heartbeat * 1000) {
 			sse_append(s, ": heartbeat\n\n", 13);
 			break;
 		}
@@ -211,7 +168,7 @@ sse_read(void *cls, uint64_t pos, char *out, size_t max)
 		n = max;
 	memcpy(out, s->buf + s->off, n);
 	s->off += n;
-	s->last_write = time(NULL);
+	s->last_write = bp_mono_ms();
 	return ((ssize_t)n);
 }
 
@@ -223,8 +180,7 @@ sse_free(void *cls)
 
 	if (s == NULL)
 		return;
-	if (s->rc != NULL)
-		redisFree(s->rc);
+	redis_subscribe_close(s->sub);
 	free(s->redis_uri);
 	free(s->buf);
 	free(s);
@@ -281,7 +237,7 @@ dash_h_events(struct req *r, const char *arg)
 		return;
 	}
 	s->redis_uri = xstrdup(r->cf->redis ? r->cf->redis : "");
-	s->last_write = time(NULL);
+	s->last_write = bp_mono_ms();
 	s->heartbeat = r->cf->dash_conn_timeout / 2;
 	if (s->heartbeat > DASH_SSE_HEARTBEAT)
 		s->heartbeat = DASH_SSE_HEARTBEAT;
