@@ -57,7 +57,7 @@ struct dash_db {			/* one per thread at a time, pooled */
 	struct store	*st;
 	struct redis	*rd;
 	struct dash_db	*next;
-	/* the last user a bearer token named on this handle (dash_auth.c) */
+	/* the last user a bearer token named on this handle (dash_session.c) */
 	struct user	 user;		/* user.id 0: none */
 	uint64_t	 user_mark;	/* store_mark when it was read */
 	/* the last alias list answered on this handle (dash_alias.c) */
@@ -92,7 +92,8 @@ struct req {
 
 typedef void dash_handler_fn(struct req *, const char *arg);
 
-/* Global state set at startup (dash.c) */
+/* Global state set at startup: dash_keys (dash_jwt.c's, loaded by
+ * dash_auth_init in dash_session.c), dash_conf (dash.c's) */
 struct dash_keys {
 	unsigned char	secret[DASH_SECRET_MAX];	/* HS256, links */
 	size_t		secret_len;
@@ -117,39 +118,46 @@ void		 dash_error(struct req *, unsigned status, int errnum,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 json_t		*dash_body_json(struct req *);		/* new or NULL+error */
 json_t		*dash_body_form_or_json(struct req *);	/* new or NULL+error */
-int		 dash_json_depth_ok(const char *s, size_t len, int max);
 const char	*dash_reason(unsigned status);
 json_t		*dash_alias_json(const struct alias *, const char *domain); /* new */
+
+/* dash_jwt.c: JWTs, JWKS, HS256, base64url, Basic and JSON depth parsers */
+int		 dash_jwks_load(const char *path, char *err, size_t errlen);
+void		 dash_hs256(const char *data, size_t len, char *out, size_t size);
+json_t		*dash_jwt_verify(const char *tok, int64_t now, int *external,
+		    const char **why);				/* new */
+int		 dash_basic_parse(const char *hdr, char *user, size_t ulen,
+		    char *pass, size_t plen);
+int		 dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
+		    const char *token, char out[33]);
+int		 dash_json_depth_ok(const char *s, size_t len, int max);
 int		 dash_b64url_encode(const unsigned char *, size_t, char *, size_t);
 long		 dash_b64url_decode(const char *, size_t, unsigned char *, size_t);
 
-/* dash_jwt.c */
-int		 dash_jwks_load(const char *path, char *err, size_t errlen);
-void		 dash_hs256(const char *data, size_t len, char *out, size_t size);
-
-/* dash_auth.c */
+/* dash_session.c: who is calling; sessions and bearer tokens */
 int		 dash_auth_init(struct conf *, char *err, size_t errlen);
 int		 dash_authenticate(struct req *);	/* 0 ok/none, -1 answered */
 int		 dash_token_issue(const struct user *, long ttl, char *out, size_t);
 int		 dash_token_check(struct req *, const char *tok, struct user *u);
-int		 dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
-		    const char *token, char out[33]);
+int		 dash_basic_login(struct req *, struct user *);	/* 0 or answered */
+int		 dash_ratelimit(struct req *, const char *kind, const char *who,
+		    long limit, long window);
 void		 dash_h_session(struct req *, const char *);
+void		 dash_h_legacy_new_token(struct req *, const char *);
+
+/* dash_totp.c: the second factor */
+void		 dash_totp_init(void);
+int		 dash_totp_check(const char *secret32, const char *code);
+const char	*dash_totp_code(struct req *, json_t *body);	/* borrowed */
 void		 dash_h_totp_enrol(struct req *, const char *);
 void		 dash_h_totp_verify(struct req *, const char *);
 void		 dash_h_totp_qr(struct req *, const char *);
+
+/* dash_user.c: signup, the user's view and settings */
+json_t		*dash_user_json(const struct user *);		/* new */
 void		 dash_h_signup(struct req *, const char *);
 void		 dash_h_me(struct req *, const char *);
 void		 dash_h_settings(struct req *, const char *);
-void		 dash_h_legacy_new_token(struct req *, const char *);
-int		 dash_basic_login(struct req *, struct user *);	/* 0 or answered */
-int		 dash_basic_parse(const char *hdr, char *user, size_t ulen,
-		    char *pass, size_t plen);
-json_t		*dash_jwt_verify(const char *tok, int64_t now, int *external,
-		    const char **why);				/* new */
-int		 dash_ratelimit(struct req *, const char *kind, const char *who,
-		    long limit, long window);
-json_t		*dash_user_json(const struct user *);		/* new */
 
 /* dash_alias.c */
 void		 dash_h_aliases(struct req *, const char *);

@@ -33,6 +33,11 @@ COMPARATORS = ('strcmp', 'strncmp', 'strcasecmp', 'strncasecmp', 'memcmp',
                'bcmp', 'strcoll', 'g_strcmp0', 'g_str_equal',
                'g_ascii_strcasecmp', 'g_ascii_strncasecmp', 'wcscmp')
 
+# The names of secrets in the credential files of bipostal-dash: Basic
+# passwords, TOTP codes and secrets, the enrolment ticket.
+DASH_AUTH_SECRETS = (r'h|pw|pass|old|code|secret32|raw|sent|candidate|'
+                     r'ticket|want')
+
 # Identifiers that hold a secret.  '*' applies to every file; a file's own
 # entries add the names it uses for its secrets (its "want" is the
 # expected signature, for instance).  Alias and reply tokens are not
@@ -45,8 +50,9 @@ SECRETS = {
          r'bearer|jwt',
     'dash/dash_jwt.c': r'want|d2|tok|s',	# HS256: expected, got, token
     'dash/dash_alias.c': r'want',		# the unsubscribe signature
-    'dash/dash_auth.c': r'h|pw|pass|old|code|secret32|raw|sent|candidate|'
-        r'ticket|want',		# TOTP codes, enrolment ticket
+    'dash/dash_session.c': DASH_AUTH_SECRETS,
+    'dash/dash_totp.c': DASH_AUTH_SECRETS,
+    'dash/dash_user.c': DASH_AUTH_SECRETS,
     'milter/milter_rewrite.c': r'key',		# the HMAC key
     'milter/milter_mail.c': r'key',
     'store/bounce.c': r'got|want|key',	# bounce MAC: got, expected, key
@@ -56,15 +62,15 @@ SECRETS = {
 # Comparisons whose arguments mention a secret's name but compare no
 # secret: file, the call as written (blanks squeezed), why.
 ALLOW = [
-    ('dash/dash_auth.c', 'strncasecmp(h, "Basic ", 6)',
+    ('dash/dash_session.c', 'strncasecmp(h, "Basic ", 6)',
      'the scheme word of the Authorization value, before any credential'),
-    ('dash/dash_auth.c', 'strncasecmp(h, "Bearer ", 7)',
+    ('dash/dash_session.c', 'strncasecmp(h, "Bearer ", 7)',
      'the scheme word of the Authorization value, before any credential'),
-    ('dash/dash_auth.c', 'strncasecmp(h, "BIPostal-Server-Key ", 20)',
+    ('dash/dash_session.c', 'strncasecmp(h, "BIPostal-Server-Key ", 20)',
      'the scheme word; the key itself goes through ct_equal'),
-    ('dash/dash_auth.c', 'strcmp(json_string_value(aud), want)',
+    ('dash/dash_session.c', 'strcmp(json_string_value(aud), want)',
      'the audience claim of a token whose signature passed: public'),
-    ('dash/dash_auth.c', 'strcmp(json_string_value(v), want)',
+    ('dash/dash_session.c', 'strcmp(json_string_value(v), want)',
      'the audience claim of a token whose signature passed: public'),
     ('store/passwd.c', 'strncmp(encoded, "$argon2id$", 10)',
      'the algorithm tag of a stored hash (public); argon2 compares the hash'),
@@ -84,19 +90,19 @@ FORBIDDEN_CALLS = {
 # Where a secret must be compared, and how (a regex over the blanked text).
 REQUIRED = [
     ('dash/dash_jwt.c', r'ct_equal\(d2 \+ 1,', 'the HS256 bearer signature'),
-    ('dash/dash_auth.c', r'ct_equal\(h, strlen\(h\), dash_keys\.server,',
+    ('dash/dash_session.c', r'ct_equal\(h, strlen\(h\), dash_keys\.server,',
      'the BIPostal-Server-Key'),
     ('dash/dash_alias.c', r'ct_equal\(sig, strlen\(sig\), want,',
      'the one-click unsubscribe signature'),
     ('store/bounce.c', r'ct_equal\(got, strlen\(got\), want, MAC_HEX\)',
      'the bounce address MAC'),
-    ('dash/dash_auth.c', r'ct_equal\(sent, strlen\(sent\), candidate,',
+    ('dash/dash_totp.c', r'ct_equal\(sent, strlen\(sent\), candidate,',
      'the TOTP code in that callback'),
-    ('dash/dash_auth.c', r'ct_equal\(ticket, strlen\(ticket\), want,',
+    ('dash/dash_totp.c', r'ct_equal\(ticket, strlen\(ticket\), want,',
      'the TOTP enrolment ticket'),
     ('store/passwd.c', r'\bargon2id_verify\(',
      'the password hash (libargon2 compares in constant time)'),
-    ('dash/dash_auth.c', r'\boath_totp_validate\w*_callback\(',
+    ('dash/dash_totp.c', r'\boath_totp_validate\w*_callback\(',
      "the TOTP code, through liboath's callback form,"),
 ]
 
@@ -199,11 +205,11 @@ MUTATIONS = [
      'strcmp(sig, want) != 0'),
     ('dash/dash_jwt.c', r'ct_equal\(d2 \+ 1, strlen\(d2 \+ 1\), want, strlen\(want\)\)',
      'strcmp(d2 + 1, want) == 0'),
-    ('dash/dash_auth.c', r'ct_equal\(h, strlen\(h\),\s*dash_keys\.server, dash_keys\.server_len\)',
+    ('dash/dash_session.c', r'ct_equal\(h, strlen\(h\),\s*dash_keys\.server, dash_keys\.server_len\)',
      'strncmp(h, dash_keys.server, dash_keys.server_len) == 0'),
     ('store/bounce.c', r'ct_equal\(got, strlen\(got\), want, MAC_HEX\)',
      'memcmp(got, want, MAC_HEX) == 0'),
-    ('dash/dash_auth.c', r'ct_equal\(sent, strlen\(sent\), candidate, strlen\(candidate\)\) \?\s*0 : 1',
+    ('dash/dash_totp.c', r'ct_equal\(sent, strlen\(sent\), candidate, strlen\(candidate\)\) \?\s*0 : 1',
      'strcmp(sent, candidate)'),
     ('store/passwd.c', r'(passwd_verify\(const char \*encoded, const char \*pw\)\n\{)',
      '\\1\n\tif (strcmp(pw, "x") == 0) return (1);'),
