@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "milter_rewrite.h"
 
@@ -105,6 +106,19 @@ check_dsn(const struct rewrite_dsn *d)
 		broken("a DSN status class other than 2, 4, 5");
 }
 
+/* has_owner - the owner's address in plain bytes, any case */
+static int
+has_owner(const unsigned char *p, size_t n)
+{
+	static const char o[] = "owner@real.test";
+	size_t	 i, k = sizeof(o) - 1;
+
+	for (i = 0; i + k <= n; i++)
+		if (strncasecmp((const char *)p + i, o, k) == 0)
+			return (1);
+	return (0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -112,6 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rewrite_env env;
 	struct rewrite_result r;
 	struct rewrite_dsn d;
+	struct rewrite_reply_out ro;
 	enum rewrite_status st;
 
 	if (!init) {
@@ -147,7 +162,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.owner = "owner@real.test";
 	env.recipient = "s@site.test";
 	env.trusted_authserv = "mx.alias.test";
+	env.key = (const unsigned char *)"0123456789abcdef0123456789abcdef";
+	env.keylen = 32;
+	env.raw = data;
+	env.rawlen = size;
+	memset(&ro, 0, sizeof(ro));
+	env.reply_out = &ro;
 	st = rewrite_message(&env, data, size, &r);
+	if (st == REWRITE_OK && r.body_changed && has_owner(r.body, r.body_len))
+		broken("the owner's address left in a reply body");
 	check(st, &r);
 	rewrite_result_free(&r);
 	return (0);
