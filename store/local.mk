@@ -17,8 +17,4 @@ store_libbipostal_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MARIADB_CFLAGS) \
 BIPOSTAL_LIBS = store/libbipostal.a $(SQLITE_LIBS) $(MARIADB_LIBS) \
 	$(HIREDIS_LIBS) $(ARGON2_LIBS) $(CRYPTO_LIBS) -lpthread
 
-sbin_PROGRAMS += bipostalctl
-bipostalctl_SOURCES = store/bipostalctl.c
-bipostalctl_LDADD = $(BIPOSTAL_LIBS)
-
-dist_man_MANS += store/bipostal.conf.5 store/bipostalctl.8
+dist_man_MANS += store/bipostal.conf.5

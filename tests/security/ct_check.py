@@ -2,8 +2,9 @@
 """ct_check - no secret is compared with strcmp, memcmp or their kin.
 
 usage: ct_check.py [--self-test] [--root DIR]
-Scans the C sources of the daemons and their library (dash/, milter/,
-postmap-daemon/, store/ under DIR, default the source tree) and prints
+Scans the C sources of the daemons, bipostalctl and their library (ctl/,
+dash/, milter/, postmap-daemon/, store/ under DIR, default the source
+tree) and prints
 TAP:
 
  1. every call of a byte or string comparison (COMPARATORS) whose
@@ -106,7 +107,7 @@ REQUIRED = [
      "the TOTP code, through liboath's callback form,"),
 ]
 
-SOURCE_DIRS = ('dash', 'milter', 'postmap-daemon', 'store')
+SOURCE_DIRS = ('ctl', 'dash', 'milter', 'postmap-daemon', 'store')
 
 
 def blank(text):
