@@ -139,6 +139,19 @@ dash_h_me(struct req *r, const char *arg)
 	dash_reply_json(r, 200, dash_user_json(&r->user));
 }
 
+/* setting_word - 0 if v is the string w0, 1 if w1, else -1 */
+static int
+setting_word(json_t *v, const char *w0, const char *w1)
+{
+	const char *s = json_string_value(v);
+
+	if (s != NULL && strcmp(s, w0) == 0)
+		return (0);
+	if (s != NULL && strcmp(s, w1) == 0)
+		return (1);
+	return (-1);
+}
+
 /*
  * dash_h_settings - PATCH /v1/me {disabled_action: discard|reject,
  * content_policy: strip|keep, password + old_password}
@@ -149,32 +162,26 @@ dash_h_settings(struct req *r, const char *arg)
 	json_t		*b, *v;
 	struct user	 u = r->user;
 	const char	*key, *s;
+	int		 k;
 
 	if ((b = dash_body_json(r)) == NULL)
 		return;
 	json_object_foreach(b, key, v) {
 		if (strcmp(key, "disabled_action") == 0) {
-			s = json_string_value(v);
-			if (s != NULL && strcmp(s, "discard") == 0)
-				u.disabled_action = DISABLED_DISCARD;
-			else if (s != NULL && strcmp(s, "reject") == 0)
-				u.disabled_action = DISABLED_REJECT;
-			else {
+			if ((k = setting_word(v, "discard", "reject")) < 0) {
 				dash_error(r, 400, DASH_E_PARAM,
 				    "disabled_action: discard or reject");
 				goto done;
 			}
+			u.disabled_action = k ? DISABLED_REJECT :
+			    DISABLED_DISCARD;
 		} else if (strcmp(key, "content_policy") == 0) {
-			s = json_string_value(v);
-			if (s != NULL && strcmp(s, "strip") == 0)
-				u.content_policy = CONTENT_STRIP;
-			else if (s != NULL && strcmp(s, "keep") == 0)
-				u.content_policy = CONTENT_KEEP;
-			else {
+			if ((k = setting_word(v, "strip", "keep")) < 0) {
 				dash_error(r, 400, DASH_E_PARAM,
 				    "content_policy: strip or keep");
 				goto done;
 			}
+			u.content_policy = k ? CONTENT_KEEP : CONTENT_STRIP;
 		} else if (strcmp(key, "password") == 0) {
 			const char *old = json_string_value(json_object_get(b,
 			    "old_password"));

@@ -123,32 +123,40 @@ redis_down(struct redis *r, const char *what, const char *err)
 	r->retry_ms = bp_mono_ms() + REDIS_RETRY_MS;
 }
 
+/* redis_setup1 - one command of the setup of a fresh context (argv
+ * form); 0, or -1 with the context dropped: no reply or an error reply */
+static int
+redis_setup1(struct redis *r, int argc, const char **argv)
+{
+	redisReply *rep;
+
+	rep = redisCommandArgv(r->c, argc, argv, NULL);
+	if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+		redis_down(r, argv[0], rep ? rep->str : r->c->errstr);
+		if (rep)
+			freeReplyObject(rep);
+		return (-1);
+	}
+	freeReplyObject(rep);
+	return (0);
+}
+
 /* redis_setup - AUTH and SELECT on a fresh context; 0 or -1 */
 static int
 redis_setup(struct redis *r)
 {
-	redisReply *rep;
+	const char *argv[2];
+	char	 db[16];
 
-	if (r->password != NULL) {
-		rep = redisCommand(r->c, "AUTH %s", r->password);
-		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			redis_down(r, "AUTH", rep ? rep->str : r->c->errstr);
-			if (rep)
-				freeReplyObject(rep);
-			return (-1);
-		}
-		freeReplyObject(rep);
-	}
-	if (r->db != 0) {
-		rep = redisCommand(r->c, "SELECT %d", r->db);
-		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
-			redis_down(r, "SELECT", rep ? rep->str : r->c->errstr);
-			if (rep)
-				freeReplyObject(rep);
-			return (-1);
-		}
-		freeReplyObject(rep);
-	}
+	argv[0] = "AUTH";
+	argv[1] = r->password;
+	if (r->password != NULL && redis_setup1(r, 2, argv) != 0)
+		return (-1);
+	snprintf(db, sizeof(db), "%d", r->db);
+	argv[0] = "SELECT";
+	argv[1] = db;
+	if (r->db != 0 && redis_setup1(r, 2, argv) != 0)
+		return (-1);
 	return (0);
 }
 
