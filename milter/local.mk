@@ -20,6 +20,7 @@ dist_milter_templates_DATA = milter/templates/header.txt \
 
 sbin_PROGRAMS += bipostal-milter
 bipostal_milter_SOURCES = milter/milter.c milter/milter_mail.c \
+	milter/milter_mail.h milter/milter_rcpt.c milter/milter_eom.c \
 	milter/milter_later.c milter/milter.h
 bipostal_milter_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS)
