@@ -21,7 +21,10 @@
  *				the discard agent; bipostal-milter turns it
  *				into a notification for the alias owner).
  *   reply TOKEN@alias_domain   the external sender a reply address
- *				stands for: OK sender@site | NOTFOUND
+ *				stands for: OK sender@site | NOTFOUND (also
+ *				when its alias is deleted, expired or its
+ *				owner revoked: route_verdict decides, as for
+ *				the alias map and the milter)
  *   any other map		PERM unknown map
  *
  * Keys are folded to lower case.  A "+extension" in the local part is
@@ -291,8 +294,34 @@ postmapd_reply(struct store *st, const char *tok, char *out, size_t size,
 	struct reply r;
 	enum store_status s;
 
+	struct alias_route ar;
+	const char *why = NULL;
+
 	memset(&r, 0, sizeof(r));
 	s = store_reply_get(st, tok, &r);
+	if (s == STORE_OK) {
+		/* the alias must still live: a gone one's reply addresses
+		 * are gone with it (route_verdict, as for the milter) */
+		memset(&ar, 0, sizeof(ar));
+		s = store_alias_route(st, r.alias, &ar);
+		if (s == STORE_OK) {
+			switch (route_verdict(&ar, bp_now(), &why)) {
+			case ROUTE_GONE:
+				if (log_verbose)
+					log_info("reply %.8s: alias %s: not "
+					    "found", tok, why);
+				return (postmapd_say(out, size,
+				    STORE_NOTFOUND, ""));
+			case ROUTE_UNSURE:
+				log_error("reply %.8s: alias in unknown "
+				    "status %d", tok, (int)ar.status);
+				return (postmapd_say(out, size, STORE_TEMP,
+				    "bad alias status"));
+			default:
+				break;
+			}
+		}
+	}
 	*sst = s;
 	if (s != STORE_OK)
 		return (postmapd_fail(out, size, "reply", tok, s));

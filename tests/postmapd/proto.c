@@ -261,7 +261,7 @@ main(void)
 	struct store *st;
 	struct user u1, u2, u3;
 	struct alias a_act, a_dis, a_rej, a_del, a_exp, a_rev, a_hang;
-	struct reply rp;
+	struct reply rp, rp_exp, rp_del, rp_rev, rp_dis;
 	enum store_status ss;
 	const char *why, *env;
 	char	req[12000], want[600], out[2048];
@@ -309,6 +309,16 @@ main(void)
 	    store_alias_create(st, u1.id, "hang.test", 0, &a_hang,
 	    &created) != STORE_OK)
 		bail("alias_create");
+	/* reply addresses made while their aliases were active */
+	if (store_reply_get_or_create(st, a_exp.token, "shop@site.test",
+	    &rp_exp) != STORE_OK ||
+	    store_reply_get_or_create(st, a_del.token, "shop@site.test",
+	    &rp_del) != STORE_OK ||
+	    store_reply_get_or_create(st, a_rev.token, "shop@site.test",
+	    &rp_rev) != STORE_OK ||
+	    store_reply_get_or_create(st, a_dis.token, "shop@site.test",
+	    &rp_dis) != STORE_OK)
+		bail("reply addresses");
 	if (store_alias_set_status(st, a_dis.token, ALIAS_INACTIVE) !=
 	    STORE_OK ||
 	    store_alias_set_status(st, a_rej.token, ALIAS_INACTIVE) !=
@@ -373,6 +383,17 @@ main(void)
 	is_str(q(req), "OK shop@site.test", "reply map: OK sender");
 	snprintf(req, sizeof(req), "reply %s@" DOMAIN, a_act.token);
 	is_str(q(req), "NOTFOUND ", "reply map, alias token: NOTFOUND");
+	/* what an alias's state means is decided once (route.c): a reply
+	 * address lives and dies with its alias, expiry included */
+	snprintf(req, sizeof(req), "reply %s@" DOMAIN, rp_exp.token);
+	is_str(q(req), "NOTFOUND ", "reply map, expired alias: NOTFOUND");
+	snprintf(req, sizeof(req), "reply %s@" DOMAIN, rp_del.token);
+	is_str(q(req), "NOTFOUND ", "reply map, deleted alias: NOTFOUND");
+	snprintf(req, sizeof(req), "reply %s@" DOMAIN, rp_rev.token);
+	is_str(q(req), "NOTFOUND ", "reply map, owner revoked: NOTFOUND");
+	snprintf(req, sizeof(req), "reply %s@" DOMAIN, rp_dis.token);
+	is_str(q(req), "OK shop@site.test",
+	    "reply map, disabled alias: OK (its owner may still write)");
 	snprintf(req, sizeof(req), "virtual %s@" DOMAIN, a_act.token);
 	is_str(q(req), "PERM unknown map", "unknown map: PERM");
 
