@@ -22,7 +22,7 @@ dist_mysqlsql_DATA = $(MYSQL_SQL)
 # Each file becomes one initializer { version, "name", "sql text" }, in
 # the order listed, for an array of
 #	struct { int version; const char *name; const char *sql; }
-# in store_sqlite.c and store_mysql.c.
+# in sql_sqlite.c and sql_mysql.c.
 SQL_TO_C = for f in $$files; do \
 	b=`basename $$f .sql`; \
 	v=`echo $$b | sed -e 's/_.*//' -e 's/^0*//'`; \
@@ -40,5 +40,5 @@ sql/mysql_migrations.h: $(MYSQL_SQL) sql/local.mk
 	{ $(SQL_TO_C); } > $@-t && mv $@-t $@
 
 CLEANFILES += sql/sqlite_migrations.h sql/mysql_migrations.h
-store/libbipostal_a-store_sqlite.$(OBJEXT): sql/sqlite_migrations.h
-store/libbipostal_a-store_mysql.$(OBJEXT): sql/mysql_migrations.h
+store/libbipostal_a-sql_sqlite.$(OBJEXT): sql/sqlite_migrations.h
+store/libbipostal_a-sql_mysql.$(OBJEXT): sql/mysql_migrations.h

@@ -1,9 +1,10 @@
 # libbipostal: configuration, logging, tokens, netstrings, passwords, signed
-# bounce addresses and the store with its SQLite, MySQL/MariaDB and Redis
-# backends.
+# bounce addresses and the store: one SQL layer (store_sql.c) over a
+# SQLite and a MySQL/MariaDB driver, and Redis in front.
 noinst_LIBRARIES += store/libbipostal.a
 store_libbipostal_a_SOURCES = \
-	store/store.h store/store.c store/store_sqlite.c store/store_mysql.c \
+	store/store.h store/store.c store/store_sql.c store/sql_driver.h \
+	store/sql_sqlite.c store/sql_mysql.c \
 	store/redis.h store/redis.c \
 	store/conf.h store/conf.c store/log.h store/log.c \
 	store/util.h store/util.c store/token.h store/token.c \

@@ -31,6 +31,9 @@
  *
  * With log_verbose every call is traced: "store sqlite: alias_get
  * 1a2b3c4d: ok" (tokens cut to 8 characters, addresses never logged).
+ *
+ * Capabilities (store_caps, store_missing) come from the backend the URI
+ * scheme names, so that no program looks at the scheme itself.
  */
 #include "config.h"
 
@@ -185,15 +188,29 @@ store_printable(const char *s, size_t max, int allow_space)
 	return (1);
 }
 
+/* store_backend - the backend the URI scheme names; NULL if none */
+static const struct store_backend *
+store_backend(const char *uri)
+{
+	const struct store_backend *const *be;
+	size_t	n;
+
+	for (be = store_backends; uri != NULL && *be != NULL; be++) {
+		n = strlen((*be)->name);
+		if (strncmp(uri, (*be)->name, n) == 0 && uri[n] == ':')
+			return (*be);
+	}
+	return (NULL);
+}
+
 /* store_open - pick the backend by URI scheme and open it */
 struct store *
 store_open(const char *uri, enum store_status *status, const char **why)
 {
-	const struct store_backend *const *be;
+	const struct store_backend *be;
 	enum store_status dummy_status;
 	const char *dummy_why;
 	struct store *st;
-	size_t	n;
 
 	if (status == NULL)
 		status = &dummy_status;
@@ -204,19 +221,14 @@ store_open(const char *uri, enum store_status *status, const char **why)
 		*why = "no store configured";
 		return (NULL);
 	}
-	for (be = store_backends; *be != NULL; be++) {
-		n = strlen((*be)->name);
-		if (strncmp(uri, (*be)->name, n) == 0 && uri[n] == ':')
-			break;
-	}
-	if (*be == NULL) {
+	if ((be = store_backend(uri)) == NULL) {
 		*why = "unknown store URI scheme (want sqlite: or mysql://)";
 		return (NULL);
 	}
 	*why = "";
-	st = (*be)->open(uri, status, why);
+	st = be->open(uri, status, why);
 	if (log_verbose)
-		log_info("store %s: open: %s%s%s", (*be)->name,
+		log_info("store %s: open: %s%s%s", be->name,
 		    store_strstatus(st ? STORE_OK : *status),
 		    st ? "" : ": ", st ? "" : *why);
 	return (st);
@@ -228,6 +240,24 @@ store_close(struct store *st)
 {
 	if (st != NULL)
 		st->be->close(st);
+}
+
+/* store_caps - what the store uri names can do */
+unsigned
+store_caps(const char *uri)
+{
+	const struct store_backend *be = store_backend(uri);
+
+	return (be != NULL && be->caps != NULL ? be->caps(uri) : 0);
+}
+
+/* store_missing - is uri a store file that is not there */
+int
+store_missing(const char *uri)
+{
+	const struct store_backend *be = store_backend(uri);
+
+	return (be != NULL && be->missing != NULL && be->missing(uri));
 }
 
 /* store_migrate - create or upgrade the tables */

@@ -5,7 +5,8 @@
  * URI scheme of the "store" parameter: sqlite:/path/file.db or
  * mysql://user:password@host:port/db.  Only store.c calls the backends: it
  * checks arguments and sizes, folds keys to lower case and traces, so that a
- * backend is only its own SQL.
+ * backend is only its own SQL.  The sqlite and mysql backends are one SQL
+ * layer (store_sql.c) over a driver each (sql_driver.h).
  *
  * Every lookup returns an enum store_status that tells apart:
  *   STORE_OK        found / done
@@ -199,6 +200,10 @@ struct store_backend {
 	enum store_status (*mark)(struct store *, uint64_t *);
 	enum store_status (*migrate)(struct store *);
 	enum store_status (*ping)(struct store *);
+	/* what the store named by uri can do (STORE_CAP_*), and whether
+	 * it is a file that is not there; nothing is opened */
+	unsigned	(*caps)(const char *uri);
+	int		(*missing)(const char *uri);
 
 	enum store_status (*user_create)(struct store *, const char *email,
 			    const char *pwhash, const char *queue_id, int64_t now,
@@ -272,6 +277,25 @@ struct store_backend {
 struct store {				/* backends embed this first */
 	const struct store_backend *be;
 };
+
+/* Capabilities: what a store can do, declared by its backend and known
+ * from the URI alone, so that no program asks which backend it has. */
+#define STORE_CAP_FILE		0x01	/* a file this process opens, no
+					 * server: a lookup never waits for
+					 * the network, and a handle keeps
+					 * the file it opened even when it
+					 * is replaced or made unreadable */
+#define STORE_CAP_ONE_WRITER	0x02	/* writers take turns on one lock
+					 * and each commit waits for the
+					 * disk: group them (batches) */
+#define STORE_CAP_MARK		0x04	/* store_mark can tell */
+
+/* store_caps - the STORE_CAP_* flags of the store uri names; 0 for an
+ * unknown scheme */
+unsigned	 store_caps(const char *uri);
+/* store_missing - 1 when uri names a store file that is not there:
+ * opening it would make an empty store, where every alias is NOTFOUND */
+int		 store_missing(const char *uri);
 
 /* store_open - connect to the store named by uri; NULL and *why on error.
  * *status tells STORE_TEMP (server down: retry) from STORE_PERM (bad uri).

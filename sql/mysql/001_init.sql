@@ -1,6 +1,6 @@
 -- 001_init.sql - the BIPostal schema for MySQL/MariaDB, version 1
 --
--- Applied by store_mysql.c on open (and by "bipostalctl migrate") under
+-- Applied by sql_mysql.c on open (and by "bipostalctl migrate") under
 -- GET_LOCK('bipostal_migrate'), then recorded in schema_version; several
 -- hosts migrating at once apply it once.  MySQL DDL is not transactional,
 -- so every statement is safe to run twice (IF NOT EXISTS).  Same tables

@@ -1,6 +1,6 @@
 -- 001_init.sql - the BIPostal schema for SQLite, version 1
 --
--- Applied by store_sqlite.c on open (and by "bipostalctl migrate") inside
+-- Applied by sql_sqlite.c on open (and by "bipostalctl migrate") inside
 -- one BEGIN IMMEDIATE transaction, then recorded in schema_version.  The
 -- MySQL schema in sql/mysql/ has the same tables and columns.
 -- Times are Unix seconds; 0 means "never" / "none".

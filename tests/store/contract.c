@@ -538,7 +538,7 @@ test_mark(void)
 	uint64_t m1, m2, m3;
 	int	c;
 
-	if (strncmp(uri, "sqlite:", 7) != 0) {
+	if ((store_caps(uri) & STORE_CAP_MARK) == 0) {
 		is_int(store_mark(st, &m1), STORE_PERM,
 		    "mark: this backend cannot tell (PERM)");
 		return;
