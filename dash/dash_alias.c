@@ -24,7 +24,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,30 +37,9 @@
 #define LIST_KEEP_MAX	(32 * 1024)	/* alias list answers kept per handle */
 
 /*
- * Writes go through write_run.  With SQLite every commit waits for the
- * disk, so writers that arrive while one commits queue here, and the
- * next to run takes the whole queue: all their writes in one transaction
- * (store_batch_begin/end) on its store handle, one wait for the disk.
- * Each write still succeeds or fails alone.  Queueing our own writers
- * also keeps them out of SQLite's busy sleeps.  Other backends commit
- * at once, each on its own connection.
- */
-struct write_job {
-	enum store_status (*fn)(struct store *, void *);
-	void		*arg;
-	enum store_status status;
-	int		 done;
-	struct write_job *next;
-};
-
-static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t write_cv = PTHREAD_COND_INITIALIZER;
-static struct write_job *write_head, **write_tail = &write_head;
-static int write_busy;
-
-/*
- * write_run - fn(store, arg) as part of the next batch; its status, or
- * the batch's commit failure.  fn makes store calls on the store it is
+ * write_run - fn(store, arg) as part of the next group commit: see
+ * store_group_write (with SQLite, writers that arrive while one commits
+ * share the next transaction).  fn makes store calls on the store it is
  * given only (it may run on another request's thread and handle) and
  * never calls write_run itself.
  */
@@ -69,47 +47,7 @@ static enum store_status
 write_run(struct req *r, enum store_status (*fn)(struct store *, void *),
     void *arg)
 {
-	struct write_job job, *batch, *j, *next;
-	enum store_status s;
-
-	if (strncmp(r->cf->store, "sqlite:", 7) != 0)
-		return (fn(r->db->st, arg));
-	memset(&job, 0, sizeof(job));
-	job.fn = fn;
-	job.arg = arg;
-	pthread_mutex_lock(&write_mu);
-	*write_tail = &job;
-	write_tail = &job.next;
-	while (!job.done && write_busy)
-		pthread_cond_wait(&write_cv, &write_mu);
-	if (job.done) {
-		pthread_mutex_unlock(&write_mu);
-		return (job.status);
-	}
-	/* our turn: take everything queued, ours first among them */
-	write_busy = 1;
-	batch = write_head;
-	write_head = NULL;
-	write_tail = &write_head;
-	pthread_mutex_unlock(&write_mu);
-
-	s = store_batch_begin(r->db->st);
-	for (j = batch; j != NULL; j = j->next)
-		j->status = s == STORE_OK ? j->fn(r->db->st, j->arg) : s;
-	if (s == STORE_OK && (s = store_batch_end(r->db->st)) != STORE_OK)
-		for (j = batch; j != NULL; j = j->next)
-			if (j->status == STORE_OK)
-				j->status = s;
-
-	pthread_mutex_lock(&write_mu);
-	for (j = batch; j != NULL; j = next) {
-		next = j->next;		/* j may go once it is done */
-		j->done = 1;
-	}
-	write_busy = 0;
-	pthread_cond_broadcast(&write_cv);
-	pthread_mutex_unlock(&write_mu);
-	return (job.status);
+	return (store_group_write(r->db->st, fn, arg));
 }
 
 struct event_job {

@@ -33,10 +33,13 @@
  * 1a2b3c4d: ok" (tokens cut to 8 characters, addresses never logged).
  *
  * Capabilities (store_caps, store_missing) come from the backend the URI
- * scheme names, so that no program looks at the scheme itself.
+ * scheme names, so that no program looks at the scheme itself.  Group
+ * commit (store_group_write) is here too: it needs only a backend's
+ * batches and its word that writers take turns (STORE_CAP_ONE_WRITER).
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,7 +229,8 @@ store_open(const char *uri, enum store_status *status, const char **why)
 		return (NULL);
 	}
 	*why = "";
-	st = be->open(uri, status, why);
+	if ((st = be->open(uri, status, why)) != NULL)
+		st->uri = xstrdup(uri);
 	if (log_verbose)
 		log_info("store %s: open: %s%s%s", be->name,
 		    store_strstatus(st ? STORE_OK : *status),
@@ -238,8 +242,12 @@ store_open(const char *uri, enum store_status *status, const char **why)
 void
 store_close(struct store *st)
 {
-	if (st != NULL)
-		st->be->close(st);
+	if (st == NULL)
+		return;
+	if (st->uri != NULL)
+		explicit_bzero(st->uri, strlen(st->uri));
+	free(st->uri);
+	st->be->close(st);
 }
 
 /* store_caps - what the store uri names can do */
@@ -258,6 +266,92 @@ store_missing(const char *uri)
 	const struct store_backend *be = store_backend(uri);
 
 	return (be != NULL && be->missing != NULL && be->missing(uri));
+}
+
+/*
+ * Group commit.  Writers that arrive while one commits queue here, and
+ * the next to run takes every queued job of the same store: all of them
+ * in one batch on its handle, one wait for the disk.  Queueing our own
+ * writers also keeps them out of the engine's busy sleeps.
+ */
+struct store_job {
+	enum store_status (*fn)(struct store *, void *);
+	void		*arg;
+	const char	*uri;
+	enum store_status status;
+	int		 done;
+	struct store_job *next;
+};
+
+static pthread_mutex_t store_group_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t store_group_cv = PTHREAD_COND_INITIALIZER;
+static struct store_job *store_group_head;
+static int store_group_busy;
+
+/* store_group_take - unlink the queued jobs of uri (locked): the batch */
+static struct store_job *
+store_group_take(const char *uri)
+{
+	struct store_job *batch = NULL, **bt = &batch, **jp, *j;
+
+	for (jp = &store_group_head; (j = *jp) != NULL;) {
+		if (strcmp(j->uri, uri) == 0) {
+			*jp = j->next;
+			j->next = NULL;
+			*bt = j;
+			bt = &j->next;
+		} else
+			jp = &j->next;
+	}
+	return (batch);
+}
+
+/* store_group_write - see store.h */
+enum store_status
+store_group_write(struct store *st,
+    enum store_status (*fn)(struct store *, void *), void *arg)
+{
+	struct store_job job, **tail, *batch, *j, *next;
+	enum store_status s;
+
+	if ((store_caps(st->uri) & STORE_CAP_ONE_WRITER) == 0)
+		return (fn(st, arg));
+	memset(&job, 0, sizeof(job));
+	job.fn = fn;
+	job.arg = arg;
+	job.uri = st->uri;
+	pthread_mutex_lock(&store_group_mu);
+	for (tail = &store_group_head; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = &job;
+	while (!job.done && store_group_busy)
+		pthread_cond_wait(&store_group_cv, &store_group_mu);
+	if (job.done) {
+		pthread_mutex_unlock(&store_group_mu);
+		return (job.status);
+	}
+	/* our turn: take every job queued for our store, ours too */
+	store_group_busy = 1;
+	batch = store_group_take(st->uri);
+	pthread_mutex_unlock(&store_group_mu);
+
+	s = store_batch_begin(st);
+	for (j = batch; j != NULL; j = j->next)
+		j->status = s == STORE_OK ? j->fn(st, j->arg) : s;
+	if (s == STORE_OK && (s = store_batch_end(st)) != STORE_OK)
+		for (j = batch; j != NULL; j = j->next)
+			if (j->status == STORE_OK)
+				j->status = s;
+
+	pthread_mutex_lock(&store_group_mu);
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;		/* j may go once it is done */
+		j->done = 1;
+	}
+	store_group_busy = 0;
+	pthread_cond_broadcast(&store_group_cv);
+	pthread_mutex_unlock(&store_group_mu);
+	return (job.status);
 }
 
 /* store_migrate - create or upgrade the tables */

@@ -276,6 +276,7 @@ struct store_backend {
 
 struct store {				/* backends embed this first */
 	const struct store_backend *be;
+	char		*uri;		/* store.c's: as opened */
 };
 
 /* Capabilities: what a store can do, declared by its backend and known
@@ -287,7 +288,7 @@ struct store {				/* backends embed this first */
 					 * is replaced or made unreadable */
 #define STORE_CAP_ONE_WRITER	0x02	/* writers take turns on one lock
 					 * and each commit waits for the
-					 * disk: group them (batches) */
+					 * disk: see store_group_write */
 #define STORE_CAP_MARK		0x04	/* store_mark can tell */
 
 /* store_caps - the STORE_CAP_* flags of the store uri names; 0 for an
@@ -296,6 +297,16 @@ unsigned	 store_caps(const char *uri);
 /* store_missing - 1 when uri names a store file that is not there:
  * opening it would make an empty store, where every alias is NOTFOUND */
 int		 store_missing(const char *uri);
+/* store_group_write - fn(st2, arg), its status or the failed commit of
+ * its group.  With STORE_CAP_ONE_WRITER, writers that come while one
+ * commits queue, and the next to run takes the whole queue: all their
+ * calls in one batch (store_batch_begin/end) on its own handle st2, one
+ * wait for the disk; each fn still succeeds or fails alone.  Elsewhere
+ * fn runs at once with st2 = st.  fn makes store calls on st2 only (it
+ * may run on another thread, with another handle of the same store) and
+ * never calls store_group_write itself. */
+enum store_status store_group_write(struct store *st,
+		    enum store_status (*fn)(struct store *, void *), void *arg);
 
 /* store_open - connect to the store named by uri; NULL and *why on error.
  * *status tells STORE_TEMP (server down: retry) from STORE_PERM (bad uri).
