@@ -289,25 +289,16 @@ struct wstore {				/* one worker's store handle */
 	uint64_t	 failed;	/* last failed open, 0 = none */
 };
 
-/* sqlite_missing - is uri a SQLite database whose file is not there?
- * Opening would create an empty one, and every alias would be NOTFOUND:
- * answer TEMP until an operator puts the file back (bipostalctl
- * migrate creates it). */
+/* store_absent - is uri a store file that is not there?  Opening would
+ * create an empty one, and every alias would be NOTFOUND: answer TEMP
+ * until an operator puts the file back (bipostalctl migrate creates it). */
 static int
-sqlite_missing(const char *uri)
+store_absent(const char *uri)
 {
-	struct stat sb;
-	const char *path;
-
-	if (strncmp(uri, "sqlite:", 7) != 0)
+	if (!store_missing(uri))
 		return (0);
-	path = uri + 7;
-	if (strncmp(path, "//", 2) == 0)
-		path += 2;
-	if (stat(path, &sb) == 0 || errno != ENOENT)
-		return (0);	/* other errors: let the store say */
 	log_error("store %s: no such file: not creating it (run "
-	    "bipostalctl migrate)", path);
+	    "bipostalctl migrate)", uri);
 	return (1);
 }
 
@@ -320,11 +311,11 @@ worker_store(void *arg)
 	const char *why;
 	uint64_t t = bp_mono_ms();
 
-	/* a SQLite handle keeps its file open: re-open it now and then to
+	/* a handle on a file keeps it open: re-open it now and then to
 	 * notice a file made unreadable or replaced; a server connection
 	 * is dropped on its first failure anyway */
 	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
-	    (strncmp(w->uri, "sqlite:", 7) == 0 &&
+	    ((store_caps(w->uri) & STORE_CAP_FILE) &&
 	    t - w->opened > STORE_REFRESH * 1000))) {
 		store_close(w->st);
 		w->st = NULL;
@@ -336,7 +327,7 @@ worker_store(void *arg)
 		return (NULL);
 	free(w->uri);
 	w->uri = xstrdup(w->want);
-	if (sqlite_missing(w->uri)) {
+	if (store_absent(w->uri)) {
 		w->failed = bp_mono_ms();
 		return (NULL);
 	}
@@ -387,7 +378,7 @@ default_workers(const struct conf *cf)
 {
 	long	n;
 
-	if (strncmp(cf->store, "sqlite:", 7) != 0)
+	if ((store_caps(cf->store) & STORE_CAP_FILE) == 0)
 		return (WORKERS_SERVER);
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return (n < 2 ? 2 : n > WORKERS_SERVER ? WORKERS_SERVER : (int)n);
