@@ -164,8 +164,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.trusted_authserv = "mx.alias.test";
 	env.key = (const unsigned char *)"0123456789abcdef0123456789abcdef";
 	env.keylen = 32;
-	env.raw = data;
-	env.rawlen = size;
 	memset(&ro, 0, sizeof(ro));
 	env.reply_out = &ro;
 	st = rewrite_message(&env, data, size, &r);

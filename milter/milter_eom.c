@@ -515,8 +515,6 @@ eom_reply(SMFICTX *ctx, struct conn *c, struct mail *m)
 	env.trusted_authserv = cf->milter_trusted_authserv;
 	env.key = milter_g.key;
 	env.keylen = milter_g.keylen;
-	env.raw = m->buf;
-	env.rawlen = m->len;
 	env.reply_out = &out;
 
 	rs = rewrite_message(&env, m->buf, m->len, &r);

@@ -35,8 +35,8 @@
  * reply keeps, in a part's fields, in a decoded part or in an attached
  * message, the reply is refused rather than sent.
  *
- * The driver (milter_rewrite.c) hands over the header fields only; the
- * body is parsed again here from env->raw, the same bytes.
+ * The driver (milter_rewrite.c) hands over the message it parsed and
+ * its header fields; the new body is written by its body_write().
  *
  * Failure: rw->status REWRITE_TEMP with the reason in rw->res->why for an
  * internal error or for a refusal (then also in env->reply_out->refused,
@@ -717,25 +717,17 @@ static void
 body_out(struct reply *rp, GMimeMessage *m, int have_mimev)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(m);
-	GMimeFormatOptions *fo = g_mime_format_options_new();
-	GMimeStream *mem = g_mime_stream_mem_new();
-	struct rewrite_result *res = rp->rw->res;
-	GByteArray *ba;
+	GMimeFormatOptions *fo;
 	char	*fields = NULL, *line, *next, *colon, *v;
 
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	if (g_mime_object_write_content_to_stream(top, fo, mem) < 0) {
+	if (body_write(rp->rw->res, top) < 0) {
 		rp->temp = "the body cannot be written";
-		goto out;
+		return;
 	}
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	res->body = xmalloc(ba->len + 1);
-	memcpy(res->body, ba->data, ba->len);
-	res->body_len = ba->len;
-	res->body_changed = 1;
 
 	/* the top part's fields (only Content-* are left: strip_fields),
 	 * formatted by GMime, one field at a time */
+	fo = g_mime_format_options_new();
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
 	fields = g_mime_object_get_headers(top, fo);
 	if (value_leaks(rp, fields)) {
@@ -759,7 +751,6 @@ body_out(struct reply *rp, GMimeMessage *m, int have_mimev)
 		op_add(rp->rw, "MIME-Version", 0, "1.0");
 out:
 	g_free(fields);
-	g_object_unref(mem);
 	g_mime_format_options_free(fo);
 }
 
@@ -945,16 +936,13 @@ sub_free(gpointer p)
 	g_free(sb);
 }
 
-/* reply_headers - see milter_rewrite_int.h: the whole reply rewrite */
+/* reply_rewrite - see milter_rewrite_int.h: the whole reply rewrite */
 void
-reply_headers(struct rw *rw, struct hdr *h, size_t nh)
+reply_rewrite(struct rw *rw, GMimeMessage *m, struct hdr *h, size_t nh)
 {
 	const struct rewrite_env *env = rw->env;
 	struct reply rp;
 	struct sub *own;
-	GMimeStream *stream = NULL;
-	GMimeParser *parser = NULL;
-	GMimeMessage *m = NULL;
 	const char *ar, *why, *at;
 	char	*orig_id = NULL, from[REWRITE_ADDR_MAX + 1];
 	int	 have_mimev = 0;
@@ -981,10 +969,10 @@ reply_headers(struct rw *rw, struct hdr *h, size_t nh)
 	    rp.owner_domain, &why) == AUTHRES_DMARC_PASS)
 		rw->res->dmarc_pass = 1;
 
-	if (env->raw == NULL || env->key == NULL || env->keylen == 0 ||
+	if (env->key == NULL || env->keylen == 0 ||
 	    *rp.owner_domain == '\0' || *rp.alias_domain == '\0') {
-		stop(&rp, REWRITE_TEMP, "reply mode needs the message bytes, "
-		    "the key, the owner and the alias");
+		stop(&rp, REWRITE_TEMP, "reply mode needs the key, the owner "
+		    "and the alias");
 		goto done;
 	}
 	own = g_new0(struct sub, 1);
@@ -1000,15 +988,6 @@ reply_headers(struct rw *rw, struct hdr *h, size_t nh)
 	if (orig_id != NULL && *orig_id == '\0') {
 		g_free(orig_id);
 		orig_id = NULL;
-	}
-
-	stream = g_mime_stream_mem_new_with_buffer((const char *)env->raw,
-	    env->rawlen);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	if ((m = g_mime_parser_construct_message(parser, NULL)) == NULL) {
-		stop(&rp, REWRITE_TEMP, "message cannot be parsed");
-		goto done;
 	}
 	body(&rp, m);
 	if (rw->status != REWRITE_OK || rp.refused || rp.temp)
@@ -1027,10 +1006,4 @@ done:
 	g_ptr_array_free(rp.subs, TRUE);
 	g_free(rp.own_rhs);
 	g_free(orig_id);
-	if (m)
-		g_object_unref(m);
-	if (parser)
-		g_object_unref(parser);
-	if (stream)
-		g_object_unref(stream);
 }

@@ -1621,6 +1621,30 @@ forward_body(struct rw *rw, GMimeMessage *m)
 	return (rw->failed ? -1 : 1);
 }
 
+/* body_write - top's content, as the MTA gets it (CRLF line ends), into
+ * res as the new body; 0, or -1 when GMime cannot write it */
+int
+body_write(struct rewrite_result *res, GMimeObject *top)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *ba;
+	int	 rc = -1;
+
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	if (g_mime_object_write_content_to_stream(top, fo, mem) >= 0) {
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		res->body = xmalloc(ba->len + 1);
+		memcpy(res->body, ba->data, ba->len);
+		res->body_len = ba->len;
+		res->body_changed = 1;
+		rc = 0;
+	}
+	g_object_unref(mem);
+	g_mime_format_options_free(fo);
+	return (rc);
+}
+
 /* rewrite_message - see milter_rewrite.h */
 enum rewrite_status
 rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
@@ -1660,7 +1684,7 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 	}
 
 	if (env->mode == REWRITE_REPLY) {
-		reply_headers(&rw, h, nh);
+		reply_rewrite(&rw, m, h, nh);
 		goto sort;
 	}
 
@@ -1677,24 +1701,9 @@ rewrite_message(const struct rewrite_env *env, const unsigned char *msg,
 		goto fail;
 	}
 	if (body > 0) {
-		GMimeFormatOptions *fo = g_mime_format_options_new();
-		GMimeStream *mem = g_mime_stream_mem_new();
-		GByteArray *ba;
-
 		top = g_mime_message_get_mime_part(m);
-		g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-		if (g_mime_object_write_content_to_stream(top, fo, mem) < 0) {
-			g_object_unref(mem);
-			g_mime_format_options_free(fo);
+		if (body_write(out, top) < 0)
 			goto fail;
-		}
-		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		out->body = xmalloc(ba->len + 1);
-		memcpy(out->body, ba->data, ba->len);
-		out->body_len = ba->len;
-		out->body_changed = 1;
-		g_object_unref(mem);
-		g_mime_format_options_free(fo);
 		top_headers(&rw, top, h, nh);
 	}
 

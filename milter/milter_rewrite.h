@@ -86,10 +86,6 @@ struct rewrite_env {
 	const char	*trusted_authserv;	/* "" = none */
 	const unsigned char *key;	/* secret key: Message-IDs (HMAC) */
 	size_t		 keylen;
-	const unsigned char *raw;	/* the bytes handed to rewrite_message,
-					 * again: the reply rewrite reads the
-					 * body from them (milter_reply.c) */
-	size_t		 rawlen;
 	struct rewrite_reply_out *reply_out;	/* may be NULL */
 
 	/* reply_addr: the reply address for an external sender, written

@@ -114,6 +114,10 @@ char	*text_utf8(GMimePart *);
 void	set_text(GMimePart *, const char *text);
 /* is_type - content type test */
 int	is_type(GMimeObject *, const char *type, const char *sub);
+/* body_write - top's content with CRLF line ends into the result as the
+ * new body (body, body_len, body_changed); 0, or -1 if it cannot be
+ * written */
+int	body_write(struct rewrite_result *, GMimeObject *top);
 
 /* milter_html.c: html_wrap - doc (UTF-8, no NUL) with hdr and ftr (our
  * HTML) in containers marked with nonce, after the body's start and
@@ -133,7 +137,9 @@ char	*html_fallback(const char *doc, size_t len, const char *hdr,
 int	html_verify(const char *doc, size_t len, const char *nonce,
 	    const char **why);
 
-/* milter_reply.c: the headers of an owner's reply */
-void	reply_headers(struct rw *, struct hdr *, size_t nh);
+/* milter_reply.c: reply_rewrite - the whole rewrite of an owner's reply:
+ * m, parsed by the driver, is changed in place; h holds its nh header
+ * fields (borrowed) */
+void	reply_rewrite(struct rw *, GMimeMessage *m, struct hdr *, size_t nh);
 
 #endif

@@ -320,8 +320,6 @@ run(struct out *o, const char *msg, const char *key)
 	env.trusted_authserv = "mx.alias.test";
 	env.key = (const unsigned char *)key;
 	env.keylen = strlen(key);
-	env.raw = (const unsigned char *)msg;
-	env.rawlen = strlen(msg);
 	env.reply_out = &o->ro;
 	o->st = rewrite_message(&env, (const unsigned char *)msg, strlen(msg),
 	    &o->r);
@@ -775,14 +773,12 @@ check_limits(void)
 	env.key = (const unsigned char *)"k";
 	env.keylen = 1;
 	env.max_depth = 20;
-	env.raw = (const unsigned char *)m->str;
-	env.rawlen = m->len;
 	is_int(rewrite_message(&env, (const unsigned char *)m->str, m->len, &r),
 	    REWRITE_TOO_DEEP, "limits: 40 nested multiparts in a reply: too deep");
 	rewrite_result_free(&r);
-	env.raw = NULL;
+	env.key = NULL;
 	is_int(rewrite_message(&env, (const unsigned char *)m->str, m->len, &r),
-	    REWRITE_TEMP, "limits: no raw bytes in the env: tempfail, nothing sent");
+	    REWRITE_TEMP, "limits: no key in the env: tempfail, nothing sent");
 	ok(r.nops == 0 && r.why != NULL, "... with a reason (%s)", r.why);
 	rewrite_result_free(&r);
 	g_string_free(m, TRUE);

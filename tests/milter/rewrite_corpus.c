@@ -1421,8 +1421,6 @@ check_reply(void)
 	env.trusted_authserv = "mx.alias.test";
 	env.key = (const unsigned char *)"reply key";
 	env.keylen = 9;
-	env.raw = (const unsigned char *)msg;	/* the body is read from here */
-	env.rawlen = sizeof(msg) - 1;
 	is_int(rewrite_message(&env, (const unsigned char *)msg, sizeof(msg) - 1, &r),
 	    REWRITE_OK, "reply: ok");
 	is_str(r.from_addr, "Owner@Real.example", "reply: From address reported");
