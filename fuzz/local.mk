@@ -108,7 +108,7 @@ fuzz-conf:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -I$(top_builddir) -I$(top_srcdir)/store \
 	    $(top_srcdir)/fuzz/conf_fuzz.c $(top_srcdir)/store/conf.c \
-	    $(top_srcdir)/store/addr.c \
+	    $(top_srcdir)/store/addr.c $(top_srcdir)/store/uri.c \
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    -o fuzz/conf_fuzz-libfuzzer
 .PHONY: fuzz-conf

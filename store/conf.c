@@ -28,6 +28,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "uri.h"
 #include "util.h"
 
 #ifndef LOCALSTATEDIR
@@ -163,21 +164,36 @@ check_domain(const char *v)
 static int
 check_store(const char *v)
 {
-	if (strncmp(v, "sqlite:", 7) == 0)
-		return (v[7] != '\0');
-	return (strncmp(v, "mysql://", 8) == 0 && v[8] != '\0');
+	struct uri u;
+	const char *why;
+	int	 ok;
+
+	if (uri_parse(v, strlen(v), &u, &why) < 0)
+		return (0);
+	ok = (strcmp(u.scheme, "sqlite") == 0 && !u.has_authority &&
+	    u.path[0] != '\0' && u.nparam == 0) ||
+	    (strcmp(u.scheme, "mysql") == 0 && u.host_type != URI_HOST_NONE);
+	uri_clear(&u);
+	return (ok);
 }
 
-/* check_redis - empty (no Redis), redis://HOST... or unix:/PATH */
+/* check_redis - empty (no Redis), redis://HOST... or unix:/PATH, as
+ * uri.c reads them (redis.c reads them so too) */
 static int
 check_redis(const char *v)
 {
+	struct uri u;
+	const char *why;
+	int	 ok;
+
 	if (*v == '\0')
 		return (1);
-	if (strncmp(v, "unix:", 5) == 0)
-		return (v[5] == '/');
-	return (strncmp(v, "redis://", 8) == 0 && v[8] != '\0' &&
-	    v[8] != '/');
+	if (uri_parse(v, strlen(v), &u, &why) < 0)
+		return (0);
+	ok = (strcmp(u.scheme, "unix") == 0 && u.path[0] == '/') ||
+	    (strcmp(u.scheme, "redis") == 0 && u.host_type != URI_HOST_NONE);
+	uri_clear(&u);
+	return (ok);
 }
 
 /* check_postmapd_listen - inet:HOST:PORT or unix:/PATH */
