@@ -17,7 +17,11 @@ fuzz-rewrite:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER \
 	    -I$(top_builddir) -I$(top_srcdir)/store -I$(top_srcdir)/milter \
 	    $(GMIME_CFLAGS) $(GUMBO_CFLAGS) $(top_srcdir)/fuzz/rewrite_fuzz.c \
-	    $(top_srcdir)/milter/milter_rewrite.c $(top_srcdir)/milter/milter_reply.c \
+	    $(top_srcdir)/milter/milter_rewrite.c \
+	    $(top_srcdir)/milter/milter_fwd_headers.c \
+	    $(top_srcdir)/milter/milter_fwd_body.c \
+	    $(top_srcdir)/milter/milter_fwd_banner.c \
+	    $(top_srcdir)/milter/milter_reply.c \
 	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_html.c \
 	    $(top_srcdir)/milter/milter_authres.c \
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \

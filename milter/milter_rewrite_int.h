@@ -1,8 +1,11 @@
 /*
- * milter_rewrite_int.h - what the parts of the rewrite share: the forward
- * rewrite and the driver (milter_rewrite.c), the reply rewrite
- * (milter_reply.c) and the reading of delivery status notifications
- * (milter_dsn.c).  Not for the milter itself: it sees milter_rewrite.h.
+ * milter_rewrite_int.h - what the parts of the rewrite share: the driver
+ * and its helpers (milter_rewrite.c), the forward rewrite
+ * (milter_fwd_headers.c, milter_fwd_body.c, milter_fwd_banner.c), the
+ * reply rewrite (milter_reply.c) and the reading of delivery status
+ * notifications (milter_dsn.c).  Not for the milter itself: it sees
+ * milter_rewrite.h.  Each section of declarations names the file that
+ * defines them.
  *
  * The HTML part of the forward rewrite (milter_html.c) is declared here
  * too: it puts our header and footer into a site's HTML and proves, by
@@ -96,7 +99,8 @@ struct rw {				/* state of one rewrite_message call */
 	struct html_budget html;
 };
 
-/* op_add - append a header edit (idx 0: add; value NULL: delete) */
+/* milter_rewrite.c: the helpers every part uses.
+ * op_add - append a header edit (idx 0: add; value NULL: delete) */
 void	op_add(struct rw *, const char *name, int idx, const char *value);
 /* unfold - a header value on one line, trimmed; new */
 char	*unfold(const char *raw);
@@ -118,6 +122,31 @@ int	is_type(GMimeObject *, const char *type, const char *sub);
  * new body (body, body_len, body_changed); 0, or -1 if it cannot be
  * written */
 int	body_write(struct rewrite_result *, GMimeObject *top);
+
+/* milter_fwd_headers.c: forward_headers - From and every address header
+ * a reply may use point to reply addresses, the headers that name other
+ * addresses go, our List-Unsubscribe is added (rw->failed when a reply
+ * address cannot be had) */
+void	forward_headers(struct rw *, struct hdr *, size_t nh);
+/* addr_header - a field that names an address to answer to; in a MIME
+ * part's headers, all of them go */
+int	addr_header(const char *name);
+
+/* milter_fwd_body.c: forward_body - strip and wrap the body of m, in
+ * place; 1 if the body changed, 0 if not (sealed), -1 to stop
+ * (rw->status, rw->failed) */
+int	forward_body(struct rw *, GMimeMessage *m);
+/* park - hand one part (borrowed) to blob_put and list it for the
+ * footer; suffix ends the name of an unnamed part; 0, or -1
+ * (rw->failed) */
+int	park(struct rw *, GMimeObject *, const char *suffix);
+
+/* milter_fwd_banner.c: wrap_mains - the banner into every main text part
+ * (rw->mains) */
+void	wrap_mains(struct rw *);
+/* banner_part - a fresh text/plain part with the header and footer; new
+ * reference */
+GMimeObject *banner_part(struct rw *);
 
 /* milter_html.c: html_wrap - doc (UTF-8, no NUL) with hdr and ftr (our
  * HTML) in containers marked with nonce, after the body's start and
