@@ -22,6 +22,7 @@ fuzz-rewrite:
 	    $(top_srcdir)/milter/milter_fwd_body.c \
 	    $(top_srcdir)/milter/milter_fwd_banner.c \
 	    $(top_srcdir)/milter/milter_reply.c \
+	    $(top_srcdir)/milter/milter_reply_body.c \
 	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_html.c \
 	    $(top_srcdir)/milter/milter_authres.c \
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \

@@ -7,7 +7,7 @@ noinst_LIBRARIES += milter/librewrite.a
 milter_librewrite_a_SOURCES = milter/milter_rewrite.c milter/milter_rewrite.h \
 	milter/milter_rewrite_int.h milter/milter_fwd_headers.c \
 	milter/milter_fwd_body.c milter/milter_fwd_banner.c \
-	milter/milter_reply.c milter/milter_dsn.c \
+	milter/milter_reply.c milter/milter_reply_body.c milter/milter_dsn.c \
 	milter/milter_html.c milter/milter_authres.c milter/milter_authres.h
 milter_librewrite_a_CFLAGS = $(AM_CFLAGS) $(GMIME_CFLAGS) $(GUMBO_CFLAGS) \
 	$(CRYPTO_CFLAGS)

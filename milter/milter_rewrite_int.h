@@ -166,9 +166,56 @@ char	*html_fallback(const char *doc, size_t len, const char *hdr,
 int	html_verify(const char *doc, size_t len, const char *nonce,
 	    const char **why);
 
+/* The state of one reply rewrite (milter_reply.c, milter_reply_body.c);
+ * it lives for one reply_rewrite call. */
+struct sub {				/* one replacement in text */
+	char	*from;
+	char	*to;
+	int	 html_only;		/* cid: links */
+};
+
+struct reply {				/* state of one reply rewrite */
+	struct rw	*rw;
+	const char	*owner;
+	const char	*alias_domain;
+	const char	*owner_domain;
+	char		*own_rhs;	/* of the reply's Message-ID, or NULL */
+	GPtrArray	*subs;		/* struct sub *; [0] is the owner's */
+	int		 parts;
+	int		 changed;	/* the body is written anew */
+	const char	*refused;	/* R_* */
+	const char	*temp;		/* internal failure */
+};
+
 /* milter_reply.c: reply_rewrite - the whole rewrite of an owner's reply:
  * m, parsed by the driver, is changed in place; h holds its nh header
  * fields (borrowed) */
 void	reply_rewrite(struct rw *, GMimeMessage *m, struct hdr *, size_t nh);
+/* The refusals: the text of the 550 5.7.1 */
+extern const char R_ENCRYPTED[], R_PGP[], R_SIGNED[], R_LEAK[];
+/* refuse - the reply must not leave; the first reason counts */
+void	refuse(struct reply *, const char *why);
+/* stop - end the rewrite with a status and its reason (the first counts) */
+void	stop(struct reply *, enum rewrite_status, const char *why);
+/* id_map - the id that stands for id on the alias domain (a MAC of it);
+ * new (g_free), or NULL (rp->temp) */
+char	*id_map(struct reply *, const char *id);
+/* id_owners - an id the owner's side made */
+int	id_owners(const struct reply *, const char *id);
+
+/* milter_reply_body.c: reply_body - rewrite and check the body of m, in
+ * place (rp->refused, rp->temp, or a limit through stop()) */
+void	reply_body(struct reply *, GMimeMessage *m);
+/* reply_body_out - the new body (body_write) and the top part's fields
+ * into the result; MIME-Version added unless have_mimev */
+void	reply_body_out(struct reply *, GMimeMessage *m, int have_mimev);
+/* substitute - text with the owner's address turned into the alias (and,
+ * in HTML, the mapped cid: links); new (g_free), or NULL when nothing
+ * changed */
+char	*substitute(const struct reply *, const char *text, size_t len,
+	    int html);
+/* value_leaks - the owner's address in a field value, as written or
+ * RFC 2047-decoded */
+int	value_leaks(const struct reply *, const char *v);
 
 #endif
