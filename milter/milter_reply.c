@@ -410,6 +410,42 @@ sub_free(gpointer p)
 	g_free(sb);
 }
 
+/* raw_leak - does the owner's address show in the bytes the site would
+ * get (the new body, or the body as it came when it is kept), any case?
+ * The checks before read what parses; this one reads what is sent, so a
+ * part whose encoding does not decode (bad base64, say) cannot carry
+ * the address past them */
+static int
+raw_leak(struct reply *rp, GMimeMessage *m)
+{
+	const struct rewrite_result *res = rp->rw->res;
+	size_t	 n = strlen(rp->owner), i;
+	int	 found = 0;
+	GByteArray *ba = NULL;
+	GMimeStream *mem = NULL;
+	const unsigned char *p;
+	size_t	 len;
+
+	if (res->body_changed) {
+		p = res->body;
+		len = res->body_len;
+	} else if (g_mime_message_get_mime_part(m) != NULL) {
+		mem = g_mime_stream_mem_new();
+		g_mime_object_write_content_to_stream(
+		    g_mime_message_get_mime_part(m), NULL, mem);
+		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		p = ba->data;
+		len = ba->len;
+	} else
+		return (0);
+	for (i = 0; n > 0 && i + n <= len && !found; i++)
+		found = g_ascii_strncasecmp((const char *)p + i, rp->owner,
+		    n) == 0;
+	if (mem != NULL)
+		g_object_unref(mem);
+	return (found);
+}
+
 /* reply_rewrite - see milter_rewrite_int.h: the whole reply rewrite */
 void
 reply_rewrite(struct rw *rw, GMimeMessage *m, struct hdr *h, size_t nh)
@@ -469,6 +505,8 @@ reply_rewrite(struct rw *rw, GMimeMessage *m, struct hdr *h, size_t nh)
 	fields(&rp, h, nh, orig_id, &have_mimev);
 	if (rp.changed && rp.refused == NULL && rp.temp == NULL)
 		reply_body_out(&rp, m, have_mimev);
+	if (rp.refused == NULL && rp.temp == NULL && raw_leak(&rp, m))
+		refuse(&rp, R_LEAK);
 done:
 	if (rp.temp != NULL)
 		stop(&rp, REWRITE_TEMP, rp.temp);
