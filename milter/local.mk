@@ -1,6 +1,9 @@
 # bipostal-milter: libmilter filter that strips, wraps and rewrites mail.
-# The rewrite itself (milter_rewrite.c) is a library of its own so that the
-# corpus tests and the fuzz target call exactly the code the milter runs.
+# The rewrite itself (milter_rewrite.c, the driver, and the milter_fwd_*,
+# milter_reply*, milter_html, milter_authres and milter_dsn files it
+# uses) is a library of its own so that the corpus tests and the fuzz
+# targets call exactly the code the milter runs; the callbacks are
+# milter_mail.c, milter_rcpt.c and milter_eom.c.
 noinst_LIBRARIES += milter/librewrite.a
 # milter_html.c puts header and footer into HTML and proves they show,
 # with gumbo (Debian libgumbo-dev) as the HTML5 parser.

@@ -55,7 +55,9 @@ SECRETS = {
     'dash/dash_totp.c': DASH_AUTH_SECRETS,
     'dash/dash_user.c': DASH_AUTH_SECRETS,
     'milter/milter_rewrite.c': r'key',		# the HMAC key
-    'milter/milter_mail.c': r'key',
+    'milter/milter_reply.c': r'key',		# Message-ID MACs
+    'milter/milter_rcpt.c': r'key',		# bounce addresses checked
+    'milter/milter_eom.c': r'key',		# links and bounce addresses
     'store/bounce.c': r'got|want|key',	# bounce MAC: got, expected, key
     'store/passwd.c': r'encoded|pw',
 }
