@@ -1,5 +1,6 @@
 /*
- * store_sql.c - every store operation, written once in SQL
+ * store_sql.c - every store operation, written once in SQL: the statements,
+ * the engines, open and the schema, and the backend table
  *
  * The backends "sqlite" and "mysql" are this one set of operations over
  * a driver each (sql_driver.h: sql_sqlite.c, sql_mysql.c), as Postfix
@@ -33,6 +34,10 @@
  * Failures: the driver maps and logs them; STORE_NOTFOUND is answered
  * only when a query ran and found no row.
  *
+ * The operations are in store_sql_user.c (users, aliases, reply addresses)
+ * and store_sql_queue.c (queue, blobs, nodes, events, purge, usage, rates);
+ * the helpers they share, and their names, are in store_sql.h.
+ *
  * Ownership: arrays returned by the *_list and *_read calls are new
  * (free(), or qmsgs_free / blob_free for their data).
  */
@@ -44,9 +49,8 @@
 
 #include "log.h"
 #include "sql_driver.h"
+#include "store_sql.h"
 #include "util.h"
-
-#define SQL_TRIES	4
 
 /* Standard SQL as SQLite reads it; a driver's dialect overrides. */
 static const char *const sql_common[SQL_NSTMT] = {
@@ -176,10 +180,6 @@ static const struct sql_engine {
 };
 #define SQL_NENGINES	(sizeof(sql_engines) / sizeof(sql_engines[0]))
 
-#define SQL(store)	((struct sql *)(store))
-
-enum sql_kind { C_I64, C_INT, C_STR, C_BIN, C_NEW };
-
 /* sql_text - the text of statement id for driver d */
 const char *
 sql_text(const struct sql_driver *d, enum sql_stmt id)
@@ -205,23 +205,18 @@ sql_engine(const char *uri)
 }
 
 /* sql_start - make id the current statement, with its n parameters */
-static void
+void
 sql_start(struct sql *s, enum sql_stmt id, const struct sql_arg *a, size_t n)
 {
 	s->ncol = 0;
 	s->d->start(s, id, a, n);
 }
 
-/* sql_q - sql_start with the parameters listed: SQL_I, SQL_S, SQL_B */
-#define sql_q(s, id, ...)	sql_start((s), (id),			\
-	(const struct sql_arg[]){ __VA_ARGS__ },			\
-	sizeof((const struct sql_arg[]){ __VA_ARGS__ }) / sizeof(struct sql_arg))
-
 /* sql_col - where the next result column goes: C_I64 an int64_t, C_INT an
  * int (or enum), C_STR a char[size] (NUL-terminated, cut), C_BIN size
  * bytes and their count in *lenp, C_NEW a new NUL-terminated copy into
  * the pointer at dst, its length in *lenp */
-static void
+void
 sql_col(struct sql *s, enum sql_kind kind, void *dst, size_t size,
     size_t *lenp)
 {
@@ -232,10 +227,6 @@ sql_col(struct sql *s, enum sql_kind kind, void *dst, size_t size,
 	c->size = size;
 	c->lenp = lenp;
 }
-
-#define sql_i64(s, p)		sql_col((s), C_I64, (p), 0, NULL)
-#define sql_icol(s, p)		sql_col((s), C_INT, (p), 0, NULL)
-#define sql_scol(s, b)		sql_col((s), C_STR, (b), sizeof(b), NULL)
 
 /* sql_read - the current row into the declared columns */
 static void
@@ -277,7 +268,7 @@ sql_read(struct sql *s)
 }
 
 /* sql_run - run the current statement, which returns no row */
-static enum store_status
+enum store_status
 sql_run(struct sql *s)
 {
 	enum store_status r = s->d->step(s);
@@ -287,7 +278,7 @@ sql_run(struct sql *s)
 }
 
 /* sql_row - one row into the declared columns: OK, NOTFOUND or failure */
-static enum store_status
+enum store_status
 sql_row(struct sql *s)
 {
 	enum store_status r = s->d->step(s);
@@ -300,7 +291,7 @@ sql_row(struct sql *s)
 
 /* sql_list - up to max rows, each read into *tmp (size sz) and appended
  * to a new array; on failure nothing is kept (C_NEW data freed too) */
-static enum store_status
+enum store_status
 sql_list(struct sql *s, void *tmp, size_t sz, size_t max, void **out,
     size_t *n)
 {
@@ -335,79 +326,17 @@ sql_list(struct sql *s, void *tmp, size_t sz, size_t max, void **out,
 }
 
 /* sql_matched - after an update r of one row: NOTFOUND if none matched */
-static enum store_status
+enum store_status
 sql_matched(struct sql *s, enum store_status r)
 {
 	return (r == STORE_OK && s->changes == 0 ? STORE_NOTFOUND : r);
 }
 
 /* sql_again - after a failed try: is another worth it */
-static int
+int
 sql_again(struct sql *s, enum store_status r)
 {
 	return (r == STORE_EXISTS || (r == STORE_TEMP && s->conflict));
-}
-
-/* sql_user_cols, sql_alias_cols, sql_node_cols, sql_reply_cols - declare
- * the columns of SQL_USER_COLS, SQL_ALIAS_COLS, SQL_NODE_COLS, a reply */
-static void
-sql_user_cols(struct sql *s, struct user *u)
-{
-	memset(u, 0, sizeof(*u));
-	sql_i64(s, &u->id);
-	sql_scol(s, u->queue_id);
-	sql_scol(s, u->email);
-	sql_scol(s, u->pwhash);
-	sql_scol(s, u->totp);
-	sql_icol(s, &u->status);
-	sql_icol(s, &u->is_admin);
-	sql_i64(s, &u->node_id);
-	sql_icol(s, &u->disabled_action);
-	sql_icol(s, &u->content_policy);
-	sql_i64(s, &u->created);
-}
-
-static void
-sql_alias_cols(struct sql *s, struct alias *a)
-{
-	memset(a, 0, sizeof(*a));
-	sql_scol(s, a->token);
-	sql_i64(s, &a->user_id);
-	sql_scol(s, a->origin);
-	sql_icol(s, &a->status);
-	sql_i64(s, &a->created);
-	sql_i64(s, &a->updated);
-	sql_i64(s, &a->deleted_at);
-	sql_i64(s, &a->expires_at);
-	sql_col(s, C_BIN, a->context, sizeof(a->context), &a->context_len);
-	sql_i64(s, &a->forwarded);
-	sql_i64(s, &a->blocked);
-	sql_i64(s, &a->replied);
-	sql_i64(s, &a->last_seen);
-}
-
-static void
-sql_node_cols(struct sql *s, struct node *n)
-{
-	memset(n, 0, sizeof(*n));
-	sql_i64(s, &n->id);
-	sql_scol(s, n->host);
-	sql_icol(s, &n->port);
-	sql_icol(s, &n->capacity);
-	sql_icol(s, &n->load);
-	sql_icol(s, &n->available);
-	sql_icol(s, &n->downed);
-	sql_icol(s, &n->draining);
-}
-
-static void
-sql_reply_cols(struct sql *s, struct reply *rep)
-{
-	memset(rep, 0, sizeof(*rep));
-	sql_scol(s, rep->token);
-	sql_scol(s, rep->alias);
-	sql_scol(s, rep->sender);
-	sql_i64(s, &rep->created);
 }
 
 /* sql_version - the schema version, with a word when it is newer than
@@ -575,769 +504,6 @@ sql_ping(struct store *st)
 	sql_i64(s, &n);
 	r = sql_row(s);
 	return (r == STORE_NOTFOUND ? STORE_PERM : r);
-}
-
-/* sql_user_create_tx - insert the user and its first identity */
-static enum store_status
-sql_user_create_tx(struct sql *s, const char *email, const char *pwhash,
-    const char *queue_id, int64_t now, struct user *u)
-{
-	enum store_status r;
-	char	ident[EMAIL_MAX + 1];
-
-	sql_q(s, SQL_USER_INSERT, SQL_S(queue_id), SQL_S(email), SQL_S(pwhash),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
-		return (r == STORE_EXISTS ? STORE_TEMP : r);	/* queue_id */
-	memset(u, 0, sizeof(*u));
-	u->id = s->last_id;
-	bp_strlcpy(u->queue_id, queue_id, sizeof(u->queue_id));
-	bp_strlcpy(u->email, email, sizeof(u->email));
-	bp_strlcpy(u->pwhash, pwhash, sizeof(u->pwhash));
-	u->status = USER_ACTIVE;
-	u->created = now;
-
-	bp_strlcpy(ident, email, sizeof(ident));
-	bp_lower(ident);
-	sql_q(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(u->id));
-	return (sql_run(s));
-}
-
-/* sql_user_create - a new user whose email is its first identity */
-static enum store_status
-sql_user_create(struct store *st, const char *email, const char *pwhash,
-    const char *queue_id, int64_t now, struct user *u)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	if ((r = s->d->begin(s, SQL_ATOMIC)) == STORE_OK)
-		r = s->d->end(s, sql_user_create_tx(s, email, pwhash,
-		    queue_id, now, u));
-	return (r);
-}
-
-/* sql_user_query - one user by statement id and its key */
-static enum store_status
-sql_user_query(struct sql *s, enum sql_stmt id, struct sql_arg key,
-    struct user *u)
-{
-	sql_start(s, id, &key, 1);
-	sql_user_cols(s, u);
-	return (sql_row(s));
-}
-
-/* sql_user_get - by id */
-static enum store_status
-sql_user_get(struct store *st, int64_t id, struct user *u)
-{
-	return (sql_user_query(SQL(st), SQL_USER_GET,
-	    (struct sql_arg)SQL_I(id), u));
-}
-
-/* sql_user_by_identity - by login identity (already folded) */
-static enum store_status
-sql_user_by_identity(struct store *st, const char *ident, struct user *u)
-{
-	return (sql_user_query(SQL(st), SQL_USER_BY_IDENT,
-	    (struct sql_arg)SQL_S(ident), u));
-}
-
-/* sql_user_by_queue_id - by public queue id */
-static enum store_status
-sql_user_by_queue_id(struct store *st, const char *qid, struct user *u)
-{
-	return (sql_user_query(SQL(st), SQL_USER_BY_QID,
-	    (struct sql_arg)SQL_S(qid), u));
-}
-
-/* sql_identity_add - one more login name for an existing user */
-static enum store_status
-sql_identity_add(struct store *st, int64_t user_id, const char *ident)
-{
-	struct sql *s = SQL(st);
-	struct user u;
-	enum store_status r;
-
-	if ((r = sql_user_get(st, user_id, &u)) != STORE_OK)
-		return (r);
-	sql_q(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(user_id));
-	return (sql_run(s));
-}
-
-/* sql_user_update - the settable fields of u, by u->id */
-static enum store_status
-sql_user_update(struct store *st, const struct user *u)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_USER_UPDATE, SQL_S(u->email), SQL_S(u->pwhash),
-	    SQL_S(u->totp), SQL_I(u->status), SQL_I(u->is_admin ? 1 : 0),
-	    SQL_I(u->disabled_action), SQL_I(u->content_policy),
-	    SQL_I(u->id));
-	return (sql_matched(s, sql_run(s)));
-}
-
-/* sql_user_list - every user, by id */
-static enum store_status
-sql_user_list(struct store *st, struct user **out, size_t *n)
-{
-	struct sql *s = SQL(st);
-	struct user u;
-
-	sql_start(s, SQL_USER_LIST, NULL, 0);
-	sql_user_cols(s, &u);
-	return (sql_list(s, &u, sizeof(u), SIZE_MAX, (void **)out, n));
-}
-
-/* sql_alias_status_write - a status change, guarded by "not deleted" */
-static enum store_status
-sql_alias_status_write(struct sql *s, const char *token,
-    enum alias_state state, int64_t now)
-{
-	sql_q(s, SQL_ALIAS_SET_STATUS, SQL_I(state), SQL_I(now),
-	    SQL_I(state), SQL_I(now), SQL_S(token));
-	return (sql_run(s));
-}
-
-/* sql_alias_create_tx - find, revive or insert */
-static enum store_status
-sql_alias_create_tx(struct sql *s, int64_t user_id, const char *origin,
-    const char *fresh, int64_t expires_at, int64_t now, struct alias *a,
-    int *created)
-{
-	struct user u;
-	enum store_status r;
-
-	*created = 0;
-	sql_q(s, SQL_ALIAS_LIVE, SQL_I(user_id), SQL_S(origin));
-	sql_alias_cols(s, a);
-	r = sql_row(s);
-	if (r == STORE_OK && a->expires_at != 0 && a->expires_at <= now) {
-		/* expired: it dies for good and a new one is made */
-		if ((r = sql_alias_status_write(s, a->token, ALIAS_DELETED,
-		    now)) != STORE_OK)
-			return (r);
-		r = STORE_NOTFOUND;
-	}
-	if (r == STORE_OK) {
-		if (a->status == ALIAS_INACTIVE) {
-			if ((r = sql_alias_status_write(s, a->token,
-			    ALIAS_ACTIVE, now)) != STORE_OK)
-				return (r);
-			a->status = ALIAS_ACTIVE;
-			a->updated = now;
-		}
-		return (STORE_OK);
-	}
-	if (r != STORE_NOTFOUND)
-		return (r);
-
-	if ((r = sql_user_get(&s->base, user_id, &u)) != STORE_OK)
-		return (r);
-	sql_q(s, SQL_ALIAS_INSERT, SQL_S(fresh), SQL_I(user_id), SQL_S(origin),
-	    SQL_I(now), SQL_I(now), SQL_I(expires_at));
-	if ((r = sql_run(s)) != STORE_OK)
-		return (r);
-	memset(a, 0, sizeof(*a));
-	bp_strlcpy(a->token, fresh, sizeof(a->token));
-	a->user_id = user_id;
-	bp_strlcpy(a->origin, origin, sizeof(a->origin));
-	a->status = ALIAS_ACTIVE;
-	a->created = a->updated = now;
-	a->expires_at = expires_at;
-	*created = 1;
-	return (STORE_OK);
-}
-
-/* sql_alias_create - the user's live alias for origin, or a new one; a
- * lost race on the unique key is answered by looking again */
-static enum store_status
-sql_alias_create(struct store *st, int64_t user_id, const char *origin,
-    const char *fresh, int64_t expires_at, int64_t now, struct alias *a,
-    int *created)
-{
-	struct sql *s = SQL(st);
-	enum store_status r = STORE_TEMP;
-	int	try;
-
-	for (try = 0; try < SQL_TRIES; try++) {
-		s->conflict = 0;
-		if ((r = s->d->begin(s, SQL_GUARDED)) != STORE_OK)
-			return (r);
-		r = s->d->end(s, sql_alias_create_tx(s, user_id, origin,
-		    fresh, expires_at, now, a, created));
-		if (!sql_again(s, r))
-			return (r);
-	}
-	return (STORE_TEMP);
-}
-
-/* sql_alias_get - one alias by token, whatever its status */
-static enum store_status
-sql_alias_get(struct store *st, const char *token, struct alias *a)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_ALIAS_GET, SQL_S(token));
-	sql_alias_cols(s, a);
-	return (sql_row(s));
-}
-
-/* sql_alias_route - alias joined to its user, in one query */
-static enum store_status
-sql_alias_route(struct store *st, const char *token, struct alias_route *rt)
-{
-	struct sql *s = SQL(st);
-
-	memset(rt, 0, sizeof(*rt));
-	sql_q(s, SQL_ALIAS_ROUTE, SQL_S(token));
-	sql_icol(s, &rt->status);
-	sql_i64(s, &rt->expires_at);
-	sql_i64(s, &rt->user_id);
-	sql_icol(s, &rt->user_status);
-	sql_icol(s, &rt->disabled_action);
-	sql_icol(s, &rt->content_policy);
-	sql_scol(s, rt->email);
-	sql_scol(s, rt->origin);
-	return (sql_row(s));
-}
-
-/* sql_alias_list - the user's live aliases, oldest first */
-static enum store_status
-sql_alias_list(struct store *st, int64_t user_id, struct alias **out,
-    size_t *n)
-{
-	struct sql *s = SQL(st);
-	struct alias *a = xmalloc(sizeof(*a));
-	enum store_status r;
-
-	sql_q(s, SQL_ALIAS_LIST, SQL_I(user_id));
-	sql_alias_cols(s, a);
-	r = sql_list(s, a, sizeof(*a), SIZE_MAX, (void **)out, n);
-	free(a);
-	return (r);
-}
-
-/* sql_alias_changed - after an update r guarded by "status <> 2": OK if
- * a row matched, NOTFOUND if there is no such alias, INVALID if it is
- * deleted (a deleted alias never changes again; deleting it twice is OK
- * when ok_if_deleted) */
-static enum store_status
-sql_alias_changed(struct sql *s, enum store_status r, const char *token,
-    int ok_if_deleted)
-{
-	int	status;
-
-	if (r != STORE_OK || s->changes > 0)
-		return (r);
-	sql_q(s, SQL_ALIAS_STATUS, SQL_S(token));
-	sql_icol(s, &status);
-	if ((r = sql_row(s)) != STORE_OK)
-		return (r);
-	if (status == ALIAS_DELETED)
-		return (ok_if_deleted ? STORE_OK : STORE_INVALID);
-	return (STORE_OK);	/* unchanged value: still fine */
-}
-
-/* sql_alias_set_status - active, inactive or deleted (for good) */
-static enum store_status
-sql_alias_set_status(struct store *st, const char *token,
-    enum alias_state state, int64_t now)
-{
-	struct sql *s = SQL(st);
-
-	return (sql_alias_changed(s, sql_alias_status_write(s, token, state,
-	    now), token, state == ALIAS_DELETED));
-}
-
-/* sql_alias_set_context - replace the opaque context */
-static enum store_status
-sql_alias_set_context(struct store *st, const char *token,
-    const unsigned char *ctx, size_t len, int64_t now)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_ALIAS_SET_CONTEXT, SQL_B(ctx, len), SQL_I(now),
-	    SQL_S(token));
-	return (sql_alias_changed(s, sql_run(s), token, 0));
-}
-
-/* sql_alias_set_expiry - 0 = never */
-static enum store_status
-sql_alias_set_expiry(struct store *st, const char *token, int64_t expires_at,
-    int64_t now)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_ALIAS_SET_EXPIRY, SQL_I(expires_at), SQL_I(now),
-	    SQL_S(token));
-	return (sql_alias_changed(s, sql_run(s), token, 0));
-}
-
-/* sql_alias_count - one more forwarded, blocked or replied; last_seen */
-static enum store_status
-sql_alias_count(struct store *st, const char *token, enum alias_counter c,
-    int64_t now)
-{
-	static const enum sql_stmt count_stmt[] = {
-		[COUNT_FORWARDED] = SQL_ALIAS_COUNT_FORWARDED,
-		[COUNT_BLOCKED] = SQL_ALIAS_COUNT_BLOCKED,
-		[COUNT_REPLIED] = SQL_ALIAS_COUNT_REPLIED,
-	};
-	struct sql *s = SQL(st);
-
-	if ((unsigned)c > COUNT_REPLIED)
-		return (STORE_INVALID);
-	sql_q(s, count_stmt[c], SQL_I(now), SQL_S(token));
-	return (sql_matched(s, sql_run(s)));
-}
-
-/* sql_reply_tx - find the reply token, or make it (fresh not NULL) */
-static enum store_status
-sql_reply_tx(struct sql *s, const char *alias, const char *sender,
-    const char *fresh, int64_t now, struct reply *rep)
-{
-	enum store_status r;
-	int	status;
-
-	sql_q(s, SQL_REPLY_FIND, SQL_S(alias), SQL_S(sender));
-	sql_reply_cols(s, rep);
-	if ((r = sql_row(s)) != STORE_NOTFOUND || fresh == NULL)
-		return (r);
-
-	sql_q(s, SQL_ALIAS_STATUS, SQL_S(alias));
-	sql_icol(s, &status);
-	if ((r = sql_row(s)) != STORE_OK)
-		return (r);
-	if (status == ALIAS_DELETED)
-		return (STORE_INVALID);
-
-	sql_q(s, SQL_REPLY_INSERT, SQL_S(fresh), SQL_S(alias), SQL_S(sender),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
-		return (r);
-	memset(rep, 0, sizeof(*rep));
-	bp_strlcpy(rep->token, fresh, sizeof(rep->token));
-	bp_strlcpy(rep->alias, alias, sizeof(rep->alias));
-	bp_strlcpy(rep->sender, sender, sizeof(rep->sender));
-	rep->created = now;
-	return (STORE_OK);
-}
-
-/* sql_reply_get_or_create - one reply token per (alias, sender); with
- * fresh NULL only the existing one, or NOTFOUND; a lost race is answered
- * by reading the winner's row */
-static enum store_status
-sql_reply_get_or_create(struct store *st, const char *alias,
-    const char *sender, const char *fresh, int64_t now, struct reply *rep)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-	int	try;
-
-	for (try = 0; try < SQL_TRIES; try++) {
-		s->conflict = 0;
-		if ((r = s->d->begin(s, SQL_GUARDED)) != STORE_OK)
-			return (r);
-		r = s->d->end(s, sql_reply_tx(s, alias, sender, fresh, now,
-		    rep));
-		if (!sql_again(s, r))
-			return (r);
-	}
-	return (STORE_TEMP);
-}
-
-/* sql_reply_get - resolve a reply token */
-static enum store_status
-sql_reply_get(struct store *st, const char *token, struct reply *rep)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_REPLY_GET, SQL_S(token));
-	sql_reply_cols(s, rep);
-	return (sql_row(s));
-}
-
-/* sql_queue_tx - take the user's next index (as a row, or as the id the
- * update left) and insert */
-static enum store_status
-sql_queue_tx(struct sql *s, int64_t user_id, const char *data, size_t len,
-    int64_t expires_at, int64_t *idx)
-{
-	enum store_status r;
-
-	sql_q(s, SQL_QUEUE_NEXT, SQL_I(user_id));
-	if (s->d->flags & SQL_RETURNING) {
-		sql_i64(s, idx);
-		if ((r = sql_row(s)) != STORE_OK)
-			return (r);
-	} else {
-		if ((r = sql_run(s)) != STORE_OK)
-			return (r);
-		if (s->changes == 0)
-			return (STORE_NOTFOUND);
-		*idx = s->last_id;
-	}
-	sql_q(s, SQL_QUEUE_INSERT, SQL_I(user_id), SQL_I(*idx),
-	    SQL_I(expires_at), SQL_B(data, len));
-	return (sql_run(s));
-}
-
-/* sql_queue_append - a message at the user's next index */
-static enum store_status
-sql_queue_append(struct store *st, int64_t user_id, const char *data,
-    size_t len, int64_t expires_at, int64_t *idx)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	if ((r = s->d->begin(s, SQL_ATOMIC)) != STORE_OK)
-		return (r);
-	r = s->d->end(s, sql_queue_tx(s, user_id, data, len, expires_at, idx));
-	return (r == STORE_EXISTS ? STORE_TEMP : r);
-}
-
-/* sql_queue_read_tx - the first live index, then the rows */
-static enum store_status
-sql_queue_read_tx(struct sql *s, int64_t user_id, int64_t from_idx,
-    int limit, int64_t now, struct qmsg **out, size_t *n, int64_t *first)
-{
-	struct qmsg m;
-	enum store_status r;
-
-	sql_q(s, SQL_QUEUE_FIRST, SQL_I(user_id), SQL_I(now));
-	sql_i64(s, first);			/* NULL reads as 0 */
-	if ((r = sql_row(s)) != STORE_OK)
-		return (r);
-
-	sql_q(s, SQL_QUEUE_READ, SQL_I(user_id), SQL_I(from_idx), SQL_I(now),
-	    SQL_I(limit));
-	memset(&m, 0, sizeof(m));
-	sql_i64(s, &m.idx);
-	sql_i64(s, &m.expires_at);
-	sql_col(s, C_NEW, &m.data, 0, &m.len);
-	return (sql_list(s, &m, sizeof(m), (size_t)limit, (void **)out, n));
-}
-
-/* sql_queue_read - live messages from from_idx, and the first live index,
- * from one snapshot */
-static enum store_status
-sql_queue_read(struct store *st, int64_t user_id, int64_t from_idx,
-    int limit, int64_t now, struct qmsg **out, size_t *n, int64_t *first_idx)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	if ((r = s->d->begin(s, SQL_SNAPSHOT)) != STORE_OK)
-		return (r);
-	r = s->d->end(s, sql_queue_read_tx(s, user_id, from_idx, limit, now,
-	    out, n, first_idx));
-	if (r != STORE_OK) {		/* the rows came, the commit failed */
-		qmsgs_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-	}
-	return (r);
-}
-
-/* sql_blob_put - insert; b->id is fresh */
-static enum store_status
-sql_blob_put(struct store *st, const struct blob *b)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	sql_q(s, SQL_BLOB_INSERT, SQL_S(b->id), SQL_I(b->user_id),
-	    SQL_S(b->alias), SQL_S(b->name), SQL_S(b->type),
-	    SQL_I((int64_t)b->size), SQL_B(b->data, b->size),
-	    SQL_I(b->expires_at));
-	r = sql_run(s);
-	return (r == STORE_EXISTS ? STORE_TEMP : r);
-}
-
-/* sql_blob_get - a live blob with new data */
-static enum store_status
-sql_blob_get(struct store *st, const char *id, int64_t now, struct blob *b)
-{
-	struct sql *s = SQL(st);
-
-	memset(b, 0, sizeof(*b));
-	sql_q(s, SQL_BLOB_GET, SQL_S(id), SQL_I(now));
-	sql_scol(s, b->id);
-	sql_i64(s, &b->user_id);
-	sql_scol(s, b->alias);
-	sql_scol(s, b->name);
-	sql_scol(s, b->type);
-	sql_i64(s, &b->expires_at);
-	sql_col(s, C_NEW, &b->data, 0, &b->size);
-	return (sql_row(s));
-}
-
-/* sql_node_add - a new node with no slots released yet */
-static enum store_status
-sql_node_add(struct store *st, const char *host, int port, int capacity,
-    int64_t *id)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	sql_q(s, SQL_NODE_INSERT, SQL_S(host), SQL_I(port), SQL_I(capacity));
-	if ((r = sql_run(s)) == STORE_OK)
-		*id = s->last_id;
-	return (r);
-}
-
-/* sql_node_update - host, port, capacity, available, downed, draining */
-static enum store_status
-sql_node_update(struct store *st, const struct node *n)
-{
-	struct sql *s = SQL(st);
-
-	sql_q(s, SQL_NODE_UPDATE, SQL_S(n->host), SQL_I(n->port),
-	    SQL_I(n->capacity), SQL_I(n->available), SQL_I(n->downed ? 1 : 0),
-	    SQL_I(n->draining ? 1 : 0), SQL_I(n->id));
-	return (sql_matched(s, sql_run(s)));
-}
-
-/* sql_node_list - every node, by id */
-static enum store_status
-sql_node_list(struct store *st, struct node **out, size_t *n)
-{
-	struct sql *s = SQL(st);
-	struct node t;
-
-	sql_start(s, SQL_NODE_LIST, NULL, 0);
-	sql_node_cols(s, &t);
-	return (sql_list(s, &t, sizeof(t), SIZE_MAX, (void **)out, n));
-}
-
-/* sql_node_run - a node statement with an id (0: none) and a node row
- * (NULL: none) */
-static enum store_status
-sql_node_run(struct sql *s, enum sql_stmt id, int64_t key, struct node *n)
-{
-	struct sql_arg a = SQL_I(key);
-
-	sql_start(s, id, &a, key != 0);
-	if (n == NULL)
-		return (sql_run(s));
-	sql_node_cols(s, n);
-	return (sql_row(s));
-}
-
-/* sql_node_assign_tx - keep or move the user */
-static enum store_status
-sql_node_assign_tx(struct sql *s, int64_t user_id, struct node *n)
-{
-	enum store_status r;
-	int64_t	old;
-
-	sql_q(s, SQL_USER_NODE, SQL_I(user_id));
-	sql_i64(s, &old);
-	if ((r = sql_row(s)) != STORE_OK)
-		return (r);
-	if (old != 0) {
-		r = sql_node_run(s, SQL_NODE_GET, old, n);
-		if (r == STORE_OK && !n->downed)
-			return (STORE_OK);		/* stays */
-		if (r == STORE_OK)
-			r = sql_node_run(s, SQL_NODE_DROP, old, NULL);
-		if (r != STORE_OK && r != STORE_NOTFOUND)
-			return (r);
-	}
-	if ((r = sql_node_run(s, SQL_NODE_PICK, 0, n)) == STORE_NOTFOUND &&
-	    (r = sql_node_run(s, SQL_NODE_RELEASE, 0, NULL)) == STORE_OK)
-		r = sql_node_run(s, SQL_NODE_PICK, 0, n);
-	if (r != STORE_OK ||
-	    (r = sql_node_run(s, SQL_NODE_TAKE, n->id, NULL)) != STORE_OK)
-		return (r);
-	sql_q(s, SQL_USER_SET_NODE, SQL_I(n->id), SQL_I(user_id));
-	if ((r = sql_run(s)) != STORE_OK)
-		return (r);
-	n->load++;
-	if (n->available > 0)
-		n->available--;
-	return (STORE_OK);
-}
-
-/* sql_node_assign - the user's node, assigning one if needed; a deadlock
- * with another host assigning at the same time is tried again */
-static enum store_status
-sql_node_assign(struct store *st, int64_t user_id, struct node *n)
-{
-	struct sql *s = SQL(st);
-	enum store_status r = STORE_TEMP;
-	int	try;
-
-	for (try = 0; try < SQL_TRIES; try++) {
-		s->conflict = 0;
-		if ((r = s->d->begin(s, SQL_ATOMIC)) != STORE_OK)
-			return (r);
-		r = s->d->end(s, sql_node_assign_tx(s, user_id, n));
-		if (r != STORE_TEMP || !s->conflict)
-			break;
-	}
-	return (r == STORE_EXISTS ? STORE_TEMP : r);
-}
-
-/* sql_event_append - one event; *id is global and increasing */
-static enum store_status
-sql_event_append(struct store *st, int64_t user_id, const char *type,
-    const char *data, int64_t now, int64_t *id)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	sql_q(s, SQL_EVENT_INSERT, SQL_I(user_id), SQL_S(type), SQL_S(data),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
-		return (r == STORE_EXISTS ? STORE_TEMP : r);
-	*id = s->last_id;
-	return (STORE_OK);
-}
-
-/* sql_event_read - the user's events after after_id, oldest first */
-static enum store_status
-sql_event_read(struct store *st, int64_t user_id, int64_t after_id,
-    int limit, struct event **out, size_t *n)
-{
-	struct sql *s = SQL(st);
-	struct event *t = xcalloc(1, sizeof(*t));
-	enum store_status r;
-
-	sql_q(s, SQL_EVENT_READ, SQL_I(user_id), SQL_I(after_id), SQL_I(limit));
-	sql_i64(s, &t->id);
-	sql_i64(s, &t->user_id);
-	sql_scol(s, t->type);
-	sql_scol(s, t->data);
-	sql_i64(s, &t->created);
-	r = sql_list(s, t, sizeof(*t), (size_t)limit, (void **)out, n);
-	free(t);
-	return (r);
-}
-
-/* sql_purge_tx - every DELETE, in one transaction */
-static enum store_status
-sql_purge_tx(struct sql *s, int64_t now, int64_t retention, int64_t horizon,
-    struct purge_counts *c)
-{
-	const struct {
-		enum sql_stmt	 id;
-		int64_t		 bound;
-		long		*count;
-	} step[] = {
-		{ SQL_PURGE_REPLIES, now - retention, &c->replies },
-		{ SQL_PURGE_ALIASES, now - retention, &c->aliases },
-		{ SQL_PURGE_QUEUE, now, &c->qmsgs },
-		{ SQL_PURGE_BLOBS, now, &c->blobs },
-		{ SQL_PURGE_EVENTS, now - horizon, &c->events },
-		{ SQL_PURGE_RATES, now - STORE_RATE_KEEP, &c->rates },
-	};
-	enum store_status r;
-	size_t	i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
-		sql_q(s, step[i].id, SQL_I(step[i].bound));
-		if ((r = sql_run(s)) != STORE_OK)
-			return (r);
-		*step[i].count = (long)s->changes;
-	}
-	return (STORE_OK);
-}
-
-/* sql_purge - deleted aliases past retention, expired rows, old events */
-static enum store_status
-sql_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
-    struct purge_counts *c)
-{
-	struct sql *s = SQL(st);
-	enum store_status r;
-
-	if ((r = s->d->begin(s, SQL_ATOMIC)) != STORE_OK)
-		return (r);
-	r = s->d->end(s, sql_purge_tx(s, now, retention, horizon, c));
-	return (r == STORE_EXISTS ? STORE_TEMP : r);
-}
-
-/* sql_usage - what the user keeps: parts, notifications, reply addresses */
-static enum store_status
-sql_usage(struct store *st, int64_t user_id, int64_t now,
-    struct store_usage *u)
-{
-	const struct {
-		enum sql_stmt	 id;
-		int64_t		*out;
-	} q[] = {
-		{ SQL_USAGE_BLOBS, &u->blob_bytes },
-		{ SQL_USAGE_QUEUE, &u->queue_msgs },
-		{ SQL_USAGE_REPLIES, &u->replies },
-	};
-	const struct sql_arg a[] = { SQL_I(user_id), SQL_I(now) };
-	struct sql *s = SQL(st);
-	enum store_status r;
-	size_t	i;
-
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sql_start(s, q[i].id, a, q[i].id == SQL_USAGE_REPLIES ? 1 : 2);
-		sql_i64(s, q[i].out);
-		if ((r = sql_row(s)) != STORE_OK)
-			return (r);
-	}
-	return (STORE_OK);
-}
-
-/* sql_rate_get - the window of key */
-static enum store_status
-sql_rate_get(struct sql *s, const char *key, int64_t *count, int64_t *start)
-{
-	sql_q(s, SQL_RATE_GET, SQL_S(key));
-	sql_i64(s, count);
-	sql_i64(s, start);
-	return (sql_row(s));
-}
-
-/* sql_rate_tx - count n hits, then read the window (in the same row where
- * the engine answers writes with rows) */
-static enum store_status
-sql_rate_tx(struct sql *s, const char *key, long n, long window,
-    int64_t now, int64_t *count, int64_t *start)
-{
-	enum store_status r;
-
-	sql_q(s, SQL_RATE_HIT, SQL_S(key), SQL_I(now), SQL_I(n), SQL_I(window),
-	    SQL_I(window));
-	if (s->d->flags & SQL_RETURNING) {
-		sql_i64(s, count);
-		sql_i64(s, start);
-		r = sql_row(s);
-	} else if ((r = sql_run(s)) == STORE_OK)
-		r = sql_rate_get(s, key, count, start);
-	return (r == STORE_NOTFOUND || r == STORE_EXISTS ? STORE_TEMP : r);
-}
-
-/* sql_rate_hit - n more hits of key in its window (n = 0: only read) */
-static enum store_status
-sql_rate_hit(struct store *st, const char *key, long n, long window,
-    int64_t now, long *count, int64_t *start)
-{
-	struct sql *s = SQL(st);
-	int64_t	c = 0;
-	enum store_status r;
-
-	if (n == 0) {
-		if ((r = sql_rate_get(s, key, &c, start)) == STORE_NOTFOUND) {
-			*start = now;
-			r = STORE_OK;
-		}
-	} else if (s->d->flags & SQL_RETURNING)
-		r = sql_rate_tx(s, key, n, window, now, &c, start);
-	else if ((r = s->d->begin(s, SQL_ATOMIC)) == STORE_OK)
-		r = s->d->end(s, sql_rate_tx(s, key, n, window, now, &c,
-		    start));
-	*count = (long)c;
-	return (r);
 }
 
 #define SQL_BACKEND(scheme) {						\
