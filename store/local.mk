@@ -3,7 +3,8 @@
 # SQLite and a MySQL/MariaDB driver, and Redis in front.
 noinst_LIBRARIES += store/libbipostal.a
 store_libbipostal_a_SOURCES = \
-	store/store.h store/store.c store/store_sql.h store/store_sql.c \
+	store/store.h store/store_int.h store/store.c store/store_queue.c \
+	store/store_sql.h store/store_sql.c \
 	store/store_sql_user.c store/store_sql_queue.c store/sql_driver.h \
 	store/sql_sqlite.c store/sql_mysql.c \
 	store/redis.h store/redis.c \
