@@ -300,7 +300,8 @@ body_write(struct rewrite_result *res, GMimeObject *top)
 	if (g_mime_object_write_content_to_stream(top, fo, mem) >= 0) {
 		ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 		res->body = xmalloc(ba->len + 1);
-		memcpy(res->body, ba->data, ba->len);
+		if (ba->len > 0)	/* an empty array may have no data */
+			memcpy(res->body, ba->data, ba->len);
 		res->body_len = ba->len;
 		res->body_changed = 1;
 		rc = 0;
