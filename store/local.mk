@@ -11,7 +11,8 @@ store_libbipostal_a_SOURCES = \
 	store/conf.h store/conf.c store/log.h store/log.c \
 	store/util.h store/util.c store/token.h store/token.c \
 	store/netstring.h store/netstring.c store/passwd.h store/passwd.c \
-	store/bounce.h store/bounce.c store/addr.h store/addr.c \
+	store/bounce.h store/bounce.c store/sign.h store/sign.c \
+	store/addr.h store/addr.c \
 	store/route.h store/route.c store/uri.h store/uri.c
 store_libbipostal_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MARIADB_CFLAGS) \
 	$(HIREDIS_CFLAGS) $(ARGON2_CFLAGS) $(CRYPTO_CFLAGS)

@@ -32,3 +32,9 @@ TESTS += tests/unit/test_uri
 tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
 tests_unit_test_uri_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_uri_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_sign
+TESTS += tests/unit/test_sign
+tests_unit_test_sign_SOURCES = tests/unit/test_sign.c
+tests_unit_test_sign_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_sign_LDADD = $(BIPOSTAL_LIBS)
