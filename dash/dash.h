@@ -128,8 +128,6 @@ json_t		*dash_jwt_verify(const char *tok, int64_t now, int *external,
 		    const char **why);				/* new */
 int		 dash_basic_parse(const char *hdr, char *user, size_t ulen,
 		    char *pass, size_t plen);
-int		 dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
-		    const char *token, char out[33]);
 int		 dash_json_depth_ok(const char *s, size_t len, int max);
 int		 dash_b64url_encode(const unsigned char *, size_t, char *, size_t);
 long		 dash_b64url_decode(const char *, size_t, unsigned char *, size_t);

@@ -1,7 +1,7 @@
 /*
  * dash_jwt.c - credentials as bytes: JWT verification (HS256 with the
  * secret key, RS256/ES256 with the OpenID provider's JWKS), Basic header
- * parsing, one-click link signatures, base64url and the JSON depth check
+ * parsing, base64url and the JSON depth check
  *
  * Purpose: everything an attacker's bytes reach before the store is
  * asked, with no I/O and no request state, so that it can be fuzzed
@@ -483,34 +483,3 @@ dash_basic_parse(const char *h, char *user, size_t ulen, char *pass,
 	return (0);
 }
 
-/*
- * dash_unsubscribe_sig - the signature of a one-click disable link:
- *	sig = lowercase hex HMAC-SHA256(secret, "unsubscribe:" + token),
- *	first 32 hex characters
- * where secret is the contents of secret_key_file and token the alias
- * token in lower case.  The link is POST <dash_url>/v1/unsubscribe/<token>
- * ?sig=<sig>.  The milter computes the same formula; keep them in step.
- * Returns 0, or -1 if token is too long.
- */
-int
-dash_unsubscribe_sig(const unsigned char *key, size_t keylen,
-    const char *token, char out[33])
-{
-	static const char hex[] = "0123456789abcdef";
-	char		 msg[16 + TOKEN_MAX];
-	unsigned char	 mac[EVP_MAX_MD_SIZE];
-	unsigned int	 maclen = 0;
-	int		 n, i;
-
-	n = snprintf(msg, sizeof(msg), "unsubscribe:%s", token);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return (-1);
-	HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)msg, (size_t)n,
-	    mac, &maclen);
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[32] = '\0';
-	return (0);
-}

@@ -25,6 +25,7 @@ fuzz-rewrite:
 	    $(top_srcdir)/milter/milter_reply_body.c \
 	    $(top_srcdir)/milter/milter_dsn.c $(top_srcdir)/milter/milter_html.c \
 	    $(top_srcdir)/milter/milter_authres.c \
+	    $(top_srcdir)/store/sign.c \
 	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    $(GMIME_LIBS) $(GUMBO_LIBS) $(CRYPTO_LIBS) \
 	    -o fuzz/rewrite_fuzz-libfuzzer
@@ -185,7 +186,7 @@ fuzz-bounce:
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -I$(top_builddir) -I$(top_srcdir)/store \
 	    $(top_srcdir)/fuzz/bounce_fuzz.c $(top_srcdir)/store/bounce.c \
-	    $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
+	    $(top_srcdir)/store/sign.c $(top_srcdir)/store/util.c $(top_srcdir)/store/log.c \
 	    $(CRYPTO_LIBS) -o fuzz/bounce_fuzz-libfuzzer
 .PHONY: fuzz-bounce
 

@@ -35,6 +35,7 @@
 #include "milter_authres.h"
 #include "milter_mail.h"
 #include "route.h"
+#include "sign.h"
 #include "store.h"
 #include "util.h"
 
@@ -331,7 +332,7 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 	struct rewrite_result r;
 	enum rewrite_status rs;
 	struct cb cb;
-	char	 alias_addr[REWRITE_ADDR_MAX + 1], sig[33], bounce[REWRITE_ADDR_MAX + 1];
+	char	 alias_addr[REWRITE_ADDR_MAX + 1], sig[SIGN_UNSUB_HEX + 1], bounce[REWRITE_ADDR_MAX + 1];
 	char	*manage, *disable, *blob_url;
 	size_t	 i;
 	sfsistat ret = SMFIS_CONTINUE;
@@ -343,7 +344,7 @@ eom_forward(SMFICTX *ctx, struct conn *c, struct mail *m)
 	cb.user_id = m->route.user_id;
 	cb.alias = m->alias;
 	snprintf(alias_addr, sizeof(alias_addr), "%s@%s", m->alias, cf->alias_domain);
-	if (rewrite_unsub_sig(milter_g.key, milter_g.keylen, m->alias, sig) < 0 ||
+	if (sign_unsub(milter_g.key, milter_g.keylen, m->alias, sig) < 0 ||
 	    bounce_address(milter_g.key, milter_g.keylen, m->alias,
 	    bp_now(), cf->alias_domain, bounce, sizeof(bounce)) < 0)
 		return (tempfail(ctx, "signing failed"));

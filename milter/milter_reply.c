@@ -48,11 +48,11 @@
 
 #include <gmime/gmime.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "milter_authres.h"
 #include "milter_rewrite_int.h"
+#include "sign.h"
 #include "util.h"
 
 #define REPLY_ID_BYTES	16		/* of the MAC in an id we write */
@@ -118,22 +118,19 @@ hex_id(const unsigned char *b, size_t n, const char *domain)
 }
 
 /* id_map - the id that stands for id on the alias domain: the first
- * REPLY_ID_BYTES of HMAC-SHA256(key, "reply-id:" id), its right-hand
- * side folded to lower case; new, or NULL (rp->temp) */
+ * REPLY_ID_BYTES of HMAC-SHA256(key, "reply-id:" id) (sign_reply_id), its
+ * right-hand side folded to lower case; new, or NULL (rp->temp) */
 char *
 id_map(struct reply *rp, const char *id)
 {
 	const struct rewrite_env *env = rp->rw->env;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char	*norm = g_strdup_printf("reply-id:%s", id), *p, *out = NULL;
+	unsigned char md[REPLY_ID_BYTES];
+	char	*norm = g_strdup(id), *p, *out = NULL;
 
 	if ((p = strrchr(norm, '@')) != NULL)
 		for (; *p; p++)
 			*p = g_ascii_tolower(*p);
-	if (HMAC(EVP_sha256(), env->key, (int)env->keylen,
-	    (const unsigned char *)norm, strlen(norm), md, &mdlen) != NULL &&
-	    mdlen >= REPLY_ID_BYTES)
+	if (sign_reply_id(env->key, env->keylen, norm, md, sizeof(md)) == 0)
 		out = hex_id(md, REPLY_ID_BYTES, rp->alias_domain);
 	else
 		rp->temp = "message id MAC failed";

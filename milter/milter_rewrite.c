@@ -15,8 +15,8 @@
  * from the top part, and the top part's fields follow it; the header
  * edits are sorted last, in the order the milter applies them.  The
  * helpers the parts share (header edits, unfolding, part contents as
- * UTF-8) live here, with rewrite_result_free() and the signature of the
- * one-click disable link.
+ * UTF-8) live here, with rewrite_result_free().  The signature of the
+ * one-click disable link is made by store/sign.c.
  *
  * Header edits count occurrences the way smfi_chgheader does: per name,
  * case-insensitively, 1-based, in the order the headers arrived.
@@ -33,7 +33,6 @@
 
 #include <gmime/gmime.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "milter_rewrite.h"
@@ -486,36 +485,4 @@ rewrite_result_free(struct rewrite_result *r)
 	free(r->notes);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
-}
-
-/* ------------------------------------------------------------- signing */
-
-/* mac_hex - hex of the first n bytes of HMAC-SHA256(key, msg) */
-static int
-mac_hex(const unsigned char *key, size_t keylen, const char *msg, size_t n,
-    char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	size_t	 i;
-
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
-	    strlen(msg), md, &mdlen) == NULL || mdlen < n)
-		return (-1);
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-	out[2 * n] = '\0';
-	return (0);
-}
-
-/* rewrite_unsub_sig - see milter_rewrite.h */
-int
-rewrite_unsub_sig(const unsigned char *key, size_t keylen, const char *token,
-    char out[33])
-{
-	char	*msg = g_strdup_printf("unsubscribe:%s", token);
-	int	 rc = mac_hex(key, keylen, msg, 16, out);
-
-	g_free(msg);
-	return (rc);
 }

@@ -156,9 +156,4 @@ int	rewrite_templates_load(struct rewrite_templates *, const char *dir,
 	    char *err, size_t errlen);
 void	rewrite_templates_free(struct rewrite_templates *);
 
-/* rewrite_unsub_sig - the signature of the one-click disable link:
- * hex of the first 16 bytes of HMAC-SHA256(key, "unsubscribe:" token) */
-int	rewrite_unsub_sig(const unsigned char *key, size_t keylen,
-	    const char *token, char out[33]);
-
 #endif

@@ -7,7 +7,8 @@
  * Interface: bounce_address, bounce_check, bounce_strverdict.
  *
  * Failure: bounce_address answers -1 (buffer too small, HMAC failed);
- * bounce_check answers a verdict and compares the MAC in constant time.
+ * bounce_check answers a verdict; the MAC is made and compared in
+ * constant time by sign.c.
  * The input is untrusted (it comes from an RCPT TO): every field has a
  * fixed maximum length and a fixed alphabet, checked before any use.
  *
@@ -19,10 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "bounce.h"
+#include "sign.h"
 #include "store.h"
 #include "util.h"
 
@@ -50,32 +49,6 @@ b36(int64_t v, char *out)
 	out[n] = '\0';
 }
 
-/* mac_hex - MAC_HEX lower-case hex digits of HMAC-SHA256(key, "bounce:"
- * ts ":" token) and a NUL into out; 0 or -1 */
-static int
-mac_hex(const unsigned char *key, size_t keylen, const char *ts,
-    const char *token, char out[MAC_HEX + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	char	 msg[16 + TS_MAX + TOKEN_MAX];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int	 n, i;
-
-	n = snprintf(msg, sizeof(msg), "bounce:%s:%s", ts, token);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return (-1);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
-	    (size_t)n, md, &mdlen) == NULL || mdlen < BOUNCE_MAC_BYTES)
-		return (-1);
-	for (i = 0; i < BOUNCE_MAC_BYTES; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[MAC_HEX] = '\0';
-	return (0);
-}
-
 /* bounce_address - see bounce.h */
 int
 bounce_address(const unsigned char *key, size_t keylen, const char *token,
@@ -87,7 +60,7 @@ bounce_address(const unsigned char *key, size_t keylen, const char *token,
 	if (strlen(token) > TOKEN_MAX)
 		return (-1);
 	b36(now, ts);
-	if (mac_hex(key, keylen, ts, token, mac) < 0)
+	if (sign_bounce(key, keylen, ts, token, BOUNCE_MAC_BYTES, mac) < 0)
 		return (-1);
 	n = snprintf(out, outlen, BOUNCE_PREFIX "%s+%s+%s@%s", ts, token, mac,
 	    domain);
@@ -124,10 +97,8 @@ bounce_check(const unsigned char *key, size_t keylen, const char *local,
 {
 	static const char b36set[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 	char	 t[TS_MAX + 1], tok[TOKEN_MAX + 1], got[MAC_HEX + 1];
-	char	 want[MAC_HEX + 1];
 	size_t	 plen = strlen(BOUNCE_PREFIX), n;
 	int64_t	 when = 0;
-	int	 good;
 
 	if (len < plen || strncasecmp(local, BOUNCE_PREFIX, plen) != 0)
 		return (BOUNCE_NOT);
@@ -144,11 +115,8 @@ bounce_check(const unsigned char *key, size_t keylen, const char *local,
 	if (field(local, len, "0123456789abcdef", got, MAC_HEX) != len ||
 	    len != MAC_HEX)
 		return (BOUNCE_FORGED);
-	if (keylen < 16 || mac_hex(key, keylen, t, tok, want) < 0)
-		return (BOUNCE_FORGED);
-	good = ct_equal(got, strlen(got), want, MAC_HEX);
-	OPENSSL_cleanse(want, sizeof(want));
-	if (!good)
+	if (keylen < 16 ||
+	    !sign_bounce_check(key, keylen, t, tok, BOUNCE_MAC_BYTES, got))
 		return (BOUNCE_FORGED);
 	for (n = 0; t[n]; n++)
 		when = when * 36 + (strchr(b36set, t[n]) - b36set);

@@ -33,6 +33,7 @@
 #include <gumbo.h>
 
 #include "bounce.h"
+#include "sign.h"
 #include "milter_rewrite.h"
 #include "../lib/tap.h"
 
@@ -1517,8 +1518,8 @@ check_signing(void)
 	}
 	ok(bounce_address(key, 32, "abc", 1, "d", addr, 10) < 0,
 	    "bounce address: small buffer refused");
-	rewrite_unsub_sig(key, 32, "abc123", sig);
-	rewrite_unsub_sig(key, 31, "abc123", sig2);
+	sign_unsub(key, 32, "abc123", sig);
+	sign_unsub(key, 31, "abc123", sig2);
 	ok(strlen(sig) == 32 && strcmp(sig, sig2) != 0, "unsubscribe sig: 32 hex, keyed");
 }
 

@@ -50,15 +50,14 @@ SECRETS = {
          r'pwhash|password|hmac|mac|sig|signature|totp\w*|otp|digest|'
          r'bearer|jwt',
     'dash/dash_jwt.c': r'want|d2|tok|s',	# HS256: expected, got, token
-    'dash/dash_alias.c': r'want',		# the unsubscribe signature
     'dash/dash_session.c': DASH_AUTH_SECRETS,
     'dash/dash_totp.c': DASH_AUTH_SECRETS,
     'dash/dash_user.c': DASH_AUTH_SECRETS,
-    'milter/milter_rewrite.c': r'key',		# the HMAC key
     'milter/milter_reply.c': r'key',		# Message-ID MACs
     'milter/milter_rcpt.c': r'key',		# bounce addresses checked
     'milter/milter_eom.c': r'key',		# links and bounce addresses
-    'store/bounce.c': r'got|want|key',	# bounce MAC: got, expected, key
+    'store/bounce.c': r'got|key',		# bounce MAC as received, key
+    'store/sign.c': r'got|want|key|md',	# every MAC: got, expected, key
     'store/passwd.c': r'encoded|pw',
 }
 
@@ -95,9 +94,9 @@ REQUIRED = [
     ('dash/dash_jwt.c', r'ct_equal\(d2 \+ 1,', 'the HS256 bearer signature'),
     ('dash/dash_session.c', r'ct_equal\(h, strlen\(h\), dash_keys\.server,',
      'the BIPostal-Server-Key'),
-    ('dash/dash_alias.c', r'ct_equal\(sig, strlen\(sig\), want,',
+    ('store/sign.c', r'ct_equal\(sig, strlen\(sig\), want,',
      'the one-click unsubscribe signature'),
-    ('store/bounce.c', r'ct_equal\(got, strlen\(got\), want, MAC_HEX\)',
+    ('store/sign.c', r'ct_equal\(got, strlen\(got\), want, 2 \* nbytes\)',
      'the bounce address MAC'),
     ('dash/dash_totp.c', r'ct_equal\(sent, strlen\(sent\), candidate,',
      'the TOTP code in that callback'),
@@ -204,14 +203,14 @@ def scan(root, files):
 # Self-test: each mutation turns one constant-time comparison back into a
 # plain one in a copy of the tree; the scan must then fail and name it.
 MUTATIONS = [
-    ('dash/dash_alias.c', r'!ct_equal\(sig, strlen\(sig\), want, strlen\(want\)\)',
-     'strcmp(sig, want) != 0'),
+    ('store/sign.c', r'ct_equal\(sig, strlen\(sig\), want, strlen\(want\)\)',
+     'strcmp(sig, want) == 0'),
     ('dash/dash_jwt.c', r'ct_equal\(d2 \+ 1, strlen\(d2 \+ 1\), want, strlen\(want\)\)',
      'strcmp(d2 + 1, want) == 0'),
     ('dash/dash_session.c', r'ct_equal\(h, strlen\(h\),\s*dash_keys\.server, dash_keys\.server_len\)',
      'strncmp(h, dash_keys.server, dash_keys.server_len) == 0'),
-    ('store/bounce.c', r'ct_equal\(got, strlen\(got\), want, MAC_HEX\)',
-     'memcmp(got, want, MAC_HEX) == 0'),
+    ('store/sign.c', r'ct_equal\(got, strlen\(got\), want, 2 \* nbytes\)',
+     'memcmp(got, want, 2 * nbytes) == 0'),
     ('dash/dash_totp.c', r'ct_equal\(sent, strlen\(sent\), candidate, strlen\(candidate\)\) \?\s*0 : 1',
      'strcmp(sent, candidate)'),
     ('store/passwd.c', r'(passwd_verify\(const char \*encoded, const char \*pw\)\n\{)',
