@@ -10,7 +10,9 @@
 #ifndef BIPOSTAL_POSTMAPD_H
 #define BIPOSTAL_POSTMAPD_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "store.h"
@@ -49,5 +51,58 @@ int	postmapd_bounce_init(const struct conf *, char *err, size_t errlen);
 /* postmapd_cache_flush - forget every cached answer (configuration
  * reload); safe from any thread */
 void	postmapd_cache_flush(void);
+
+/* postmapd_pool.c: the workers, the connection slots, the watchdog */
+
+#define WORKERS_SERVER	8	/* default with a database server */
+#define WORKERS_MAX	64
+#define WATCH_MS	10	/* watchdog period */
+#define SPAWN_WAIT_MS	100	/* a request waited this long: one more worker */
+#define STORE_REFRESH	2	/* seconds a SQLite handle is used */
+#define STORE_BACKOFF	250	/* ms between failed opens, per worker */
+#define INBUF_SIZE	(POSTMAPD_REQ_MAX + 16)
+#define OUTBUF_SIZE	(4 * (POSTMAPD_REPLY_MAX + 16))
+
+struct conn {
+	pthread_mutex_t	 mu;
+	uint32_t	 gen;		/* bumped when opened and closed */
+	int		 fd;		/* -1: free slot */
+	int		 busy;		/* a worker is inside a lookup */
+	uint32_t	 ask;		/* bumped when the watchdog answers */
+	uint64_t	 since;		/* ms: start of the current lookup */
+	uint64_t	 waiting;	/* ms: first seen waiting for a worker
+					 * while all were busy; 0 = not */
+	uint64_t	 last;		/* ms: last activity */
+	size_t		 inlen;
+	size_t		 outoff, outlen;
+	char		 in[INBUF_SIZE];
+	char		 out[OUTBUF_SIZE];
+};
+
+struct pool {
+	pthread_mutex_t	 mu;
+	int		 nthreads;
+	int		 base;		/* threads kept when quiet */
+	int		 busy;		/* threads inside a lookup */
+	int		 stop;
+	unsigned	 conf_gen;	/* bumped by each reload */
+	struct conf	*conf;		/* current; one reference */
+};
+
+extern struct pool pool;
+extern struct conn *slots;
+extern long	nslots, hiwater;	/* slots[0..hiwater) ever used */
+extern long	*freeslots, nfree;	/* under slots_mu */
+extern pthread_mutex_t slots_mu;
+extern int	wep;		/* workers' epoll set */
+
+/* default_workers - how many workers the store wants */
+int		 default_workers(const struct conf *);
+/* pool_spawn - start one more worker (pool.mu held); -1 if it failed */
+int		 pool_spawn(void);
+/* conn_close - close c (locked) and give its slot back */
+void		 conn_close(struct conn *);
+/* loop_watch - main thread, every WATCH_MS; t is bp_mono_ms() */
+void		 loop_watch(uint64_t t);
 
 #endif
