@@ -1,5 +1,5 @@
 /*
- * dash.c - bipostal-dash: the libmicrohttpd daemon, the router, static files
+ * dash.c - bipostal-dash: the libmicrohttpd daemon, the store pool, main
  *
  * Purpose: serve the legacy /0.5/ API, /v1/, health (/__heartbeat__,
  * /__lbheartbeat__, /__version__), /metrics and the web page from
@@ -16,6 +16,9 @@
  * thread at a time, never shared); if none can be opened the request gets
  * 503.  SIGHUP reloads the configuration (the listening address stays);
  * SIGTERM and SIGINT stop the daemon after the running requests.
+ *
+ * The routes, CORS, the health handlers and the static files are in
+ * dash_router.c.
  *
  * Ownership: each request retains the configuration it started with and
  * borrows one pooled store for its whole length.
@@ -47,77 +50,11 @@
 #define DASH_CONN_LIMIT		1024
 #define DASH_POOL_MAX		256
 
-enum route_auth {
-	A_OPEN,			/* anyone; Authorization is not read */
-	A_PUBLIC,		/* anyone (handler may check more) */
-	A_USER,			/* a bearer token */
-	A_ADMIN,		/* server key or an admin user */
-	A_SERVER,		/* server key only */
-};
-
-struct route {
-	const char	*method;
-	const char	*path;		/* a trailing '*' matches one segment */
-	enum route_auth	 auth;
-	dash_handler_fn	*fn;
-	const char	*label;		/* metrics */
-};
-
-static void	h_heartbeat(struct req *, const char *);
-static void	h_lbheartbeat(struct req *, const char *);
-static void	h_version(struct req *, const char *);
-
-static const struct route routes[] = {
-	{"GET", "/__heartbeat__", A_OPEN, h_heartbeat, "heartbeat"},
-	{"GET", "/__lbheartbeat__", A_OPEN, h_lbheartbeat, "lbheartbeat"},
-	{"GET", "/__version__", A_OPEN, h_version, "version"},
-	{"GET", "/metrics", A_OPEN, dash_h_metrics, "metrics"},
-
-	{"GET", "/0.5/new_token", A_PUBLIC, dash_h_legacy_new_token,
-	    "legacy_new_token"},
-	{"POST", "/0.5/user_queue", A_USER, dash_h_legacy_user_queue,
-	    "legacy_user_queue"},
-	{"POST", "/0.5/new_subscription", A_PUBLIC,
-	    dash_h_legacy_new_subscription, "legacy_new_subscription"},
-	{"POST", "/0.5/remove_subscription", A_PUBLIC,
-	    dash_h_legacy_remove_subscription, "legacy_remove_subscription"},
-
-	{"POST", "/v1/session", A_PUBLIC, dash_h_session, "session"},
-	{"POST", "/v1/users", A_PUBLIC, dash_h_signup, "signup"},
-	{"GET", "/v1/me", A_USER, dash_h_me, "me"},
-	{"PATCH", "/v1/me", A_USER, dash_h_settings, "me"},
-	{"POST", "/v1/me/totp", A_USER, dash_h_totp_enrol, "totp"},
-	{"POST", "/v1/me/totp/verify", A_USER, dash_h_totp_verify, "totp"},
-	{"GET", "/v1/me/totp/qr", A_USER, dash_h_totp_qr, "totp"},
-	{"GET", "/v1/aliases", A_USER, dash_h_aliases, "aliases"},
-	{"POST", "/v1/aliases", A_USER, dash_h_aliases, "aliases_create"},
-	{"GET", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
-	{"PATCH", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
-	{"DELETE", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
-	{"GET", "/v1/queue", A_USER, dash_h_queue, "queue"},
-	{"POST", "/v1/queue/*", A_SERVER, dash_h_queue_user, "queue_append"},
-	{"GET", "/v1/events", A_USER, dash_h_events, "events"},
-	{"GET", "/v1/blobs/*", A_USER, dash_h_blob, "blob"},
-	{"POST", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
-	    "unsubscribe"},
-	{"GET", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
-	    "unsubscribe_page"},
-	{"GET", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
-	{"POST", "/v1/admin/users", A_ADMIN, dash_h_admin_users, "admin"},
-	{"GET", "/v1/admin/users/*", A_ADMIN, dash_h_admin_user, "admin"},
-	{"PATCH", "/v1/admin/users/*", A_ADMIN, dash_h_admin_user, "admin"},
-	{"GET", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
-	{"POST", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
-	{"PATCH", "/v1/admin/nodes/*", A_ADMIN, dash_h_admin_node, "admin"},
-	{NULL, NULL, A_OPEN, NULL, NULL},
-};
-
 struct conf *dash_conf;
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dash_db *pool;
 static int pool_size;
-static char static_root[PATH_MAX];
 
 /* db_free - close one pooled store; NULL is fine */
 static void
@@ -242,305 +179,6 @@ dash_arg(struct req *r, const char *name)
 	    name));
 }
 
-/* h_heartbeat - 200 if the store answers, 503 otherwise */
-static void
-h_heartbeat(struct req *r, const char *arg)
-{
-	enum store_status s = store_ping(r->db->st);
-	enum store_status rs = redis_ping(r->db->rd);
-
-	dash_reply_json(r, s == STORE_OK ? 200 : 503,
-	    json_pack("{s:s,s:s,s:s}", "status", s == STORE_OK ? "ok" : "error",
-	    "store", store_strstatus(s),
-	    "redis", r->db->rd == NULL ? "none" : store_strstatus(rs)));
-}
-
-/* h_lbheartbeat - the process is alive; touches nothing */
-static void
-h_lbheartbeat(struct req *r, const char *arg)
-{
-	dash_reply_raw(r, 200, "application/json", "{}", 2, 0);
-}
-
-/* h_version - what is running */
-static void
-h_version(struct req *r, const char *arg)
-{
-	dash_reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "name",
-	    PACKAGE_NAME, "version", PACKAGE_VERSION, "source",
-	    "https://github.com/bipostal/bipostal"));
-}
-
-/* content_type - by file name extension */
-static const char *
-content_type(const char *path)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{".html", "text/html; charset=utf-8"},
-		{".htm", "text/html; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".json", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},
-		{".gif", "image/gif"},
-		{".ico", "image/x-icon"},
-		{".webp", "image/webp"},
-		{".woff2", "font/woff2"},
-		{".woff", "font/woff"},
-		{".txt", "text/plain; charset=utf-8"},
-		{".webmanifest", "application/manifest+json"},
-	};
-	const char	*dot = strrchr(path, '.');
-	size_t		 i;
-
-	if (dot != NULL && strchr(dot, '/') == NULL)
-		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strcasecmp(dot, types[i].ext) == 0)
-				return (types[i].type);
-	return ("application/octet-stream");
-}
-
-/*
- * serve_static - GET a file under dash_static_dir.  Segments "." and
- * ".." , backslashes and NULs are refused before the file system is
- * touched; the resolved path must still lie under the root (symlinks).
- */
-static void
-serve_static(struct req *r)
-{
-	char		 rel[PATH_MAX], path[PATH_MAX], real[PATH_MAX];
-	const char	*u = r->url, *seg;
-	struct stat	 sb;
-	size_t		 rootlen = strlen(static_root);
-	int		 fd;
-
-	r->route = "static";
-	if (static_root[0] == '\0' || u[0] != '/') {
-		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
-		return;
-	}
-	if (strcmp(u, "/") == 0)
-		u = "/index.html";
-	if (bp_strlcpy(rel, u, sizeof(rel)) >= sizeof(rel) ||
-	    strchr(rel, '\\') != NULL) {
-		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
-		return;
-	}
-	for (seg = rel; seg != NULL; seg = strchr(seg + 1, '/')) {
-		const char *s = seg + 1;
-
-		if ((s[0] == '.' && (s[1] == '/' || s[1] == '\0')) ||
-		    (s[0] == '.' && s[1] == '.' && (s[2] == '/' ||
-		    s[2] == '\0')) || (s[0] == '/')) {
-			dash_error(r, 404, DASH_E_NOTFOUND, "not found");
-			return;
-		}
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s%s", static_root, rel) >=
-	    sizeof(path) || realpath(path, real) == NULL ||
-	    strncmp(real, static_root, rootlen) != 0 || real[rootlen] != '/') {
-		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
-		return;
-	}
-	if ((fd = open(real, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		dash_error(r, 404, DASH_E_NOTFOUND, "not found");
-		return;
-	}
-	if (r->resp != NULL)
-		MHD_destroy_response(r->resp);
-	r->resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
-	if (r->resp == NULL) {
-		close(fd);
-		dash_error(r, 500, DASH_E_INTERNAL, "cannot send file");
-		return;
-	}
-	MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    content_type(real));
-	MHD_add_response_header(r->resp, "X-Content-Type-Options", "nosniff");
-	r->status = 200;
-}
-
-/* cors_allowed - the Origin header if dash_cors_origins lists it */
-static const char *
-cors_allowed(struct req *r)
-{
-	const char	*o = dash_header(r, "Origin");
-	const char	*list = r->cf->dash_cors_origins, *p;
-	size_t		 n;
-
-	if (o == NULL || list == NULL || *list == '\0')
-		return (NULL);
-	n = strlen(o);
-	for (p = list; *p; ) {
-		size_t	len;
-
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		len = strcspn(p, " ,\t");
-		if (len == 0)
-			break;
-		if ((len == 1 && *p == '*') || (len == n &&
-		    strncmp(p, o, n) == 0))
-			return (o);
-		p += len;
-	}
-	return (NULL);
-}
-
-/* add_common_headers - CORS and the usual safety headers */
-static void
-add_common_headers(struct req *r)
-{
-	const char *o = cors_allowed(r);
-
-	if (o != NULL) {
-		MHD_add_response_header(r->resp,
-		    "Access-Control-Allow-Origin", o);
-		MHD_add_response_header(r->resp, "Vary", "Origin");
-		MHD_add_response_header(r->resp,
-		    "Access-Control-Expose-Headers", "Retry-After");
-	}
-	MHD_add_response_header(r->resp, "Cache-Control", "no-store");
-	MHD_add_response_header(r->resp, "X-Frame-Options", "DENY");
-}
-
-/* preflight - answer a CORS OPTIONS request */
-static void
-preflight(struct req *r)
-{
-	r->route = "preflight";
-	dash_reply_raw(r, 204, NULL, "", 0, 0);
-	if (cors_allowed(r) != NULL) {
-		MHD_add_response_header(r->resp, "Access-Control-Allow-Methods",
-		    "GET, POST, PATCH, DELETE, OPTIONS");
-		MHD_add_response_header(r->resp, "Access-Control-Allow-Headers",
-		    "Authorization, Content-Type, X-TOTP");
-		MHD_add_response_header(r->resp, "Access-Control-Max-Age",
-		    "600");
-	}
-}
-
-/* match - does path match pattern; *arg gets the '*' segment */
-static int
-match(const char *pattern, const char *path, const char **arg)
-{
-	size_t	n = strlen(pattern);
-
-	*arg = NULL;
-	if (n > 0 && pattern[n - 1] == '*') {
-		if (strncmp(pattern, path, n - 1) != 0)
-			return (0);
-		path += n - 1;
-		if (*path == '\0' || strchr(path, '/') != NULL)
-			return (0);
-		*arg = path;
-		return (1);
-	}
-	return (strcmp(pattern, path) == 0);
-}
-
-/* dispatch - route, authenticate, run the handler */
-static void
-dispatch(struct req *r)
-{
-	const struct route *rt, *found = NULL;
-	const char	*arg = NULL;
-	int		 path_known = 0;
-
-	if (strcmp(r->method, "OPTIONS") == 0) {
-		preflight(r);
-		return;
-	}
-	for (rt = routes; rt->method != NULL; rt++) {
-		const char *a;
-
-		if (!match(rt->path, r->url, &a))
-			continue;
-		path_known = 1;
-		if (strcmp(rt->method, r->method) == 0) {
-			found = rt;
-			arg = a;
-			break;
-		}
-	}
-	if (found == NULL) {
-		if (path_known) {
-			r->route = "method";
-			dash_error(r, 405, DASH_E_METHOD, "method not allowed");
-		} else if (strncmp(r->url, "/v1/", 4) == 0 ||
-		    strncmp(r->url, "/0.5/", 5) == 0 ||
-		    (strcmp(r->method, "GET") != 0 &&
-		    strcmp(r->method, "HEAD") != 0)) {
-			r->route = "unknown";
-			dash_error(r, 404, DASH_E_NOTFOUND, "no such endpoint");
-		} else
-			serve_static(r);
-		return;
-	}
-	r->route = found->label;
-	if (r->too_big) {
-		dash_error(r, 413, DASH_E_TOOBIG, "body over %ld bytes",
-		    r->cf->dash_max_body);
-		return;
-	}
-	if (found->fn != h_lbheartbeat && found->fn != h_version &&
-	    found->fn != dash_h_metrics) {
-		if ((r->db = dash_db_get()) == NULL) {
-			dash_store_status(r, STORE_TEMP, "store");
-			return;
-		}
-	}
-	/*
-	 * Open routes never read credentials: a load balancer's probe or a
-	 * mail provider's one-click POST is answered the same whatever it
-	 * sends, and the routes without a store never reach one through a
-	 * bearer token.
-	 */
-	if (found->auth != A_OPEN && dash_authenticate(r) < 0)
-		return;
-	switch (found->auth) {
-	case A_OPEN:
-	case A_PUBLIC:
-		break;
-	case A_USER:
-		if (r->auth != AUTH_USER) {
-			dash_error(r, r->auth == AUTH_SERVER ? 403 : 401,
-			    DASH_E_AUTH, "a bearer token is required");
-			MHD_add_response_header(r->resp, "WWW-Authenticate",
-			    "Bearer");
-			return;
-		}
-		break;
-	case A_ADMIN:
-		if (r->auth == AUTH_NONE) {
-			dash_error(r, 401, DASH_E_AUTH, "credentials required");
-			return;
-		}
-		if (!r->is_admin) {
-			dash_error(r, 403, DASH_E_FORBIDDEN, "admin only");
-			return;
-		}
-		break;
-	case A_SERVER:
-		if (r->auth != AUTH_SERVER) {
-			dash_error(r, r->auth == AUTH_NONE ? 401 : 403,
-			    DASH_E_FORBIDDEN, "the server key is required");
-			return;
-		}
-		break;
-	}
-	found->fn(r, arg);
-}
-
 /* on_request - libmicrohttpd access handler */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -590,7 +228,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			r->route = "toobig";
 			dash_error(r, 413, DASH_E_TOOBIG, "body over %ld bytes",
 			    r->cf->dash_max_body);
-			add_common_headers(r);
+			dash_common_headers(r);
 			return (MHD_queue_response(conn, r->status, r->resp));
 		}
 		return (MHD_YES);
@@ -623,10 +261,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->body = xstrdup("");
 		r->cap = 1;
 	}
-	dispatch(r);
+	dash_dispatch(r);
 	if (r->resp == NULL)
 		dash_error(r, 500, DASH_E_INTERNAL, "no answer");
-	add_common_headers(r);
+	dash_common_headers(r);
 	ret = MHD_queue_response(conn, r->status, r->resp);
 	return (ret);
 }
@@ -724,20 +362,6 @@ usage(void)
 	exit(2);
 }
 
-/* print_routes - the router table, one "METHOD PATH AUTH" a line (-R) */
-static void
-print_routes(void)
-{
-	static const char *const auth_name[] = {
-		[A_OPEN] = "open", [A_PUBLIC] = "public", [A_USER] = "user",
-		[A_ADMIN] = "admin", [A_SERVER] = "server",
-	};
-	const struct route *rt;
-
-	for (rt = routes; rt->method != NULL; rt++)
-		printf("%s %s %s\n", rt->method, rt->path, auth_name[rt->auth]);
-}
-
 /* main - parse arguments, load keys, run the daemon until a signal */
 int
 main(int argc, char **argv)
@@ -768,7 +392,7 @@ main(int argc, char **argv)
 			fg = 1;
 			break;
 		case 'R':
-			print_routes();
+			dash_print_routes();
 			return (0);
 		case 'v':
 			log_verbose++;
@@ -788,10 +412,10 @@ main(int argc, char **argv)
 		log_fatal("dash_listen = %s: expected HOST:PORT",
 		    dash_conf->dash_listen);
 	if (dash_conf->dash_static_dir[0] != '\0' &&
-	    realpath(dash_conf->dash_static_dir, static_root) == NULL) {
+	    realpath(dash_conf->dash_static_dir, dash_static_root) == NULL) {
 		log_warn("dash_static_dir %s: %s; no web page",
 		    dash_conf->dash_static_dir, strerror(errno));
-		static_root[0] = '\0';
+		dash_static_root[0] = '\0';
 	}
 	if (!fg && daemon(0, 0) < 0)
 		log_fatal("daemon: %s", strerror(errno));

@@ -110,6 +110,12 @@ int		 dash_store_status(struct req *, enum store_status, const char *what);
 const char	*dash_header(struct req *, const char *name);
 const char	*dash_arg(struct req *, const char *name);
 
+/* dash_router.c: the routes, CORS, health, static files */
+extern char	 dash_static_root[];	/* realpath of dash_static_dir */
+void		 dash_dispatch(struct req *);
+void		 dash_common_headers(struct req *);
+void		 dash_print_routes(void);
+
 /* dash_json.c */
 void		 dash_reply_json(struct req *, unsigned status, json_t *steals);
 void		 dash_reply_raw(struct req *, unsigned status, const char *type,
