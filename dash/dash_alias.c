@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "dash.h"
 #include "log.h"
 #include "redis.h"
@@ -95,21 +96,6 @@ dash_event(struct req *r, int64_t user_id, const char *type, json_t *j)
 		event_publish(r, &e, write_run(r, event_write, &e));
 	}
 	free(s);
-}
-
-/* origin_ok - a site name: a DNS name, optionally with a port */
-static int
-origin_ok(const char *o)
-{
-	size_t	len = strlen(o), i;
-
-	if (len == 0 || len > ORIGIN_MAX)
-		return (0);
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)o[i]) && strchr(".-_:", o[i]) ==
-		    NULL)
-			return (0);
-	return (o[0] != '.' && o[0] != '-');
 }
 
 /* alias_key - the token of "token" or "token@alias_domain", folded */
@@ -237,7 +223,7 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	char		 who[32];
 	enum store_status s;
 
-	if (origin == NULL || !origin_ok(origin)) {
+	if (origin == NULL || !addr_origin_ok(origin)) {
 		dash_error(r, 400, DASH_E_PARAM, "origin: a site name");
 		return (-1);
 	}

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "dash.h"
 #include "passwd.h"
 #include "util.h"
@@ -41,23 +42,6 @@ dash_user_json(const struct user *u)
 	    "reject" : "discard",
 	    "content_policy", u->content_policy == CONTENT_KEEP ? "keep" :
 	    "strip", "created", (json_int_t)u->created));
-}
-
-/* email_ok - a plausible address: local@domain, printable, no spaces */
-static int
-email_ok(const char *e)
-{
-	const char	*at = strchr(e, '@'), *p;
-	size_t		 len = strlen(e);
-
-	if (len < 3 || len > EMAIL_MAX || at == NULL || at == e ||
-	    at[1] == '\0' || strchr(at + 1, '@') != NULL)
-		return (0);
-	for (p = e; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 ||
-		    strchr("<>()[],;:\\\"", *p) != NULL)
-			return (0);
-	return (1);
 }
 
 /* password_ok - length bounds for a new password */
@@ -97,7 +81,7 @@ dash_h_signup(struct req *r, const char *arg)
 	email = json_string_value(json_object_get(b, "email"));
 	pw = json_string_value(json_object_get(b, "password"));
 	adm = json_object_get(b, "admin");
-	if (email == NULL || !email_ok(email)) {
+	if (email == NULL || !addr_email_ok(email)) {
 		dash_error(r, 400, DASH_E_PARAM, "email: a valid address");
 		goto done;
 	}

@@ -193,18 +193,39 @@ int
 addr_email_ok(const char *a)
 {
 	const unsigned char *p;
-	int	at = 0;
+	size_t	 len;
+	int	 at = 0;
 
-	if (*a == '\0' || strlen(a) > EMAIL_MAX)
+	if (a == NULL || (len = strnlen(a, EMAIL_MAX + 1)) < 3 ||
+	    len > EMAIL_MAX)
 		return (0);
 	for (p = (const unsigned char *)a; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '<' ||
-		    *p == '>' || *p == '"' || *p == '\\' || *p == ';')
+		if (*p <= ' ' || *p >= 0x7f || strchr("<>()[],;:\\\"", *p))
 			return (0);
 		if (*p == '@')
 			at++;
 	}
-	return (at == 1 && a[0] != '@' && a[strlen(a) - 1] != '@');
+	return (at == 1 && a[0] != '@' && a[len - 1] != '@');
+}
+
+/* addr_origin_ok - see addr.h */
+int
+addr_origin_ok(const char *o)
+{
+	size_t	 len, i;
+	char	 c;
+
+	if (o == NULL || (len = strnlen(o, ORIGIN_MAX + 1)) < 1 ||
+	    len > ORIGIN_MAX)
+		return (0);
+	for (i = 0; i < len; i++) {
+		c = o[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '.' || c == '-' ||
+		    c == '_' || c == ':'))
+			return (0);
+	}
+	return (o[0] != '.' && o[0] != '-');
 }
 
 /* addr_domain_of - see addr.h */

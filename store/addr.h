@@ -12,6 +12,8 @@
  * or an address elsewhere.  bipostal-postmapd, bipostal-milter and
  * bipostalctl classify recipients only through these two functions, so
  * that the socketmap and the milter can never read one address two ways.
+ * addr_email_ok and addr_origin_ok are the one check of a plain email
+ * address and of a site name, for the store and the dash alike.
  *
  * Failure: addr_parse returns -1 for anything that is not one address
  * (empty, bad quoting, control characters, over the RFC 5321 lengths).
@@ -58,10 +60,19 @@ enum addr_kind addr_classify(const char *text, size_t len,
 	    const char *alias_domain, struct addr *out, char *tok,
 	    size_t toksize, char *ext, size_t extsize);
 
-/* addr_email_ok - one plain address Postfix reads as one (for addresses
- * from the store that Postfix will be told to forward to): no quotes,
- * brackets, commas, white space or control characters, one '@' */
+/* addr_email_ok - one plain address Postfix reads as one, the one check
+ * of an email address for every program (the store's user emails and
+ * reply senders, the dash's sign-up, postmapd's answers, the
+ * configuration): 3..EMAIL_MAX printable ASCII, no white space, quotes,
+ * backslash or <>()[],;:, exactly one '@', neither first nor last.
+ * NULL is not one. */
 int	addr_email_ok(const char *);
+
+/* addr_origin_ok - a site name an alias is made for, the one check for
+ * the dash and the store: 1..ORIGIN_MAX of [0-9A-Za-z._-] and ':' (a
+ * DNS name, optionally with a port), not starting with '.' or '-'.
+ * NULL is not one. */
+int	addr_origin_ok(const char *);
 
 /* addr_domain_of - the domain of a plain address, lower-cased into out;
  * "" when there is none */

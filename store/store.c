@@ -11,13 +11,16 @@
  *   tokens, queue ids, blob ids  1..TOKEN_MAX of [0-9A-Za-z], folded to
  *                                lower case (token_fold); alias_route also
  *                                takes "token@domain" and ignores the domain
- *   emails (user, reply sender)  local@domain, 3..EMAIL_MAX printable
- *                                ASCII without space or <>()[],;:\"
+ *   emails (user, reply sender)  addr_email_ok: local@domain, one '@',
+ *                                3..EMAIL_MAX printable ASCII without
+ *                                space or <>()[],;:\"
  *                                (reply senders are folded to lower case,
  *                                user emails are kept as given)
  *   identities                   1..EMAIL_MAX printable ASCII without
  *                                space, folded to lower case
- *   origins                      1..ORIGIN_MAX of [0-9A-Za-z._-], folded
+ *   origins                      addr_origin_ok: 1..ORIGIN_MAX of
+ *                                [0-9A-Za-z._-:], not starting with '.'
+ *                                or '-', folded
  *   context <= CONTEXT_MAX, queue data 1..QUEUE_DATA_MAX, blob data
  *   <= STORE_BLOB_MAX, event data <= EVENT_DATA_MAX, limits 1..STORE_LIMIT_MAX,
  *   ttls 1..STORE_TTL_MAX, times >= 0, ports 1..65535, capacity >= 0
@@ -47,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -100,29 +104,6 @@ store_trace_id(struct store *st, const char *op, int64_t id,
 	return (s);
 }
 
-/* store_email_ok - local@domain, printable, no specials, not too long */
-static int
-store_email_ok(const char *s)
-{
-	const char *at = NULL, *p;
-	size_t	len;
-
-	if (s == NULL)
-		return (0);
-	len = strnlen(s, EMAIL_MAX + 1);
-	if (len < 3 || len > EMAIL_MAX)
-		return (0);
-	for (p = s; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= 0x20 || c >= 0x7f || strchr("<>()[],;:\\\"", c))
-			return (0);
-		if (c == '@')
-			at = p;
-	}
-	return (at != NULL && at != s && at[1] != '\0');
-}
-
 /* store_ident_fold - a login identity, folded into buf (EMAIL_MAX+1) */
 static int
 store_ident_fold(char *buf, const char *s)
@@ -145,25 +126,13 @@ store_ident_fold(char *buf, const char *s)
 	return (1);
 }
 
-/* store_origin_fold - a DNS-like site name, folded into buf */
+/* store_origin_fold - a site name (addr_origin_ok), folded into buf */
 static int
 store_origin_fold(char *buf, const char *s)
 {
-	size_t	len, i;
-
-	if (s == NULL)
+	if (!addr_origin_ok(s))
 		return (0);
-	len = strnlen(s, ORIGIN_MAX + 1);
-	if (len < 1 || len > ORIGIN_MAX)
-		return (0);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		    (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == '_'))
-			return (0);
-	}
-	memcpy(buf, s, len + 1);
+	memcpy(buf, s, strlen(s) + 1);
 	bp_lower(buf);
 	return (1);
 }
@@ -379,7 +348,7 @@ store_user_create(struct store *st, const char *email, const char *pwhash,
 
 	if (pwhash == NULL)
 		pwhash = "";
-	if (!store_email_ok(email) || strnlen(pwhash, PWHASH_MAX + 1) >
+	if (!addr_email_ok(email) || strnlen(pwhash, PWHASH_MAX + 1) >
 	    PWHASH_MAX || !store_printable(pwhash, PWHASH_MAX, 0) || !out)
 		return (store_trace(st, "user_create", NULL, STORE_INVALID));
 	if (token_new(qid, sizeof(qid)) < 0)
@@ -441,7 +410,7 @@ store_identity_add(struct store *st, int64_t user_id, const char *ident)
 enum store_status
 store_user_update(struct store *st, const struct user *u)
 {
-	if (u == NULL || u->id <= 0 || !store_email_ok(u->email) ||
+	if (u == NULL || u->id <= 0 || !addr_email_ok(u->email) ||
 	    !store_printable(u->pwhash, PWHASH_MAX, 0) ||
 	    !store_printable(u->totp, TOTP_MAX, 0) ||
 	    (u->status != USER_ACTIVE && u->status != USER_REVOKED) ||
@@ -657,7 +626,7 @@ store_reply_get_or_create(struct store *st, const char *alias,
 	if (!store_key(key, alias))
 		return (store_trace(st, "reply_get_or_create", NULL,
 		    STORE_NOTFOUND));
-	if (!store_email_ok(sender) || out == NULL)
+	if (!addr_email_ok(sender) || out == NULL)
 		return (store_trace(st, "reply_get_or_create", key,
 		    STORE_INVALID));
 	bp_strlcpy(snd, sender, sizeof(snd));
@@ -678,7 +647,7 @@ store_reply_find(struct store *st, const char *alias, const char *sender,
 
 	if (!store_key(key, alias))
 		return (store_trace(st, "reply_find", NULL, STORE_NOTFOUND));
-	if (!store_email_ok(sender) || out == NULL)
+	if (!addr_email_ok(sender) || out == NULL)
 		return (store_trace(st, "reply_find", key, STORE_INVALID));
 	bp_strlcpy(snd, sender, sizeof(snd));
 	bp_lower(snd);

@@ -61,6 +61,52 @@ static const struct {
 	{ "<\"\"@" D ">", ADDR_BAD, NULL, NULL, NULL, NULL },
 };
 
+/* addr_email_ok and addr_origin_ok: what the store, the dash and postmapd
+ * accept, one row each */
+static const struct {
+	const char	*in;
+	int		 ok;
+} emails[] = {
+	{ "owner@real.test", 1 },
+	{ "Owner.Name+tag@Real.Test", 1 },
+	{ "a@b", 1 },			/* the shortest */
+	{ "o'hara@x.test", 1 },
+	{ "x_y-z=w@x.test", 1 },
+	{ "a@", 0 },
+	{ "@b.test", 0 },
+	{ "ab", 0 },
+	{ "", 0 },
+	{ "a@b@c.test", 0 },		/* two '@': not one plain address */
+	{ "a@b, c@d", 0 },
+	{ "\"a\"@b", 0 },
+	{ "a b@c.test", 0 },
+	{ "a\tb@c.test", 0 },
+	{ "<a@b.test>", 0 },
+	{ "a(x)@b.test", 0 },
+	{ "a@[10.0.0.1]", 0 },
+	{ "a;b@c.test", 0 },
+	{ "a:b@c.test", 0 },
+	{ "a\\b@c.test", 0 },
+	{ "caf\xc3\xa9@x.test", 0 },	/* 8-bit */
+	{ "a\x7f@b.test", 0 },
+}, origins[] = {
+	{ "example.com", 1 },
+	{ "Shop.Example.COM", 1 },
+	{ "localhost", 1 },
+	{ "example.com:8443", 1 },	/* with a port */
+	{ "my_site.test", 1 },
+	{ "1.2.3.4", 1 },
+	{ "a", 1 },
+	{ "", 0 },
+	{ ".example.com", 0 },
+	{ "-example.com", 0 },
+	{ "exa mple.com", 0 },
+	{ "example.com/path", 0 },
+	{ "https://example.com", 0 },
+	{ "user@example.com", 0 },
+	{ "ex\xc3\xa4mple.com", 0 },
+};
+
 int
 main(void)
 {
@@ -96,6 +142,29 @@ main(void)
 	ok(addr_email_ok("owner@real.test"), "a plain address is one");
 	ok(!addr_email_ok("a@b, c@d"), "two addresses are not one");
 	ok(!addr_email_ok("\"a\"@b"), "a quoted one is not plain");
+	for (i = 0; i < sizeof(emails) / sizeof(emails[0]); i++)
+		is_int(addr_email_ok(emails[i].in), emails[i].ok,
+		    "email \"%s\": %s", emails[i].in,
+		    emails[i].ok ? "one" : "not one");
+	memset(big, 'a', EMAIL_MAX + 1);
+	memcpy(big + 10, "@", 1);
+	big[EMAIL_MAX] = '\0';
+	ok(addr_email_ok(big), "an address of EMAIL_MAX bytes");
+	big[EMAIL_MAX] = 'a';
+	big[EMAIL_MAX + 1] = '\0';
+	ok(!addr_email_ok(big), "one byte more: not one");
+	ok(!addr_email_ok(NULL), "NULL is no address");
+	for (i = 0; i < sizeof(origins) / sizeof(origins[0]); i++)
+		is_int(addr_origin_ok(origins[i].in), origins[i].ok,
+		    "origin \"%s\": %s", origins[i].in,
+		    origins[i].ok ? "a site" : "not a site");
+	memset(big, 'a', ORIGIN_MAX);
+	big[ORIGIN_MAX] = '\0';
+	ok(addr_origin_ok(big), "an origin of ORIGIN_MAX bytes");
+	big[ORIGIN_MAX] = 'a';
+	big[ORIGIN_MAX + 1] = '\0';
+	ok(!addr_origin_ok(big), "one byte more: not a site");
+	ok(!addr_origin_ok(NULL), "NULL is no site");
 	addr_domain_of("Owner@Real.Test", tok, sizeof(tok));
 	is_str(tok, "real.test", "the domain of an address, lower case");
 	return (tap_done());
