@@ -124,6 +124,7 @@ struct sql_driver {
 	unsigned	 caps;		/* STORE_CAP_* */
 	unsigned	 flags;		/* SQL_RETURNING */
 	const char *const *dialect;	/* [SQL_NSTMT], NULL = common text */
+	const char *const *own;		/* the driver's own, from SQL_NSTMT */
 	const struct sql_migration *migrations;
 	size_t		 nmigrations;
 	const char	*version_table;	/* CREATE TABLE IF NOT EXISTS ... */
@@ -160,8 +161,11 @@ struct sql_driver {
 	enum store_status (*batch_end)(struct sql *);
 };
 
-/* sql_text - the text of statement id for driver d */
-const char	*sql_text(const struct sql_driver *d, enum sql_stmt id);
+/* sql_text - the text of statement id for driver d (or of its own) */
+const char	*sql_text(const struct sql_driver *d, int id);
+/* sql_exec - run statement id (one of the driver's own) without
+ * parameters or rows */
+enum store_status sql_exec(struct sql *s, int id);
 
 extern const struct sql_driver sql_sqlite_driver;
 extern const struct sql_driver sql_mysql_driver;

@@ -128,13 +128,7 @@ struct sql_mysql {
 
 #define MY(sql)		((struct sql_mysql *)(sql))
 
-/* my_text - the text of statement id, store_sql.c's or our own */
-static const char *
-my_text(int id)
-{
-	return (id < SQL_NSTMT ? sql_text(&sql_mysql_driver, id) :
-	    my_own[id - SQL_NSTMT]);
-}
+#define MY_TEXT(id)	sql_text(&sql_mysql_driver, (id))
 
 /* my_conn_error - errors after which the connection cannot be trusted */
 static int
@@ -281,10 +275,10 @@ my_prepare_all(struct sql_mysql *s)
 		if ((s->st[i] = mysql_stmt_init(s->db)) == NULL)
 			return (my_fail(s, mysql_errno(s->db),
 			    mysql_error(s->db), "stmt init"));
-		if (mysql_stmt_prepare(s->st[i], my_text(i),
-		    strlen(my_text(i))) != 0) {
+		if (mysql_stmt_prepare(s->st[i], MY_TEXT(i),
+		    strlen(MY_TEXT(i))) != 0) {
 			r = my_fail(s, mysql_stmt_errno(s->st[i]),
-			    mysql_stmt_error(s->st[i]), my_text(i));
+			    mysql_stmt_error(s->st[i]), MY_TEXT(i));
 			return (r == STORE_EXISTS ? STORE_PERM : r);
 		}
 	}
@@ -377,8 +371,8 @@ my_start(struct sql *b, enum sql_stmt id, const struct sql_arg *a, size_t n)
 static int
 my_read_only(int id)
 {
-	return (strncmp(my_text(id), "SELECT", 6) == 0 &&
-	    strstr(my_text(id), "FOR UPDATE") == NULL);
+	return (strncmp(MY_TEXT(id), "SELECT", 6) == 0 &&
+	    strstr(MY_TEXT(id), "FOR UPDATE") == NULL);
 }
 
 /* my_exec_once - bind, execute and buffer the rows of the current
@@ -390,10 +384,10 @@ my_exec_once(struct sql_mysql *s, MYSQL_STMT *st)
 
 	if (s->np != mysql_stmt_param_count(st))
 		log_panic("mysql: %u parameters for %.40s", s->np,
-		    my_text(s->cur));
+		    MY_TEXT(s->cur));
 	if ((s->nr = mysql_stmt_field_count(st)) > SQL_MAXCOL)
 		log_panic("mysql: %u columns for %.40s", s->nr,
-		    my_text(s->cur));
+		    MY_TEXT(s->cur));
 	if ((s->np > 0 && mysql_stmt_bind_param(st, s->p) != 0) ||
 	    mysql_stmt_execute(st) != 0)
 		return (-1);
@@ -431,12 +425,12 @@ my_exec(struct sql_mysql *s)
 		    my_read_only(s->cur)) {
 			if (log_verbose)
 				log_info("mysql %s: %.40s: %s; reconnecting",
-				    s->where, my_text(s->cur),
+				    s->where, MY_TEXT(s->cur),
 				    mysql_stmt_error(st));
 			my_drop(s);
 			continue;
 		}
-		return (my_fail(s, e, mysql_stmt_error(st), my_text(s->cur)));
+		return (my_fail(s, e, mysql_stmt_error(st), MY_TEXT(s->cur)));
 	}
 	return (STORE_TEMP);
 }
@@ -459,7 +453,7 @@ my_step(struct sql *b)
 	if (rc == MYSQL_NO_DATA)
 		return (STORE_NOTFOUND);
 	return (my_fail(s, mysql_stmt_errno(s->st[s->cur]),
-	    mysql_stmt_error(s->st[s->cur]), my_text(s->cur)));
+	    mysql_stmt_error(s->st[s->cur]), MY_TEXT(s->cur)));
 }
 
 /* my_fetch_col - len bytes of a column of the row into a bind of type */
@@ -518,18 +512,6 @@ my_done(struct sql *b)
 	s->run = 0;
 }
 
-/* my_own_run - run one of our own statements */
-static enum store_status
-my_own_run(struct sql_mysql *s, int id)
-{
-	enum store_status r;
-
-	my_start(&s->base, id, NULL, 0);
-	r = my_step(&s->base);
-	my_done(&s->base);
-	return (r == STORE_NOTFOUND ? STORE_OK : r);
-}
-
 /* my_begin - a transaction (connecting if needed); none for a guarded
  * look-then-insert, which the unique key settles */
 static enum store_status
@@ -540,7 +522,7 @@ my_begin(struct sql *b, enum sql_tx mode)
 
 	if (mode == SQL_GUARDED)
 		return (STORE_OK);
-	if ((r = my_own_run(s, MY_BEGIN)) == STORE_OK)
+	if ((r = sql_exec(b, MY_BEGIN)) == STORE_OK)
 		s->in_tx = 1;
 	return (r);
 }
@@ -553,12 +535,12 @@ my_end(struct sql *b, enum store_status r)
 	enum store_status c;
 
 	if (r == STORE_OK && s->in_tx) {
-		c = my_own_run(s, MY_COMMIT);
+		c = sql_exec(b, MY_COMMIT);
 		s->in_tx = 0;
 		return (c == STORE_EXISTS ? STORE_TEMP : c);
 	}
 	if (s->in_tx && s->db != NULL)
-		(void)my_own_run(s, MY_ROLLBACK);
+		(void)sql_exec(b, MY_ROLLBACK);
 	s->in_tx = 0;
 	return (r);
 }
@@ -800,6 +782,7 @@ const struct sql_driver sql_mysql_driver = {
 	.caps = 0,
 	.flags = 0,
 	.dialect = my_dialect,
+	.own = my_own,
 	.migrations = my_migrations,
 	.nmigrations = sizeof(my_migrations) / sizeof(my_migrations[0]),
 	.version_table = "CREATE TABLE IF NOT EXISTS schema_version ("

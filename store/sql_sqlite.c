@@ -107,14 +107,6 @@ sq_fail(struct sql_sqlite *s, int rc, const char *what)
 	return (st);
 }
 
-/* sq_text - the text of statement id, store_sql.c's or our own */
-static const char *
-sq_text(int id)
-{
-	return (id < SQL_NSTMT ? sql_text(&sql_sqlite_driver, id) :
-	    sq_own[id - SQL_NSTMT]);
-}
-
 /* sq_start - make id current: reset, bind its n parameters */
 static void
 sq_start(struct sql *b, enum sql_stmt id, const struct sql_arg *a, size_t n)
@@ -181,18 +173,6 @@ sq_done(struct sql *b)
 	sqlite3_reset(SQ(b)->cur);
 }
 
-/* sq_own_run - run one of our own statements */
-static enum store_status
-sq_own_run(struct sql_sqlite *s, int id)
-{
-	enum store_status r;
-
-	sq_start(&s->base, id, NULL, 0);
-	r = sq_step(&s->base);
-	sq_done(&s->base);
-	return (r == STORE_NOTFOUND ? STORE_OK : r);
-}
-
 /* sq_begin - take the write lock now, waiting if busy (a snapshot: a
  * read transaction); inside a batch, a savepoint instead */
 static enum store_status
@@ -202,9 +182,9 @@ sq_begin(struct sql *b, enum sql_tx mode)
 	enum store_status r;
 
 	if (sqlite3_get_autocommit(s->db) != 0)
-		return (sq_own_run(s, mode == SQL_SNAPSHOT ? SQ_BEGIN_READ :
+		return (sql_exec(b, mode == SQL_SNAPSHOT ? SQ_BEGIN_READ :
 		    SQ_BEGIN));
-	if ((r = sq_own_run(s, SQ_SAVEPOINT)) == STORE_OK)
+	if ((r = sql_exec(b, SQ_SAVEPOINT)) == STORE_OK)
 		s->sp++;
 	return (r);
 }
@@ -216,29 +196,23 @@ sq_end(struct sql *b, enum store_status r)
 {
 	struct sql_sqlite *s = SQ(b);
 	enum store_status c;
+	int	sp = s->sp > 0;
 
-	if (s->sp > 0) {
-		s->sp--;
-		if (sqlite3_get_autocommit(s->db) != 0) {
-			s->sp = 0;	/* an error ended the whole batch */
-			return (r == STORE_OK ? STORE_TEMP : r);
-		}
-		if (r == STORE_OK) {
-			if ((c = sq_own_run(s, SQ_RELEASE)) == STORE_OK)
-				return (STORE_OK);
-			r = c == STORE_EXISTS ? STORE_TEMP : c;
-		}
-		(void)sq_own_run(s, SQ_ROLLBACK_TO);
-		(void)sq_own_run(s, SQ_RELEASE);
-		return (r);
+	if (sp && sqlite3_get_autocommit(s->db) != 0) {
+		s->sp = 0;	/* an error ended the whole batch */
+		return (r == STORE_OK ? STORE_TEMP : r);
 	}
+	s->sp -= sp;
 	if (r == STORE_OK) {
-		if ((c = sq_own_run(s, SQ_COMMIT)) == STORE_OK)
+		if ((c = sql_exec(b, sp ? SQ_RELEASE : SQ_COMMIT)) == STORE_OK)
 			return (STORE_OK);
 		r = c == STORE_EXISTS ? STORE_TEMP : c;
 	}
-	if (sqlite3_get_autocommit(s->db) == 0)
-		(void)sq_own_run(s, SQ_ROLLBACK);
+	if (sp) {
+		(void)sql_exec(b, SQ_ROLLBACK_TO);
+		(void)sql_exec(b, SQ_RELEASE);
+	} else if (sqlite3_get_autocommit(s->db) == 0)
+		(void)sql_exec(b, SQ_ROLLBACK);
 	return (r);
 }
 
@@ -474,10 +448,10 @@ sq_prepare(struct sql *b)
 	int	i, rc;
 
 	for (i = 0; i < SQ_NSTMT; i++) {
-		rc = sqlite3_prepare_v3(s->db, sq_text(i), -1,
+		rc = sqlite3_prepare_v3(s->db, sql_text(&sql_sqlite_driver, i), -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
-			r = sq_fail(s, rc, sq_text(i));
+			r = sq_fail(s, rc, sql_text(&sql_sqlite_driver, i));
 			return (r == STORE_EXISTS ? STORE_PERM : r);
 		}
 	}
@@ -488,6 +462,7 @@ const struct sql_driver sql_sqlite_driver = {
 	.name = "sqlite",
 	.caps = STORE_CAP_FILE | STORE_CAP_ONE_WRITER | STORE_CAP_MARK,
 	.flags = SQL_RETURNING,
+	.own = sq_own,
 	.migrations = sq_migrations,
 	.nmigrations = sizeof(sq_migrations) / sizeof(sq_migrations[0]),
 	.version_table = "CREATE TABLE IF NOT EXISTS schema_version "

@@ -180,10 +180,12 @@ static const struct sql_engine {
 };
 #define SQL_NENGINES	(sizeof(sql_engines) / sizeof(sql_engines[0]))
 
-/* sql_text - the text of statement id for driver d */
+/* sql_text - the text of statement id for driver d (or of its own) */
 const char *
-sql_text(const struct sql_driver *d, enum sql_stmt id)
+sql_text(const struct sql_driver *d, int id)
 {
+	if (id >= SQL_NSTMT)
+		return (d->own[id - SQL_NSTMT]);
 	if (d->dialect != NULL && d->dialect[id] != NULL)
 		return (d->dialect[id]);
 	return (sql_common[id]);
@@ -323,6 +325,15 @@ sql_list(struct sql *s, void *tmp, size_t sz, size_t max, void **out,
 	}
 	*out = v;
 	return (r == STORE_NOTFOUND ? STORE_OK : r);
+}
+
+/* sql_exec - run statement id (one of the driver's own) without
+ * parameters or rows */
+enum store_status
+sql_exec(struct sql *s, int id)
+{
+	s->d->start(s, (enum sql_stmt)id, NULL, 0);
+	return (sql_run(s));
 }
 
 /* sql_matched - after an update r of one row: NOTFOUND if none matched */
