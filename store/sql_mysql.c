@@ -108,6 +108,7 @@ struct sql_mysql {
 	char		*sock;		/* NULL = TCP */
 	unsigned int	 port;
 	char		 where[320];	/* "host:port/db" for log lines */
+	char		 lock[128];	/* the GET_LOCK name of the database */
 	int		 in_tx;
 	int		 migrating;	/* long timeouts on this connection */
 	int		 down;		/* last connect failed (logged once) */
@@ -612,25 +613,16 @@ my_version(struct sql *b, int *version)
 	return (r == STORE_NOTFOUND ? STORE_OK : r);
 }
 
-/* my_lock_name - the GET_LOCK name of this database */
-static void
-my_lock_name(struct sql_mysql *s, char *buf, size_t size)
-{
-	snprintf(buf, size, "bipostal_migrate:%.100s", s->dbname);
-}
-
 /* my_unlock - give the lock and the long-timeout connection up; the next
  * call connects with the short timeouts and prepares */
 static enum store_status
 my_unlock(struct sql *b, enum store_status r)
 {
 	struct sql_mysql *s = MY(b);
-	char	 lock[128];
 	long long got;
 
-	my_lock_name(s, lock, sizeof(lock));
 	if (s->db != NULL)
-		(void)my_once(s, "SELECT RELEASE_LOCK(?)", lock, &got, 0);
+		(void)my_once(s, "SELECT RELEASE_LOCK(?)", s->lock, &got, 0);
 	my_drop(s);
 	s->migrating = 0;
 	return (r);
@@ -643,18 +635,16 @@ static enum store_status
 my_lock(struct sql *b)
 {
 	struct sql_mysql *s = MY(b);
-	char	 lock[128];
 	long long got = 0;
 	enum store_status r;
 
 	my_drop(s);
 	s->migrating = 1;
-	my_lock_name(s, lock, sizeof(lock));
 	if ((r = my_connect(s, 0)) == STORE_OK &&
-	    (r = my_once(s, "SELECT GET_LOCK(?, " MY_LOCK_TIMEOUT ")", lock,
-	    &got, 0)) == STORE_OK && got != 1) {
+	    (r = my_once(s, "SELECT GET_LOCK(?, " MY_LOCK_TIMEOUT ")",
+	    s->lock, &got, 0)) == STORE_OK && got != 1) {
 		log_error("mysql %s: migrate: lock %s busy for %s s",
-		    s->where, lock, MY_LOCK_TIMEOUT);
+		    s->where, s->lock, MY_LOCK_TIMEOUT);
 		r = STORE_TEMP;
 	}
 	if (r != STORE_OK) {
@@ -722,6 +712,8 @@ my_parse_uri(struct sql_mysql *s, const char *text, const char **why)
 	snprintf(s->where, sizeof(s->where), "%s:%u/%s",
 	    s->sock ? s->sock : s->host ? s->host : "localhost",
 	    s->port ? s->port : 3306, s->dbname);
+	snprintf(s->lock, sizeof(s->lock), "bipostal_migrate:%.100s",
+	    s->dbname);
 	rc = 0;
 out:
 	uri_clear(&u);
@@ -779,27 +771,17 @@ my_prepare(struct sql *b)
 
 const struct sql_driver sql_mysql_driver = {
 	.name = "mysql",
-	.caps = 0,
-	.flags = 0,
-	.dialect = my_dialect,
-	.own = my_own,
+	.caps = 0, .flags = 0,	/* a server; writes answer no rows */
+	.dialect = my_dialect, .own = my_own,
 	.migrations = my_migrations,
 	.nmigrations = sizeof(my_migrations) / sizeof(my_migrations[0]),
 	.version_table = "CREATE TABLE IF NOT EXISTS schema_version ("
 	    "version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, "
 	    "applied BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-	.open = my_open,
-	.prepare = my_prepare,
-	.close = my_close,
-	.version = my_version,
-	.lock = my_lock,
-	.unlock = my_unlock,
+	.open = my_open, .prepare = my_prepare, .close = my_close,
+	.version = my_version, .lock = my_lock, .unlock = my_unlock,
 	.script = my_script,
-	.start = my_start,
-	.step = my_step,
-	.col_int = my_col_int,
-	.col_copy = my_col_copy,
-	.done = my_done,
-	.begin = my_begin,
-	.end = my_end,
+	.start = my_start, .step = my_step, .col_int = my_col_int,
+	.col_copy = my_col_copy, .done = my_done,
+	.begin = my_begin, .end = my_end,
 };

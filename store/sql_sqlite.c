@@ -445,13 +445,15 @@ sq_prepare(struct sql *b)
 {
 	struct sql_sqlite *s = SQ(b);
 	enum store_status r;
+	const char *text;
 	int	i, rc;
 
 	for (i = 0; i < SQ_NSTMT; i++) {
-		rc = sqlite3_prepare_v3(s->db, sql_text(&sql_sqlite_driver, i), -1,
+		text = sql_text(&sql_sqlite_driver, i);
+		rc = sqlite3_prepare_v3(s->db, text, -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
-			r = sq_fail(s, rc, sql_text(&sql_sqlite_driver, i));
+			r = sq_fail(s, rc, text);
 			return (r == STORE_EXISTS ? STORE_PERM : r);
 		}
 	}
@@ -461,29 +463,18 @@ sq_prepare(struct sql *b)
 const struct sql_driver sql_sqlite_driver = {
 	.name = "sqlite",
 	.caps = STORE_CAP_FILE | STORE_CAP_ONE_WRITER | STORE_CAP_MARK,
-	.flags = SQL_RETURNING,
-	.own = sq_own,
+	.flags = SQL_RETURNING, .own = sq_own,
 	.migrations = sq_migrations,
 	.nmigrations = sizeof(sq_migrations) / sizeof(sq_migrations[0]),
 	.version_table = "CREATE TABLE IF NOT EXISTS schema_version "
 	    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
 	    "applied INTEGER NOT NULL)",
-	.open = sq_open,
-	.prepare = sq_prepare,
-	.close = sq_close,
-	.missing = sq_missing,
-	.mark = sq_mark,
-	.version = sq_version,
-	.lock = sq_lock,
-	.unlock = sq_unlock,
+	.open = sq_open, .prepare = sq_prepare, .close = sq_close,
+	.missing = sq_missing, .mark = sq_mark,
+	.version = sq_version, .lock = sq_lock, .unlock = sq_unlock,
 	.script = sq_script,
-	.start = sq_start,
-	.step = sq_step,
-	.col_int = sq_col_int,
-	.col_copy = sq_col_copy,
-	.done = sq_done,
-	.begin = sq_begin,
-	.end = sq_end,
-	.batch_begin = sq_batch_begin,
-	.batch_end = sq_batch_end,
+	.start = sq_start, .step = sq_step, .col_int = sq_col_int,
+	.col_copy = sq_col_copy, .done = sq_done,
+	.begin = sq_begin, .end = sq_end,
+	.batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
 };
