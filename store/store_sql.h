@@ -9,7 +9,8 @@
  *
  * A statement: sql_q (or sql_start) makes it current with its
  * parameters; sql_i64, sql_icol, sql_scol (or sql_col) say where each
- * result column goes; sql_run, sql_row or sql_list run it.
+ * result column goes; sql_run, sql_row or sql_list run it.  sql_do
+ * is sql_q and sql_run at once, for a statement that returns no row.
  *
  * Failures: as the driver answers them (sql_driver.h); sql_matched turns
  * an update that matched no row into STORE_NOTFOUND, sql_again says
@@ -38,6 +39,9 @@ enum sql_kind { C_I64, C_INT, C_STR, C_BIN, C_NEW };
 #define sql_q(s, id, ...)	sql_start((s), (id),			\
 	(const struct sql_arg[]){ __VA_ARGS__ },			\
 	sizeof((const struct sql_arg[]){ __VA_ARGS__ }) / sizeof(struct sql_arg))
+
+/* sql_do - sql_q, then sql_run */
+#define sql_do(s, id, ...)	(sql_q((s), (id), __VA_ARGS__), sql_run(s))
 
 #define sql_i64(s, p)		sql_col((s), C_I64, (p), 0, NULL)
 #define sql_icol(s, p)		sql_col((s), C_INT, (p), 0, NULL)

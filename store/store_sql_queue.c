@@ -64,9 +64,8 @@ sql_queue_tx(struct sql *s, int64_t user_id, const char *data, size_t len,
 			return (STORE_NOTFOUND);
 		*idx = s->last_id;
 	}
-	sql_q(s, SQL_QUEUE_INSERT, SQL_I(user_id), SQL_I(*idx),
-	    SQL_I(expires_at), SQL_B(data, len));
-	return (sql_run(s));
+	return (sql_do(s, SQL_QUEUE_INSERT, SQL_I(user_id), SQL_I(*idx),
+	    SQL_I(expires_at), SQL_B(data, len)));
 }
 
 /* sql_queue_append - a message at the user's next index */
@@ -133,11 +132,10 @@ sql_blob_put(struct store *st, const struct blob *b)
 	struct sql *s = SQL(st);
 	enum store_status r;
 
-	sql_q(s, SQL_BLOB_INSERT, SQL_S(b->id), SQL_I(b->user_id),
+	r = sql_do(s, SQL_BLOB_INSERT, SQL_S(b->id), SQL_I(b->user_id),
 	    SQL_S(b->alias), SQL_S(b->name), SQL_S(b->type),
 	    SQL_I((int64_t)b->size), SQL_B(b->data, b->size),
 	    SQL_I(b->expires_at));
-	r = sql_run(s);
 	return (r == STORE_EXISTS ? STORE_TEMP : r);
 }
 
@@ -167,8 +165,8 @@ sql_node_add(struct store *st, const char *host, int port, int capacity,
 	struct sql *s = SQL(st);
 	enum store_status r;
 
-	sql_q(s, SQL_NODE_INSERT, SQL_S(host), SQL_I(port), SQL_I(capacity));
-	if ((r = sql_run(s)) == STORE_OK)
+	if ((r = sql_do(s, SQL_NODE_INSERT, SQL_S(host), SQL_I(port),
+	    SQL_I(capacity))) == STORE_OK)
 		*id = s->last_id;
 	return (r);
 }
@@ -179,10 +177,10 @@ sql_node_update(struct store *st, const struct node *n)
 {
 	struct sql *s = SQL(st);
 
-	sql_q(s, SQL_NODE_UPDATE, SQL_S(n->host), SQL_I(n->port),
-	    SQL_I(n->capacity), SQL_I(n->available), SQL_I(n->downed ? 1 : 0),
-	    SQL_I(n->draining ? 1 : 0), SQL_I(n->id));
-	return (sql_matched(s, sql_run(s)));
+	return (sql_matched(s, sql_do(s, SQL_NODE_UPDATE, SQL_S(n->host),
+	    SQL_I(n->port), SQL_I(n->capacity), SQL_I(n->available),
+	    SQL_I(n->downed ? 1 : 0), SQL_I(n->draining ? 1 : 0),
+	    SQL_I(n->id))));
 }
 
 /* sql_node_list - every node, by id */
@@ -237,8 +235,8 @@ sql_node_assign_tx(struct sql *s, int64_t user_id, struct node *n)
 	if (r != STORE_OK ||
 	    (r = sql_node_run(s, SQL_NODE_TAKE, n->id, NULL)) != STORE_OK)
 		return (r);
-	sql_q(s, SQL_USER_SET_NODE, SQL_I(n->id), SQL_I(user_id));
-	if ((r = sql_run(s)) != STORE_OK)
+	if ((r = sql_do(s, SQL_USER_SET_NODE, SQL_I(n->id),
+	    SQL_I(user_id))) != STORE_OK)
 		return (r);
 	n->load++;
 	if (n->available > 0)
@@ -274,9 +272,8 @@ sql_event_append(struct store *st, int64_t user_id, const char *type,
 	struct sql *s = SQL(st);
 	enum store_status r;
 
-	sql_q(s, SQL_EVENT_INSERT, SQL_I(user_id), SQL_S(type), SQL_S(data),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
+	if ((r = sql_do(s, SQL_EVENT_INSERT, SQL_I(user_id), SQL_S(type),
+	    SQL_S(data), SQL_I(now))) != STORE_OK)
 		return (r == STORE_EXISTS ? STORE_TEMP : r);
 	*id = s->last_id;
 	return (STORE_OK);
@@ -324,8 +321,8 @@ sql_purge_tx(struct sql *s, int64_t now, int64_t retention, int64_t horizon,
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
-		sql_q(s, step[i].id, SQL_I(step[i].bound));
-		if ((r = sql_run(s)) != STORE_OK)
+		if ((r = sql_do(s, step[i].id,
+		    SQL_I(step[i].bound))) != STORE_OK)
 			return (r);
 		*step[i].count = (long)s->changes;
 	}

@@ -83,9 +83,8 @@ sql_user_create_tx(struct sql *s, const char *email, const char *pwhash,
 	enum store_status r;
 	char	ident[EMAIL_MAX + 1];
 
-	sql_q(s, SQL_USER_INSERT, SQL_S(queue_id), SQL_S(email), SQL_S(pwhash),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
+	if ((r = sql_do(s, SQL_USER_INSERT, SQL_S(queue_id), SQL_S(email),
+	    SQL_S(pwhash), SQL_I(now))) != STORE_OK)
 		return (r == STORE_EXISTS ? STORE_TEMP : r);	/* queue_id */
 	memset(u, 0, sizeof(*u));
 	u->id = s->last_id;
@@ -97,8 +96,7 @@ sql_user_create_tx(struct sql *s, const char *email, const char *pwhash,
 
 	bp_strlcpy(ident, email, sizeof(ident));
 	bp_lower(ident);
-	sql_q(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(u->id));
-	return (sql_run(s));
+	return (sql_do(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(u->id)));
 }
 
 /* sql_user_create - a new user whose email is its first identity */
@@ -159,8 +157,7 @@ sql_identity_add(struct store *st, int64_t user_id, const char *ident)
 
 	if ((r = sql_user_get(st, user_id, &u)) != STORE_OK)
 		return (r);
-	sql_q(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(user_id));
-	return (sql_run(s));
+	return (sql_do(s, SQL_IDENT_INSERT, SQL_S(ident), SQL_I(user_id)));
 }
 
 /* sql_user_update - the settable fields of u, by u->id */
@@ -169,11 +166,10 @@ sql_user_update(struct store *st, const struct user *u)
 {
 	struct sql *s = SQL(st);
 
-	sql_q(s, SQL_USER_UPDATE, SQL_S(u->email), SQL_S(u->pwhash),
-	    SQL_S(u->totp), SQL_I(u->status), SQL_I(u->is_admin ? 1 : 0),
-	    SQL_I(u->disabled_action), SQL_I(u->content_policy),
-	    SQL_I(u->id));
-	return (sql_matched(s, sql_run(s)));
+	return (sql_matched(s, sql_do(s, SQL_USER_UPDATE, SQL_S(u->email),
+	    SQL_S(u->pwhash), SQL_S(u->totp), SQL_I(u->status),
+	    SQL_I(u->is_admin ? 1 : 0), SQL_I(u->disabled_action),
+	    SQL_I(u->content_policy), SQL_I(u->id))));
 }
 
 /* sql_user_list - every user, by id */
@@ -193,9 +189,8 @@ static enum store_status
 sql_alias_status_write(struct sql *s, const char *token,
     enum alias_state state, int64_t now)
 {
-	sql_q(s, SQL_ALIAS_SET_STATUS, SQL_I(state), SQL_I(now),
-	    SQL_I(state), SQL_I(now), SQL_S(token));
-	return (sql_run(s));
+	return (sql_do(s, SQL_ALIAS_SET_STATUS, SQL_I(state), SQL_I(now),
+	    SQL_I(state), SQL_I(now), SQL_S(token)));
 }
 
 /* sql_alias_create_tx - find, revive or insert */
@@ -233,9 +228,9 @@ sql_alias_create_tx(struct sql *s, int64_t user_id, const char *origin,
 
 	if ((r = sql_user_get(&s->base, user_id, &u)) != STORE_OK)
 		return (r);
-	sql_q(s, SQL_ALIAS_INSERT, SQL_S(fresh), SQL_I(user_id), SQL_S(origin),
-	    SQL_I(now), SQL_I(now), SQL_I(expires_at));
-	if ((r = sql_run(s)) != STORE_OK)
+	if ((r = sql_do(s, SQL_ALIAS_INSERT, SQL_S(fresh), SQL_I(user_id),
+	    SQL_S(origin), SQL_I(now), SQL_I(now),
+	    SQL_I(expires_at))) != STORE_OK)
 		return (r);
 	memset(a, 0, sizeof(*a));
 	bp_strlcpy(a->token, fresh, sizeof(a->token));
@@ -356,9 +351,8 @@ sql_alias_set_context(struct store *st, const char *token,
 {
 	struct sql *s = SQL(st);
 
-	sql_q(s, SQL_ALIAS_SET_CONTEXT, SQL_B(ctx, len), SQL_I(now),
-	    SQL_S(token));
-	return (sql_alias_changed(s, sql_run(s), token, 0));
+	return (sql_alias_changed(s, sql_do(s, SQL_ALIAS_SET_CONTEXT,
+	    SQL_B(ctx, len), SQL_I(now), SQL_S(token)), token, 0));
 }
 
 /* sql_alias_set_expiry - 0 = never */
@@ -368,9 +362,8 @@ sql_alias_set_expiry(struct store *st, const char *token, int64_t expires_at,
 {
 	struct sql *s = SQL(st);
 
-	sql_q(s, SQL_ALIAS_SET_EXPIRY, SQL_I(expires_at), SQL_I(now),
-	    SQL_S(token));
-	return (sql_alias_changed(s, sql_run(s), token, 0));
+	return (sql_alias_changed(s, sql_do(s, SQL_ALIAS_SET_EXPIRY,
+	    SQL_I(expires_at), SQL_I(now), SQL_S(token)), token, 0));
 }
 
 /* sql_alias_count - one more forwarded, blocked or replied; last_seen */
@@ -387,8 +380,8 @@ sql_alias_count(struct store *st, const char *token, enum alias_counter c,
 
 	if ((unsigned)c > COUNT_REPLIED)
 		return (STORE_INVALID);
-	sql_q(s, count_stmt[c], SQL_I(now), SQL_S(token));
-	return (sql_matched(s, sql_run(s)));
+	return (sql_matched(s, sql_do(s, count_stmt[c], SQL_I(now),
+	    SQL_S(token))));
 }
 
 /* sql_reply_tx - find the reply token, or make it (fresh not NULL) */
@@ -411,9 +404,8 @@ sql_reply_tx(struct sql *s, const char *alias, const char *sender,
 	if (status == ALIAS_DELETED)
 		return (STORE_INVALID);
 
-	sql_q(s, SQL_REPLY_INSERT, SQL_S(fresh), SQL_S(alias), SQL_S(sender),
-	    SQL_I(now));
-	if ((r = sql_run(s)) != STORE_OK)
+	if ((r = sql_do(s, SQL_REPLY_INSERT, SQL_S(fresh), SQL_S(alias),
+	    SQL_S(sender), SQL_I(now))) != STORE_OK)
 		return (r);
 	memset(rep, 0, sizeof(*rep));
 	bp_strlcpy(rep->token, fresh, sizeof(rep->token));
