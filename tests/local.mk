@@ -1,5 +1,6 @@
 # Tests: each area adds itself in its own fragment.  TAP everywhere.
 EXTRA_DIST += tests/lib/tap.h tests/lib/servers.sh tests/lib/postfix.sh
+EXTRA_DIST += tests/README
 include tests/unit/local.mk
 include tests/store/local.mk
 include tests/postmapd/local.mk

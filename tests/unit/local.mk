@@ -38,3 +38,17 @@ TESTS += tests/unit/test_sign
 tests_unit_test_sign_SOURCES = tests/unit/test_sign.c
 tests_unit_test_sign_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_sign_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_bounce tests/unit/test_netstring \
+	tests/unit/test_util
+TESTS += tests/unit/test_bounce tests/unit/test_netstring \
+	tests/unit/test_util
+tests_unit_test_bounce_SOURCES = tests/unit/test_bounce.c
+tests_unit_test_bounce_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_bounce_LDADD = $(BIPOSTAL_LIBS)
+tests_unit_test_netstring_SOURCES = tests/unit/test_netstring.c
+tests_unit_test_netstring_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_netstring_LDADD = $(BIPOSTAL_LIBS)
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_util_LDADD = $(BIPOSTAL_LIBS)
