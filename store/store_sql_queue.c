@@ -1,30 +1,20 @@
 /*
- * store_sql_queue.c - the SQL store operations on the queue, blobs, nodes, events, purge, usage and rates
+ * store_sql_queue.c - the SQL store operations on the queue, blobs,
+ * nodes, events, purge, usage and rates
  *
- * Part of the SQL layer of store_sql.c (read its comment for the schema,
- * the transactions and how a node is assigned): a user's queue of
- * messages, the blobs, the nodes and their slots, the event log, the
- * purge, what a user keeps and the rate windows.  The backend table in
- * store_sql.c names these; store_sql.h declares them.
- *
- * Interface: the sql_queue_*, sql_blob_*, sql_node_*, sql_event_*,
- * sql_purge, sql_usage and sql_rate_hit operations of struct
- * store_backend, on a struct sql.
- *
- * Failures: the driver maps and logs them; STORE_NOTFOUND is answered
- * only when a query ran and found no row.  A node assignment caught in a
- * deadlock is tried again, up to SQL_TRIES times.
- *
- * Ownership: arrays returned by the *_list and *_read calls are new
- * (free(), or qmsgs_free / blob_free for their data).
+ * Part of the SQL layer of store_sql.c, whose comment gives the schema,
+ * the transactions, how a node is assigned, the failures and who owns
+ * what: a user's queue of messages, the blobs, the nodes and their slots,
+ * the event log, the purge, what a user keeps and the rate windows.  The
+ * sql_queue_*, sql_blob_*, sql_node_*, sql_event_*, sql_purge, sql_usage
+ * and sql_rate_hit operations of the backend table; store_sql.h declares
+ * them.
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "sql_driver.h"
 #include "store_sql.h"
 #include "util.h"

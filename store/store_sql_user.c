@@ -1,28 +1,19 @@
 /*
- * store_sql_user.c - the SQL store operations on users, aliases and reply addresses
+ * store_sql_user.c - the SQL store operations on users, aliases and
+ * reply addresses
  *
- * Part of the SQL layer of store_sql.c (read its comment for the schema,
- * the transactions and the retries): a user and its login identities;
- * an alias found, revived or made under its unique key, read, listed,
- * changed and counted; one reply address per (alias, sender).  The
- * backend table in store_sql.c names these; store_sql.h declares them.
- *
- * Interface: the sql_user_*, sql_identity_add, sql_alias_* and sql_reply_*
- * operations of struct store_backend, on a struct sql.
- *
- * Failures: the driver maps and logs them; STORE_NOTFOUND is answered
- * only when a query ran and found no row.  A lost race or a lock conflict
- * is tried again, up to SQL_TRIES times.
- *
- * Ownership: arrays from sql_user_list and sql_alias_list are new (free()).
+ * Part of the SQL layer of store_sql.c, whose comment gives the schema,
+ * the transactions and retries, the failures and who owns what: a user
+ * and its login identities; an alias found, revived or made under its
+ * unique key, read, listed, changed and counted; one reply address per
+ * (alias, sender).  The sql_user_*, sql_identity_add, sql_alias_* and
+ * sql_reply_* operations of the backend table; store_sql.h declares them.
  */
 #include "config.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "sql_driver.h"
 #include "store_sql.h"
 #include "util.h"
