@@ -12,9 +12,9 @@
  * by the per-connection memory limit, bodies by dash_max_body, idle
  * connections by dash_conn_timeout.
  *
- * Failure: the store is reached through a pool of struct store (one per
- * thread at a time, never shared); if none can be opened the request gets
- * 503.  SIGHUP reloads the configuration (the listening address stays);
+ * Failure: the store is reached through the store pool (pool.h: one
+ * handle per thread at a time, never shared; one that answered STORE_TEMP
+ * is closed); if none can be opened the request gets 503.  SIGHUP reloads the configuration (the listening address stays);
  * SIGTERM and SIGINT stop the daemon after the running requests.
  *
  * The routes, CORS, the health handlers and the static files are in
@@ -42,27 +42,30 @@
 #include <unistd.h>
 
 #include "dash.h"
+#include "listen.h"
 #include "log.h"
 #include "redis.h"
 #include "util.h"
 
 #define DASH_MEMORY_LIMIT	(64 * 1024)	/* headers + buffers per conn */
 #define DASH_CONN_LIMIT		1024
-#define DASH_POOL_MAX		256
+#define DASH_POOL_MAX		256	/* idle store handles kept */
 
 struct conf *dash_conf;
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dash_db *pool;
-static int pool_size;
+/* the store handles, each with its Redis handle and caches (struct
+ * dash_db) as the lease's data: pool.h says when one is reopened */
+static struct store_pool *dash_stores;
 
-/* db_free - close one pooled store; NULL is fine */
+/* db_free - free a handle's dash_db (the pool closes the store); NULL is
+ * fine */
 static void
-db_free(struct dash_db *d)
+db_free(void *arg)
 {
+	struct dash_db *d = arg;
+
 	if (d == NULL)
 		return;
-	store_close(d->st);
 	redis_close(d->rd);
 	free(d->list_domain);
 	free(d->list_body);
@@ -73,67 +76,39 @@ db_free(struct dash_db *d)
 struct dash_db *
 dash_db_get(void)
 {
+	struct store_lease *l = NULL;
 	struct dash_db	*d;
-	enum store_status s;
-	const char	*why = "?";
 	struct conf	*cf;
 
-	pthread_mutex_lock(&pool_lock);
-	if ((d = pool) != NULL) {
-		pool = d->next;
-		pool_size--;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	if (d != NULL)
-		return (d);
 	pthread_mutex_lock(&conf_lock);
 	cf = conf_retain(dash_conf);
 	pthread_mutex_unlock(&conf_lock);
-	d = xcalloc(1, sizeof(*d));
-	d->st = store_open(cf->store, &s, &why);
-	if (d->st == NULL) {
-		log_warn("store %s: %s", store_strstatus(s), why);
+	if (store_pool_hold(dash_stores, &l, cf->store) == NULL) {
 		conf_release(cf);
-		free(d);
 		return (NULL);
 	}
-	d->rd = redis_open(cf->redis);
+	if ((d = l->data) == NULL) {
+		d = l->data = xcalloc(1, sizeof(*d));
+		d->rd = redis_open(cf->redis);
+	}
 	conf_release(cf);
+	d->st = l->st;
+	d->lease = l;
+	d->broken = 0;
 	return (d);
 }
 
-/* dash_db_put - give the store back to the pool */
+/* dash_db_put - give the store back to the pool: closed if a call on it
+ * answered STORE_TEMP */
 void
 dash_db_put(struct dash_db *d)
 {
+	struct store_lease *l;
+
 	if (d == NULL)
 		return;
-	pthread_mutex_lock(&pool_lock);
-	if (pool_size < DASH_POOL_MAX) {
-		d->next = pool;
-		pool = d;
-		pool_size++;
-		d = NULL;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	db_free(d);
-}
-
-/* pool_drain - close every pooled store (shutdown, reload) */
-static void
-pool_drain(void)
-{
-	struct dash_db	*d, *next;
-
-	pthread_mutex_lock(&pool_lock);
-	d = pool;
-	pool = NULL;
-	pool_size = 0;
-	pthread_mutex_unlock(&pool_lock);
-	for (; d != NULL; d = next) {
-		next = d->next;
-		db_free(d);
-	}
+	l = d->lease;
+	store_pool_put(dash_stores, &l, d->broken);
 }
 
 /* dash_store_status - answer a failed store call; 0 if s is STORE_OK */
@@ -153,6 +128,8 @@ dash_store_status(struct req *r, enum store_status s, const char *what)
 		dash_error(r, 409, DASH_E_EXISTS, "%s already exists", what);
 		break;
 	case STORE_TEMP:
+		if (r->db != NULL)
+			r->db->broken = 1;	/* maybe a dead connection */
 		dash_error(r, 503, DASH_E_STORE, "store unavailable, retry");
 		MHD_add_response_header(r->resp, "Retry-After", "5");
 		break;
@@ -303,57 +280,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 		log_info("microhttpd: %s", buf);
 }
 
-/* parse_listen - "HOST:PORT" or "[V6]:PORT" into a socket address */
-static int
-parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char		 host[256];
-	const char	*colon;
-	long		 port;
-	char		*end;
-
-	memset(ss, 0, sizeof(*ss));
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (rb == NULL || rb[1] != ':' || (size_t)(rb - spec - 1) >=
-		    sizeof(host))
-			return (-1);
-		memcpy(host, spec + 1, (size_t)(rb - spec - 1));
-		host[rb - spec - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL ||
-		    (size_t)(colon - spec) >= sizeof(host))
-			return (-1);
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 1 || port > 65535)
-		return (-1);
-	if (host[0] == '\0' || strcmp(host, "*") == 0)
-		bp_strlcpy(host, "0.0.0.0", sizeof(host));
-	if (strchr(host, ':') != NULL) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return (-1);
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return (-1);
-		*len = sizeof(*s4);
-	}
-	return (0);
-}
-
 /* usage - bad command line */
 static void __attribute__((noreturn))
 usage(void)
@@ -369,8 +295,7 @@ main(int argc, char **argv)
 	const char	*path = NULL;
 	char		 err[512];
 	int		 ch, fg = 0, sig;
-	struct sockaddr_storage ss;
-	socklen_t	 sslen;
+	int		 lfd;
 	struct MHD_Daemon *d;
 	sigset_t	 set;
 	struct dash_db	*db;
@@ -408,9 +333,9 @@ main(int argc, char **argv)
 		log_fatal("%s", err);
 	if (dash_auth_init(dash_conf, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
-	if (parse_listen(dash_conf->dash_listen, &ss, &sslen) < 0)
-		log_fatal("dash_listen = %s: expected HOST:PORT",
-		    dash_conf->dash_listen);
+	if ((lfd = listen_open("dash_listen", dash_conf->dash_listen, NULL,
+	    LISTEN_INET_ONLY, NULL)) < 0)
+		log_fatal("cannot listen on %s", dash_conf->dash_listen);
 	if (dash_conf->dash_static_dir[0] != '\0' &&
 	    realpath(dash_conf->dash_static_dir, dash_static_root) == NULL) {
 		log_warn("dash_static_dir %s: %s; no web page",
@@ -429,16 +354,16 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	/* Open (and migrate) the store once before serving. */
+	dash_stores = store_pool_new(DASH_POOL_MAX, 0, db_free);
 	if ((db = dash_db_get()) == NULL)
 		log_warn("store not reachable at startup; will retry");
 	else
 		dash_db_put(db);
 
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
-	    on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)dash_conf->dash_conn_timeout,
@@ -446,7 +371,6 @@ main(int argc, char **argv)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)DASH_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)dash_conf->dash_per_ip_conn,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (d == NULL)
@@ -469,7 +393,7 @@ main(int argc, char **argv)
 			conf_release(dash_conf);
 			dash_conf = cf;
 			pthread_mutex_unlock(&conf_lock);
-			pool_drain();
+			store_pool_drain(dash_stores);
 			log_info("configuration reloaded");
 			continue;
 		}
@@ -478,7 +402,7 @@ main(int argc, char **argv)
 	log_info("stopping on signal %d", sig);
 	dash_events_stop();
 	MHD_stop_daemon(d);
-	pool_drain();
+	store_pool_free(dash_stores);
 	conf_release(dash_conf);
 	return (0);
 }

@@ -28,6 +28,7 @@
 #include <microhttpd.h>
 
 #include "conf.h"
+#include "pool.h"
 #include "store.h"
 
 /* Error numbers of the JSON error body (documented in dash/openapi.yaml) */
@@ -53,10 +54,11 @@ enum auth_kind {
 	AUTH_SERVER,		/* BIPostal-Server-Key */
 };
 
-struct dash_db {			/* one per thread at a time, pooled */
-	struct store	*st;
+struct dash_db {			/* a pooled store handle's data (pool.h) */
+	struct store	*st;		/* lease->st */
+	struct store_lease *lease;
+	int		 broken;	/* a call answered STORE_TEMP */
 	struct redis	*rd;
-	struct dash_db	*next;
 	/* the last user a bearer token named on this handle (dash_session.c) */
 	struct user	 user;		/* user.id 0: none */
 	uint64_t	 user_mark;	/* store_mark when it was read */

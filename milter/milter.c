@@ -68,6 +68,11 @@ check_store(const char *uri)
 	enum store_status s;
 	const char *why = NULL;
 
+	if (store_missing(uri)) {
+		log_warn("store %s: no such file: mail is refused with 451 "
+		    "until bipostalctl migrate creates it", uri);
+		return;
+	}
 	if ((st = store_open(uri, &s, &why)) == NULL) {
 		if (s == STORE_PERM)
 			log_fatal("store: %s", why ? why : "cannot open");
@@ -120,6 +125,7 @@ main(int argc, char **argv)
 	    err, sizeof(err)) < 0)
 		log_fatal("templates: %s", err);
 	rewrite_init();
+	milter_g.pool = store_pool_new(32, STORE_POOL_NO_CREATE, NULL);
 	check_store(cf->store);
 
 	signal(SIGPIPE, SIG_IGN);

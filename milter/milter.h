@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "milter_rewrite.h"
+#include "pool.h"
 #include "store.h"
 
 #define MILTER_KEY_MAX	512
@@ -25,6 +26,7 @@ struct milter_global {
 	struct rewrite_templates tmpl;
 	unsigned char	 key[MILTER_KEY_MAX];	/* secret_key_file */
 	size_t		 keylen;
+	struct store_pool *pool;		/* store handles (pool.h) */
 };
 
 extern struct milter_global milter_g;

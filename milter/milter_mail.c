@@ -2,7 +2,7 @@
  * milter_mail.c - the state of one SMTP connection and one message, and
  * the libmilter callbacks that only gather it
  *
- * A connection (struct conn) holds a store handle from a small pool; a
+ * A connection (struct conn) holds a store handle from milter_g.pool; a
  * transaction (struct mail, milter_mail.h) what RCPT decided
  * (milter_rcpt.c) and the headers and body buffered for the end of
  * message (milter_eom.c), up to milter_max_size (552 5.3.4) and
@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,79 +49,21 @@ mail_free(struct mail *m)
 	free(m);
 }
 
-/*
- * Store handles are not thread-safe, and opening one per SMTP connection
- * costs a file open and schema check (SQLite) or a login (MySQL) per
- * message under load.  Idle handles wait in a small pool: a connection
- * takes one on first need and gives it back at close; a handle that saw
- * an error is closed instead, so the next message reconnects, and one that
- * sat idle for STORE_POOL_IDLE seconds is closed too, so that a store that
- * went away is noticed (an open SQLite file keeps working after its
- * directory became unreadable).
- */
-#define STORE_POOL_MAX	32
-#define STORE_POOL_IDLE	2
-
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	struct store	*st;
-	int64_t		 since;
-} pool[STORE_POOL_MAX];
-static int pool_n;
-
-/* conn_store - this connection's store, from the pool or opened; NULL
- * when the store cannot be reached (logged) */
+/* conn_store - this connection's store handle, held from milter_g.pool
+ * (pool.h: refreshed, reopened after a reload); NULL when the store
+ * cannot be reached (logged) */
 struct store *
 conn_store(struct conn *c)
 {
-	enum store_status s;
-	const char *why = NULL;
-
-	if (c->st != NULL)
-		return (c->st);
-	for (;;) {
-		struct store *st = NULL;
-		int	 stale = 0;
-
-		pthread_mutex_lock(&pool_lock);
-		if (pool_n > 0) {
-			pool_n--;
-			st = pool[pool_n].st;
-			stale = bp_now() - pool[pool_n].since > STORE_POOL_IDLE;
-		}
-		pthread_mutex_unlock(&pool_lock);
-		if (st == NULL)
-			break;
-		if (!stale) {
-			c->st = st;
-			break;
-		}
-		store_close(st);
-	}
-	if (c->st == NULL) {
-		c->st = store_open(milter_g.conf->store, &s, &why);
-		if (c->st == NULL)
-			log_warn("store: %s (%s)", why ? why : "cannot open",
-			    store_strstatus(s));
-	}
+	c->st = store_pool_hold(milter_g.pool, &c->lease, milter_g.conf->store);
 	return (c->st);
 }
 
-/* conn_store_release - give the handle back to the pool (or close it) */
+/* conn_store_release - give the handle back to the pool */
 static void
 conn_store_release(struct conn *c)
 {
-	if (c->st == NULL)
-		return;
-	pthread_mutex_lock(&pool_lock);
-	if (pool_n < STORE_POOL_MAX) {
-		pool[pool_n].st = c->st;
-		pool[pool_n].since = bp_now();
-		pool_n++;
-		c->st = NULL;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	store_close(c->st);		/* pool full: NULL otherwise */
+	store_pool_put(milter_g.pool, &c->lease, 0);
 	c->st = NULL;
 }
 
@@ -131,7 +72,7 @@ conn_store_release(struct conn *c)
 void
 conn_store_reset(struct conn *c)
 {
-	store_close(c->st);
+	store_pool_put(milter_g.pool, &c->lease, 1);
 	c->st = NULL;
 }
 

@@ -46,7 +46,8 @@ struct mail {
 };
 
 struct conn {
-	struct store	*st;		/* opened on first need */
+	struct store	*st;		/* lease->st, or NULL */
+	struct store_lease *lease;	/* from milter_g.pool on first need */
 	struct mail	*mail;
 	unsigned long	 nr;		/* SMFIP_NR_* the MTA agreed to */
 };

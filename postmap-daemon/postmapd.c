@@ -44,11 +44,12 @@
  * use by another process or anything that is not a socket is left alone
  * and the daemon refuses to start.
  *
- * Store handles: opened lazily by each worker after privileges are
- * dropped, dropped after any STORE_TEMP answer, and re-opened when a
- * reload changed "store"; SQLite handles also when older than
- * STORE_REFRESH seconds, so that a database that became unreadable is
- * noticed (a server connection fails by itself).  By default there is no
+ * Store handles: held by each worker from the store pool (pool.h), opened
+ * lazily after privileges are dropped, dropped after any STORE_TEMP
+ * answer, and re-opened when a reload changed "store"; SQLite handles
+ * also when older than STORE_POOL_REFRESH_MS, so that a database that
+ * became unreadable is noticed (a server connection fails by itself).
+ * A missing SQLite file is never created.  By default there is no
  * cache: every lookup asks the store, so a disable or delete is seen by
  * the next lookup; postmapd_cache_ttl (at most 1 s) lets OK answers be
  * reused that long (postmapd_query.c).  Nothing else is ever cached.
@@ -69,9 +70,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -84,11 +82,10 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "listen.h"
 #include "log.h"
 #include "netstring.h"
 #include "postmapd.h"
@@ -97,151 +94,6 @@
 
 static int	lfd = -1;
 static char	*unix_path;
-
-/* postmapd_dial_unix - connect to the unix socket path; fd or -1 */
-static int
-postmapd_dial_unix(const char *path)
-{
-	struct sockaddr_un sun;
-	int	fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	bp_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return (-1);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return (-1);
-	}
-	return (fd);
-}
-
-/* unix_stale - clear path for a new unix socket: 0 if nothing is there
- * or a stale socket was removed; -1 (logged) if a file that is not a
- * socket, or a socket another process listens on, is in the way */
-static int
-unix_stale(const char *path, const char *addr)
-{
-	struct stat sb;
-	int	fd;
-
-	if (lstat(path, &sb) < 0)
-		return (errno == ENOENT ? 0 : -1);
-	if (!S_ISSOCK(sb.st_mode)) {
-		log_error("postmapd_listen %s: exists and is not a socket: "
-		    "not removing it", addr);
-		return (-1);
-	}
-	if ((fd = postmapd_dial_unix(path)) >= 0) {
-		close(fd);
-		log_error("postmapd_listen %s: another process listens "
-		    "there", addr);
-		return (-1);
-	}
-	if (unlink(path) < 0) {
-		log_error("postmapd_listen %s: cannot remove the old socket: "
-		    "%m", addr);
-		return (-1);
-	}
-	return (0);
-}
-
-/* unix_group - give a new unix socket to group (Postfix's), mode 0660:
- * Postfix's processes connect, nobody else; with no group, 0600.  0, or
- * -1 (logged) */
-static int
-unix_group(const char *path, const char *group)
-{
-	struct group *gr;
-
-	if (group == NULL || *group == '\0')
-		return (chmod(path, 0600));
-	if ((gr = getgrnam(group)) == NULL) {
-		log_error("postmapd_socket_group %s: no such group", group);
-		return (-1);
-	}
-	if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
-		log_error("postmapd_socket_group %s: chown %s: %m", group, path);
-		return (-1);
-	}
-	return (chmod(path, 0660));
-}
-
-/* listen_open - bind addr ("inet:HOST:PORT" or "unix:/path"); a unix
- * socket belongs to group; fd or -1 */
-static int
-listen_open(const char *addr, const char *group)
-{
-	struct addrinfo hints, *res, *ai;
-	struct sockaddr_un sun;
-	char	*host, *port;
-	int	fd = -1, one = 1, err;
-
-	if (strncmp(addr, "unix:", 5) == 0) {
-		if (strlen(addr + 5) >= sizeof(sun.sun_path)) {
-			log_error("postmapd_listen: path too long");
-			return (-1);
-		}
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, addr + 5);
-		if (unix_stale(sun.sun_path, addr) < 0)
-			return (-1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-		if (fd < 0)
-			return (-1);
-		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-		    unix_group(sun.sun_path, group) < 0 || listen(fd, 512) < 0) {
-			log_error("postmapd_listen %s: %m", addr);
-			close(fd);
-			return (-1);
-		}
-		unix_path = xstrdup(sun.sun_path);
-		return (fd);
-	}
-	if (strncmp(addr, "inet:", 5) == 0)
-		addr += 5;
-	host = xstrdup(addr);
-	port = strrchr(host, ':');
-	if (port == NULL || port[1] == '\0') {
-		log_error("postmapd_listen: \"%s\": want inet:HOST:PORT or "
-		    "unix:/path", addr);
-		free(host);
-		return (-1);
-	}
-	*port++ = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		host[strlen(host) - 1] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	err = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-	if (err != 0) {
-		log_error("postmapd_listen %s: %s", addr, gai_strerror(err));
-		free(host);
-		return (-1);
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 512) == 0)
-			break;
-		log_error("postmapd_listen %s: %m", addr);
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	free(host);
-	return (fd);
-}
 
 /* loop_accept - main thread: take every pending connection */
 static void
@@ -399,8 +251,8 @@ main(int argc, char **argv)
 	}
 	nfree = nslots;
 
-	if ((lfd = listen_open(cf->postmapd_listen,
-	    cf->postmapd_socket_group)) < 0)
+	if ((lfd = listen_open("postmapd_listen", cf->postmapd_listen,
+	    cf->postmapd_socket_group, 0, &unix_path)) < 0)
 		log_fatal("cannot listen on %s", cf->postmapd_listen);
 	bp_drop_privileges(cf->daemon_user, unix_path);
 	if (!fg && daemon(0, 0) < 0)

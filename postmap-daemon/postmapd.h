@@ -58,8 +58,6 @@ void	postmapd_cache_flush(void);
 #define WORKERS_MAX	64
 #define WATCH_MS	10	/* watchdog period */
 #define SPAWN_WAIT_MS	100	/* a request waited this long: one more worker */
-#define STORE_REFRESH	2	/* seconds a SQLite handle is used */
-#define STORE_BACKOFF	250	/* ms between failed opens, per worker */
 #define INBUF_SIZE	(POSTMAPD_REQ_MAX + 16)
 #define OUTBUF_SIZE	(4 * (POSTMAPD_REPLY_MAX + 16))
 

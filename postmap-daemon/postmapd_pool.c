@@ -13,12 +13,12 @@
  * loop_watch.
  *
  * Failures: a store that cannot be opened answers TEMP and is tried again
- * after STORE_BACKOFF ms; bad framing closes the connection; a thread
+ * after STORE_POOL_BACKOFF_MS (pool.h); bad framing closes the connection; a thread
  * that cannot start is logged and pool_spawn answers -1.
  *
  * Ownership and locking: a slot's fields are under its mutex; only its
- * owner touches the socket.  A worker's store handle is its own, closed
- * when it leaves.  Configuration references are taken and released
+ * owner touches the socket.  A worker holds its store handle (a lease of
+ * the pool stores) and gives it back when it leaves.  Configuration references are taken and released
  * under pool.mu.
  */
 #include "config.h"
@@ -37,6 +37,7 @@
 #include "conf.h"
 #include "log.h"
 #include "netstring.h"
+#include "pool.h"
 #include "postmapd.h"
 #include "store.h"
 #include "util.h"
@@ -52,65 +53,22 @@ pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 int	wep = -1;		/* workers' epoll set */
 
 struct wstore {				/* one worker's store handle */
-	struct store	*st;
-	char		*uri;		/* the uri st was opened with */
-	const char	*want;		/* the uri of the current conf */
-	uint64_t	 opened;	/* monotonic ms */
-	uint64_t	 failed;	/* last failed open, 0 = none */
+	struct store_lease *lease;	/* from stores */
+	const char	*uri;		/* the uri of the current conf */
 };
 
-/* store_absent - is uri a store file that is not there?  Opening would
- * create an empty one, and every alias would be NOTFOUND: answer TEMP
- * until an operator puts the file back (bipostalctl migrate creates it). */
-static int
-store_absent(const char *uri)
-{
-	if (!store_missing(uri))
-		return (0);
-	log_error("store %s: no such file: not creating it (run "
-	    "bipostalctl migrate)", uri);
-	return (1);
-}
+/* the workers' store handles: see pool.h for when one is reopened; a
+ * missing store file answers TEMP until bipostalctl migrate creates it
+ * (an empty store would make every alias unknown) */
+static struct store_pool *stores;
 
 /* worker_store - this worker's handle, (re)opened as needed; or NULL */
 static struct store *
 worker_store(void *arg)
 {
 	struct wstore *w = arg;
-	enum store_status sst;
-	const char *why;
-	uint64_t t = bp_mono_ms();
 
-	/* a handle on a file keeps it open: re-open it now and then to
-	 * notice a file made unreadable or replaced; a server connection
-	 * is dropped on its first failure anyway */
-	if (w->st != NULL && (strcmp(w->uri, w->want) != 0 ||
-	    ((store_caps(w->uri) & STORE_CAP_FILE) &&
-	    t - w->opened > STORE_REFRESH * 1000))) {
-		store_close(w->st);
-		w->st = NULL;
-	}
-	if (w->st != NULL)
-		return (w->st);
-	if (w->failed != 0 && t - w->failed < STORE_BACKOFF &&
-	    strcmp(w->uri, w->want) == 0)
-		return (NULL);
-	free(w->uri);
-	w->uri = xstrdup(w->want);
-	if (store_absent(w->uri)) {
-		w->failed = bp_mono_ms();
-		return (NULL);
-	}
-	w->st = store_open(w->uri, &sst, &why);
-	if (w->st == NULL) {
-		log_warn("store open: %s: %s", store_strstatus(sst),
-		    why ? why : "unknown error");
-		w->failed = bp_mono_ms();
-		return (NULL);
-	}
-	w->opened = t;
-	w->failed = 0;
-	return (w->st);
+	return (store_pool_hold(stores, &w->lease, w->uri));
 }
 
 /* conn_has_request - does c's buffer (c locked) hold a whole request,
@@ -312,14 +270,12 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 		pthread_mutex_unlock(&c->mu);
 
 		__atomic_add_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
-		w->want = cf->store;
+		w->uri = cf->store;
 		rlen = postmapd_query(worker_store, w, cf->alias_domain,
 		    cf->postmaster_address, cf->postmapd_cache_ttl, req, dlen, reply, sizeof(reply),
 		    &sst);
-		if (sst == STORE_TEMP && w->st != NULL) {
-			store_close(w->st);	/* maybe a dead connection */
-			w->st = NULL;
-		}
+		if (sst == STORE_TEMP)	/* maybe a dead connection */
+			store_pool_put(stores, &w->lease, 1);
 		__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
 
 		pthread_mutex_lock(&c->mu);
@@ -397,8 +353,7 @@ worker_main(void *arg)
 	pool.nthreads--;
 	conf_release(cf);
 	pthread_mutex_unlock(&pool.mu);
-	store_close(w.st);
-	free(w.uri);
+	store_pool_put(stores, &w.lease, 0);
 	return (NULL);
 }
 
@@ -410,6 +365,9 @@ pool_spawn(void)
 	pthread_attr_t attr;
 	int	err;
 
+	if (stores == NULL)
+		stores = store_pool_new(WORKERS_MAX, STORE_POOL_NO_CREATE,
+		    NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&tid, &attr, worker_main, NULL);

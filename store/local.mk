@@ -13,7 +13,8 @@ store_libbipostal_a_SOURCES = \
 	store/netstring.h store/netstring.c store/passwd.h store/passwd.c \
 	store/bounce.h store/bounce.c store/sign.h store/sign.c \
 	store/addr.h store/addr.c \
-	store/route.h store/route.c store/uri.h store/uri.c
+	store/route.h store/route.c store/uri.h store/uri.c \
+	store/pool.h store/pool.c store/listen.h store/listen.c
 store_libbipostal_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(MARIADB_CFLAGS) \
 	$(HIREDIS_CFLAGS) $(ARGON2_CFLAGS) $(CRYPTO_CFLAGS)
 

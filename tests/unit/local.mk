@@ -39,6 +39,12 @@ tests_unit_test_sign_SOURCES = tests/unit/test_sign.c
 tests_unit_test_sign_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_sign_LDADD = $(BIPOSTAL_LIBS)
 
+check_PROGRAMS += tests/unit/test_pool
+TESTS += tests/unit/test_pool
+tests_unit_test_pool_SOURCES = tests/unit/test_pool.c
+tests_unit_test_pool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_pool_LDADD = $(BIPOSTAL_LIBS)
+
 check_PROGRAMS += tests/unit/test_bounce tests/unit/test_netstring \
 	tests/unit/test_util
 TESTS += tests/unit/test_bounce tests/unit/test_netstring \

@@ -328,6 +328,17 @@ drop_child(const void *arg)
 	_exit(3);
 }
 
+/* drop_child_user - as drop_child, once the child is nobody already */
+static void
+drop_child_user(const void *arg)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	if (pw == NULL || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		_exit(4);
+	drop_child(arg);
+}
+
 static void
 test_drop(void)
 {
@@ -353,7 +364,15 @@ test_drop(void)
 		ok(1, "drop: chown fails # SKIP not root");
 		return;
 	}
-	ok(1, "drop: not root # SKIP running as root");
+	/* as a user already: a child becomes nobody first */
+	d.user = "nobody";
+	d.path = "/nonexistent/socket";
+	st = in_child(drop_child_user, &d);
+	pw = getpwnam("nobody");
+	snprintf(want, sizeof(want), "uid=%ld euid=%ld ",
+	    pw ? (long)pw->pw_uid : -1L, pw ? (long)pw->pw_uid : -1L);
+	ok(exited(st, 3) && strstr(out, want) != NULL,
+	    "drop: not root, nothing to do, no chown tried");
 
 	if ((pw = getpwnam("nobody")) == NULL || pw->pw_uid == 0) {
 		ok(1, "drop: become a user # SKIP no user nobody");
