@@ -137,6 +137,12 @@ listen_inet(const char *what, const char *addr)
 		return (-1);
 	}
 	*port++ = '\0';
+	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    atoi(port) > 65535) {
+		log_error("%s = %s: bad port", what, addr);
+		free(host);
+		return (-1);
+	}
 	hl = strlen(host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		host[hl - 1] = '\0';

@@ -58,3 +58,9 @@ tests_unit_test_netstring_LDADD = $(BIPOSTAL_LIBS)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_util_LDADD = $(BIPOSTAL_LIBS)
+
+check_PROGRAMS += tests/unit/test_listen
+TESTS += tests/unit/test_listen
+tests_unit_test_listen_SOURCES = tests/unit/test_listen.c
+tests_unit_test_listen_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_listen_LDADD = $(BIPOSTAL_LIBS)
