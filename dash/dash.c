@@ -288,13 +288,22 @@ usage(void)
 	exit(2);
 }
 
+/* opt_routes - -R: print the routing table and exit */
+static int
+opt_routes(int ch, const char *arg)
+{
+	(void)ch;
+	(void)arg;
+	dash_print_routes();
+	exit(0);
+}
+
 /* main - parse arguments, load keys, run the daemon until a signal */
 int
 main(int argc, char **argv)
 {
-	const char	*path = NULL;
 	char		 err[512];
-	int		 ch, fg = 0, sig;
+	int		 fg, sig;
 	int		 lfd;
 	struct MHD_Daemon *d;
 	sigset_t	 set;
@@ -308,29 +317,8 @@ main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	while ((ch = getopt(argc, argv, "c:fRv")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'R':
-			dash_print_routes();
-			return (0);
-		case 'v':
-			log_verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_open("bipostal-dash", fg);
-	if ((dash_conf = conf_load(path, err, sizeof(err))) == NULL)
-		log_fatal("%s", err);
+	dash_conf = conf_daemon_start("bipostal-dash", argc, argv, "R", opt_routes,
+	    usage, &fg);
 	if (dash_auth_init(dash_conf, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
 	if ((lfd = listen_open("dash_listen", dash_conf->dash_listen, NULL,

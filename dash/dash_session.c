@@ -49,16 +49,10 @@ dash_auth_init(struct conf *cf, char *err, size_t errlen)
 
 	dash_totp_init();
 	if (cf->secret_key_file[0] != '\0') {
-		n = conf_read_secret(cf->secret_key_file,
-		    (char *)dash_keys.secret, sizeof(dash_keys.secret), err,
-		    errlen);
+		n = conf_read_key(cf->secret_key_file, dash_keys.secret,
+		    sizeof(dash_keys.secret), err, errlen);
 		if (n < 0)
 			return (-1);
-		if (n < 16) {
-			snprintf(err, errlen, "%s: secret shorter than 16 bytes",
-			    cf->secret_key_file);
-			return (-1);
-		}
 		dash_keys.secret_len = (size_t)n;
 	} else {
 		if (token_random_bytes(dash_keys.secret, 32) < 0) {

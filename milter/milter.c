@@ -52,7 +52,7 @@ static struct smfiDesc mlfi_desc = {
 };
 
 /* usage - exit 2 */
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: bipostal-milter [-fv] [-c config]\n");
@@ -85,41 +85,21 @@ check_store(const char *uri)
 int
 main(int argc, char **argv)
 {
-	const char *path = NULL;
 	char	 err[512];
-	int	 ch, foreground = 0;
+	int	 foreground;
 	long	 n;
 	struct conf *cf;
 
-	while ((ch = getopt(argc, argv, "c:fv")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_open("bipostal-milter", foreground);
-
-	if ((cf = conf_load(path, err, sizeof(err))) == NULL)
-		log_fatal("%s", err);
+	cf = conf_daemon_start("bipostal-milter", argc, argv, NULL, NULL, usage,
+	    &foreground);
 	milter_g.conf = cf;
 	if (cf->secret_key_file[0] == '\0')
 		log_fatal("secret_key_file is not set: it signs bounce addresses "
 		    "and one-click links");
-	n = conf_read_secret(cf->secret_key_file, (char *)milter_g.key,
+	n = conf_read_key(cf->secret_key_file, milter_g.key,
 	    sizeof(milter_g.key), err, sizeof(err));
-	if (n < 16)
-		log_fatal("%s", n < 0 ? err : "secret_key_file: shorter than 16 bytes");
+	if (n < 0)
+		log_fatal("%s", err);
 	milter_g.keylen = (size_t)n;
 	if (rewrite_templates_load(&milter_g.tmpl, cf->milter_template_dir,
 	    err, sizeof(err)) < 0)

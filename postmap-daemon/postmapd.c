@@ -29,14 +29,15 @@
  * seen waiting.  Extra workers leave after a quiet second.  It also
  * closes connections idle for postmapd_idle_timeout seconds.
  *
- * Connections live in slots allocated once (postmapd_max_conn of them at
- * start) and never freed; epoll carries slot index and generation, so an
- * event for a connection closed meanwhile is recognised and ignored.
- * Beyond the slots, new connections are closed at once (Postfix then
- * defers, it never rejects).  Answers on one connection keep the order
- * of its requests; a whole request already read (pipelined behind one the
- * watchdog answered) re-arms its connection for output too, so a worker
- * takes it at once.  Bad framing is logged and the connection closed.
+ * Connections live in slots (postmapd_slots) allocated once
+ * (postmapd_max_conn of them at start) and never freed; epoll carries slot
+ * index and generation, so an event for a connection closed meanwhile is
+ * recognised and ignored.  Beyond the slots, new connections are closed at
+ * once (Postfix then defers, it never rejects).  Answers on one connection
+ * keep the order of its requests; a whole request already read (pipelined
+ * behind one the watchdog answered) re-arms its connection for output too,
+ * so a worker takes it at once.  Bad framing is logged and the connection
+ * closed.
  *
  * A unix: postmapd_listen socket is made mode 0660, owned by daemon_user
  * and postmapd_socket_group (Postfix's group: its processes connect,
@@ -65,7 +66,7 @@
  * Ownership and locking: a slot's fields are under its mutex; only its
  * owner (the worker that took its event, or the watchdog) touches the
  * socket.  Configuration references are taken and released under
- * pool.mu; workers notice a reload by pool.conf_gen.
+ * postmapd_pool.mu; workers notice a reload by postmapd_pool.conf_gen.
  */
 #include "config.h"
 
@@ -115,40 +116,41 @@ loop_accept(void)
 				log_warn("accept: %m");
 			return;
 		}
-		pthread_mutex_lock(&slots_mu);
-		idx = nfree > 0 && nslots - nfree < pool.conf->postmapd_max_conn ?
-		    freeslots[--nfree] : -1;
-		pthread_mutex_unlock(&slots_mu);
+		pthread_mutex_lock(&postmapd_slots_mu);
+		idx = postmapd_nfree > 0 && postmapd_nslots - postmapd_nfree <
+		    postmapd_pool.conf->postmapd_max_conn ?
+		    postmapd_freeslots[--postmapd_nfree] : -1;
+		pthread_mutex_unlock(&postmapd_slots_mu);
 		if (idx < 0) {
 			if (bp_mono_ms() - warned > 10000) {
 				log_warn("postmapd_max_conn (%ld) reached: "
 				    "closing new connections",
-				    pool.conf->postmapd_max_conn);
+				    postmapd_pool.conf->postmapd_max_conn);
 				warned = bp_mono_ms();
 			}
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = &slots[idx];
+		c = &postmapd_slots[idx];
 		pthread_mutex_lock(&c->mu);
 		__atomic_store_n(&c->fd, fd, __ATOMIC_RELAXED);
 		c->gen++;
 		c->busy = 0;
 		c->inlen = c->outoff = c->outlen = 0;
 		c->last = bp_mono_ms();
-		if (idx >= hiwater)
-			hiwater = idx + 1;
+		if (idx >= postmapd_hiwater)
+			postmapd_hiwater = idx + 1;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 		ev.data.u64 = (uint64_t)c->gen << 32 | (uint64_t)idx;
-		if (epoll_ctl(wep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (epoll_ctl(postmapd_wep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			log_warn("epoll_ctl add: %m");
 			close(fd);
 			__atomic_store_n(&c->fd, -1, __ATOMIC_RELAXED);
-			pthread_mutex_lock(&slots_mu);
-			freeslots[nfree++] = idx;
-			pthread_mutex_unlock(&slots_mu);
+			pthread_mutex_lock(&postmapd_slots_mu);
+			postmapd_freeslots[postmapd_nfree++] = idx;
+			pthread_mutex_unlock(&postmapd_slots_mu);
 		}
 		pthread_mutex_unlock(&c->mu);
 	}
@@ -166,17 +168,18 @@ reload(const char *path)
 		log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if (strcmp(cf->postmapd_listen, pool.conf->postmapd_listen) != 0)
+	if (strcmp(cf->postmapd_listen,
+	    postmapd_pool.conf->postmapd_listen) != 0)
 		log_warn("reload: postmapd_listen changes only at restart");
-	if (cf->postmapd_max_conn > nslots)
+	if (cf->postmapd_max_conn > postmapd_nslots)
 		log_warn("reload: postmapd_max_conn above %ld takes a restart",
-		    nslots);
-	pthread_mutex_lock(&pool.mu);
-	old = pool.conf;
-	pool.conf = cf;
+		    postmapd_nslots);
+	pthread_mutex_lock(&postmapd_pool.mu);
+	old = postmapd_pool.conf;
+	postmapd_pool.conf = cf;
 	conf_release(old);
-	__atomic_add_fetch(&pool.conf_gen, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&pool.mu);
+	__atomic_add_fetch(&postmapd_pool.conf_gen, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&postmapd_pool.mu);
 	postmapd_cache_flush();		/* maybe another store now */
 	log_info("configuration reloaded from %s", cf->path ? cf->path : path);
 }
@@ -190,66 +193,57 @@ usage(void)
 	exit(2);
 }
 
+static int workers;			/* -w, 0: postmapd_default_workers */
+
+/* opt_workers - -w N */
+static int
+opt_workers(int ch, const char *arg)
+{
+	(void)ch;
+	workers = atoi(arg);
+	return (workers < 1 || workers > WORKERS_MAX ? -1 : 0);
+}
+
 /* main - configure, bind, drop privileges, serve until SIGTERM */
 int
 main(int argc, char **argv)
 {
 	struct epoll_event ev, evs[16];
 	struct signalfd_siginfo si;
-	const char *path = NULL;
-	char	err[512];
+	char	*path, err[512];
 	sigset_t sigs;
 	struct conf *cf;
 	uint64_t next_watch = 0, t;
-	int	ch, fg = 0, workers = 0, sfd, mep, n, i;
+	int	fg, sfd, mep, n, i;
 	int	running = 1;
 	long	k;
 
-	while ((ch = getopt(argc, argv, "c:fvw:")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'v':
-			log_verbose++;
-			break;
-		case 'w':
-			workers = atoi(optarg);
-			if (workers < 1 || workers > WORKERS_MAX)
-				usage();
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	log_open("bipostal-postmapd", fg);
-	if ((cf = conf_load(path, err, sizeof(err))) == NULL)
-		log_fatal("%s", err);
+	cf = conf_daemon_start("bipostal-postmapd", argc, argv, "w:",
+	    opt_workers, usage, &fg);
+	path = xstrdup(cf->path);
 	if (cf->alias_domain == NULL || *cf->alias_domain == '\0')
 		log_fatal("alias_domain is not set");
 	if (cf->store == NULL || *cf->store == '\0')
 		log_fatal("store is not set");
 	if (postmapd_bounce_init(cf, err, sizeof(err)) < 0)
 		log_fatal("%s", err);
-	pool.conf = cf;
+	postmapd_pool.conf = cf;
 	if (workers == 0)
-		workers = default_workers(cf);
-	pool.base = workers;
+		workers = postmapd_default_workers(cf);
+	postmapd_pool.base = workers;
 
-	nslots = cf->postmapd_max_conn;
-	slots = xcalloc((size_t)nslots, sizeof(*slots));
-	freeslots = xcalloc((size_t)nslots, sizeof(*freeslots));
-	for (k = 0; k < nslots; k++) {
-		pthread_mutex_init(&slots[k].mu, NULL);
-		slots[k].fd = -1;
-		freeslots[k] = nslots - 1 - k;	/* low slots first */
+	postmapd_nslots = cf->postmapd_max_conn;
+	postmapd_slots = xcalloc((size_t)postmapd_nslots,
+	    sizeof(*postmapd_slots));
+	postmapd_freeslots = xcalloc((size_t)postmapd_nslots,
+	    sizeof(*postmapd_freeslots));
+	for (k = 0; k < postmapd_nslots; k++) {
+		pthread_mutex_init(&postmapd_slots[k].mu, NULL);
+		postmapd_slots[k].fd = -1;
+		/* low slots first */
+		postmapd_freeslots[k] = postmapd_nslots - 1 - k;
 	}
-	nfree = nslots;
+	postmapd_nfree = postmapd_nslots;
 
 	if ((lfd = listen_open("postmapd_listen", cf->postmapd_listen,
 	    cf->postmapd_socket_group, 0, &unix_path)) < 0)
@@ -266,7 +260,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);	/* workers inherit it */
 	if ((sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		log_fatal("signalfd: %m");
-	if ((wep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	if ((postmapd_wep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (mep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		log_fatal("epoll_create1: %m");
 	memset(&ev, 0, sizeof(ev));
@@ -278,11 +272,11 @@ main(int argc, char **argv)
 	if (epoll_ctl(mep, EPOLL_CTL_ADD, sfd, &ev) < 0)
 		log_fatal("epoll_ctl: %m");
 
-	pthread_mutex_lock(&pool.mu);
+	pthread_mutex_lock(&postmapd_pool.mu);
 	for (i = 0; i < workers; i++)
-		if (pool_spawn() < 0)
+		if (postmapd_spawn() < 0)
 			log_fatal("cannot start workers");
-	pthread_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&postmapd_pool.mu);
 	log_info("listening on %s, %d workers, timeout %ld ms",
 	    cf->postmapd_listen, workers, cf->postmapd_timeout);
 
@@ -304,7 +298,7 @@ main(int argc, char **argv)
 		}
 		t = bp_mono_ms();
 		if (t >= next_watch) {
-			loop_watch(t);
+			postmapd_watch(t);
 			next_watch = t + WATCH_MS;
 		}
 	}
@@ -313,27 +307,28 @@ main(int argc, char **argv)
 	close(lfd);
 	if (unix_path != NULL)
 		unlink(unix_path);
-	__atomic_store_n(&pool.stop, 1, __ATOMIC_RELEASE);
-	for (k = 0; k < hiwater; k++) {
-		pthread_mutex_lock(&slots[k].mu);
-		conn_close(&slots[k]);
-		pthread_mutex_unlock(&slots[k].mu);
+	__atomic_store_n(&postmapd_pool.stop, 1, __ATOMIC_RELEASE);
+	for (k = 0; k < postmapd_hiwater; k++) {
+		pthread_mutex_lock(&postmapd_slots[k].mu);
+		postmapd_conn_close(&postmapd_slots[k]);
+		pthread_mutex_unlock(&postmapd_slots[k].mu);
 	}
-	pthread_mutex_lock(&pool.mu);
-	for (i = 0; i < 300 && pool.nthreads > 0; i++) {
-		pthread_mutex_unlock(&pool.mu);
+	pthread_mutex_lock(&postmapd_pool.mu);
+	for (i = 0; i < 300 && postmapd_pool.nthreads > 0; i++) {
+		pthread_mutex_unlock(&postmapd_pool.mu);
 		usleep(10000);	/* workers wake within 500 ms */
-		pthread_mutex_lock(&pool.mu);
+		pthread_mutex_lock(&postmapd_pool.mu);
 	}
-	n = pool.nthreads;
+	n = postmapd_pool.nthreads;
 	if (n == 0)
-		conf_release(pool.conf);
-	pthread_mutex_unlock(&pool.mu);
+		conf_release(postmapd_pool.conf);
+	pthread_mutex_unlock(&postmapd_pool.mu);
 	if (n == 0) {
-		free(slots);
-		free(freeslots);
+		free(postmapd_slots);
+		free(postmapd_freeslots);
 	} else
 		log_warn("%d worker(s) still inside a store call at exit", n);
 	free(unix_path);
+	free(path);
 	return (0);
 }

@@ -77,7 +77,7 @@ struct conn {
 	char		 out[OUTBUF_SIZE];
 };
 
-struct pool {
+struct postmapd_pool {
 	pthread_mutex_t	 mu;
 	int		 nthreads;
 	int		 base;		/* threads kept when quiet */
@@ -87,20 +87,23 @@ struct pool {
 	struct conf	*conf;		/* current; one reference */
 };
 
-extern struct pool pool;
-extern struct conn *slots;
-extern long	nslots, hiwater;	/* slots[0..hiwater) ever used */
-extern long	*freeslots, nfree;	/* under slots_mu */
-extern pthread_mutex_t slots_mu;
-extern int	wep;		/* workers' epoll set */
+extern struct postmapd_pool postmapd_pool;
+extern struct conn *postmapd_slots;
+extern long	postmapd_nslots;
+extern long	postmapd_hiwater;	/* slots [0..hiwater) ever used */
+extern long	*postmapd_freeslots;	/* under postmapd_slots_mu */
+extern long	postmapd_nfree;		/* under postmapd_slots_mu */
+extern pthread_mutex_t postmapd_slots_mu;
+extern int	postmapd_wep;		/* workers' epoll set */
 
-/* default_workers - how many workers the store wants */
-int		 default_workers(const struct conf *);
-/* pool_spawn - start one more worker (pool.mu held); -1 if it failed */
-int		 pool_spawn(void);
-/* conn_close - close c (locked) and give its slot back */
-void		 conn_close(struct conn *);
-/* loop_watch - main thread, every WATCH_MS; t is bp_mono_ms() */
-void		 loop_watch(uint64_t t);
+/* postmapd_default_workers - how many workers the store wants */
+int		 postmapd_default_workers(const struct conf *);
+/* postmapd_spawn - start one more worker (postmapd_pool.mu held); -1 if
+ * it failed */
+int		 postmapd_spawn(void);
+/* postmapd_conn_close - close c (locked) and give its slot back */
+void		 postmapd_conn_close(struct conn *);
+/* postmapd_watch - main thread, every WATCH_MS; t is bp_mono_ms() */
+void		 postmapd_watch(uint64_t t);
 
 #endif

@@ -5,21 +5,22 @@
  * for the shape: leader/followers on one epoll set, the watchdog, the
  * slots and the store handles).  A worker takes a connection's event,
  * serves it with its own store handle (worker_store) and re-arms it; the
- * main thread runs loop_watch every WATCH_MS: late lookups answered, more
+ * main thread runs postmapd_watch every WATCH_MS: late lookups answered, more
  * workers started, idle connections closed.
  *
- * Interface (postmapd.h): pool, slots and their counters, wep;
- * default_workers, pool_spawn (under pool.mu), conn_close (c locked),
- * loop_watch.
+ * Interface (postmapd.h): postmapd_pool, the slots and their counters,
+ * postmapd_wep; postmapd_default_workers, postmapd_spawn (under
+ * postmapd_pool.mu), postmapd_conn_close (c locked), postmapd_watch.
  *
  * Failures: a store that cannot be opened answers TEMP and is tried again
- * after STORE_POOL_BACKOFF_MS (pool.h); bad framing closes the connection; a thread
- * that cannot start is logged and pool_spawn answers -1.
+ * after STORE_POOL_BACKOFF_MS (pool.h); bad framing closes the
+ * connection; a thread that cannot start is logged and postmapd_spawn
+ * answers -1.
  *
  * Ownership and locking: a slot's fields are under its mutex; only its
  * owner touches the socket.  A worker holds its store handle (a lease of
- * the pool stores) and gives it back when it leaves.  Configuration references are taken and released
- * under pool.mu.
+ * the pool stores) and gives it back when it leaves.  Configuration
+ * references are taken and released under postmapd_pool.mu.
  */
 #include "config.h"
 
@@ -42,15 +43,17 @@
 #include "store.h"
 #include "util.h"
 
-struct pool pool = {
+struct postmapd_pool postmapd_pool = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
-struct conn *slots;
-long	nslots, hiwater;	/* slots[0..hiwater) ever used */
-long	*freeslots, nfree;	/* under slots_mu */
-pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
-int	wep = -1;		/* workers' epoll set */
+struct conn *postmapd_slots;
+long	postmapd_nslots;
+long	postmapd_hiwater;		/* slots [0..hiwater) ever used */
+long	*postmapd_freeslots;		/* under postmapd_slots_mu */
+long	postmapd_nfree;			/* under postmapd_slots_mu */
+pthread_mutex_t postmapd_slots_mu = PTHREAD_MUTEX_INITIALIZER;
+int	postmapd_wep = -1;		/* workers' epoll set */
 
 struct wstore {				/* one worker's store handle */
 	struct store_lease *lease;	/* from stores */
@@ -95,14 +98,15 @@ conn_waits(const struct conn *c)
 }
 
 /*
- * default_workers - with SQLite a lookup never waits for a server, so one
+ * postmapd_default_workers - with SQLite a lookup never waits for a
+ * server, so one
  * worker per CPU keeps them all busy and more only take turns (at least
  * 2, so one slow call leaves another worker free); with a server, lookups
  * wait for its answers and WORKERS_SERVER overlap them.  Either way the
  * watchdog adds workers when all are inside lookups.
  */
 int
-default_workers(const struct conf *cf)
+postmapd_default_workers(const struct conf *cf)
 {
 	long	n;
 
@@ -125,24 +129,24 @@ conn_arm(struct conn *c, long idx)
 	if (c->outlen > c->outoff || conn_has_request(c))
 		ev.events |= EPOLLOUT;	/* writable at once: serve it now */
 	ev.data.u64 = (uint64_t)c->gen << 32 | (uint64_t)idx;
-	if (epoll_ctl(wep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+	if (epoll_ctl(postmapd_wep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 		log_warn("epoll_ctl: %m");
 }
 
-/* conn_close - close c (locked) and give its slot back */
+/* postmapd_conn_close - close c (locked) and give its slot back */
 void
-conn_close(struct conn *c)
+postmapd_conn_close(struct conn *c)
 {
 	if (c->fd < 0)
 		return;
-	epoll_ctl(wep, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(postmapd_wep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	__atomic_store_n(&c->fd, -1, __ATOMIC_RELAXED);
 	c->gen++;
 	c->busy = 0;
-	pthread_mutex_lock(&slots_mu);
-	freeslots[nfree++] = c - slots;
-	pthread_mutex_unlock(&slots_mu);
+	pthread_mutex_lock(&postmapd_slots_mu);
+	postmapd_freeslots[postmapd_nfree++] = c - postmapd_slots;
+	pthread_mutex_unlock(&postmapd_slots_mu);
 }
 
 /* conn_flush - write what is pending (c locked); -1 if c was closed */
@@ -161,7 +165,7 @@ conn_flush(struct conn *c)
 				break;
 			if (log_verbose)
 				log_info("connection write: %m");
-			conn_close(c);
+			postmapd_conn_close(c);
 			return (-1);
 		}
 		c->outoff += (size_t)n;
@@ -187,7 +191,7 @@ conn_reply(struct conn *c, const char *text, size_t len)
 	if (n == 0) {
 		/* only a client that never reads its answers gets here */
 		log_warn("client does not read its answers: closing");
-		conn_close(c);
+		postmapd_conn_close(c);
 		return (-1);
 	}
 	c->outlen += n;
@@ -228,7 +232,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 				break;
 			if (log_verbose)
 				log_info("connection read: %m");
-			conn_close(c);
+			postmapd_conn_close(c);
 			goto out;
 		}
 		if (n == 0) {
@@ -250,7 +254,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 			log_warn("bad request framing: %s: \"%s\": closing", why,
 			    log_printable(peek, sizeof(peek), c->in,
 			    c->inlen < 16 ? c->inlen : 16));
-			conn_close(c);
+			postmapd_conn_close(c);
 			goto out;
 		}
 		memcpy(req, data, dlen);
@@ -269,14 +273,14 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 		ask = c->ask;
 		pthread_mutex_unlock(&c->mu);
 
-		__atomic_add_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&postmapd_pool.busy, 1, __ATOMIC_RELAXED);
 		w->uri = cf->store;
 		rlen = postmapd_query(worker_store, w, cf->alias_domain,
 		    cf->postmaster_address, cf->postmapd_cache_ttl, req, dlen, reply, sizeof(reply),
 		    &sst);
 		if (sst == STORE_TEMP)	/* maybe a dead connection */
 			store_pool_put(stores, &w->lease, 1);
-		__atomic_sub_fetch(&pool.busy, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&postmapd_pool.busy, 1, __ATOMIC_RELAXED);
 
 		pthread_mutex_lock(&c->mu);
 		if (c->gen != gen || c->ask != ask) {
@@ -294,7 +298,7 @@ conn_serve(struct conn *c, long idx, struct wstore *w, struct conf *cf)
 	if (eof) {
 		if (c->inlen > 0)
 			log_warn("connection closed inside a request");
-		conn_close(c);
+		postmapd_conn_close(c);
 		goto out;
 	}
 	conn_arm(c, idx);
@@ -317,31 +321,32 @@ worker_main(void *arg)
 
 	memset(&w, 0, sizeof(w));
 	for (;;) {
-		n = epoll_wait(wep, &ev, 1, 500);
-		if (cf == NULL || gen != __atomic_load_n(&pool.conf_gen,
-		    __ATOMIC_ACQUIRE)) {
-			pthread_mutex_lock(&pool.mu);
+		n = epoll_wait(postmapd_wep, &ev, 1, 500);
+		if (cf == NULL || gen !=
+		    __atomic_load_n(&postmapd_pool.conf_gen, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_lock(&postmapd_pool.mu);
 			conf_release(cf);
-			cf = conf_retain(pool.conf);
-			gen = pool.conf_gen;
-			pthread_mutex_unlock(&pool.mu);
+			cf = conf_retain(postmapd_pool.conf);
+			gen = postmapd_pool.conf_gen;
+			pthread_mutex_unlock(&postmapd_pool.mu);
 		}
-		if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&postmapd_pool.stop, __ATOMIC_ACQUIRE))
 			break;
 		if (n <= 0) {
 			if (bp_mono_ms() - quiet >= 1000) {
-				pthread_mutex_lock(&pool.mu);
-				if (pool.nthreads > pool.base) {
-					pthread_mutex_unlock(&pool.mu);
+				pthread_mutex_lock(&postmapd_pool.mu);
+				if (postmapd_pool.nthreads >
+				    postmapd_pool.base) {
+					pthread_mutex_unlock(&postmapd_pool.mu);
 					break;	/* an extra worker leaves */
 				}
-				pthread_mutex_unlock(&pool.mu);
+				pthread_mutex_unlock(&postmapd_pool.mu);
 			}
 			continue;
 		}
 		quiet = bp_mono_ms();
 		idx = (long)(ev.data.u64 & 0xffffffffu);
-		c = &slots[idx];
+		c = &postmapd_slots[idx];
 		pthread_mutex_lock(&c->mu);
 		if (c->fd < 0 || c->gen != (uint32_t)(ev.data.u64 >> 32)) {
 			pthread_mutex_unlock(&c->mu);	/* closed meanwhile */
@@ -349,17 +354,17 @@ worker_main(void *arg)
 		}
 		conn_serve(c, idx, &w, cf);
 	}
-	pthread_mutex_lock(&pool.mu);
-	pool.nthreads--;
+	pthread_mutex_lock(&postmapd_pool.mu);
+	postmapd_pool.nthreads--;
 	conf_release(cf);
-	pthread_mutex_unlock(&pool.mu);
+	pthread_mutex_unlock(&postmapd_pool.mu);
 	store_pool_put(stores, &w.lease, 0);
 	return (NULL);
 }
 
-/* pool_spawn - start one worker; under pool.mu */
+/* postmapd_spawn - start one worker; under postmapd_pool.mu */
 int
-pool_spawn(void)
+postmapd_spawn(void)
 {
 	pthread_t tid;
 	pthread_attr_t attr;
@@ -376,30 +381,31 @@ pool_spawn(void)
 		log_warn("cannot start a worker: %s", strerror(err));
 		return (-1);
 	}
-	pool.nthreads++;
+	postmapd_pool.nthreads++;
 	return (0);
 }
 
-/* loop_watch - main thread: deadlines, waiting requests, idle
+/* postmapd_watch - main thread: deadlines, waiting requests, idle
  * connections */
 void
-loop_watch(uint64_t t)		/* workers may have stamped times after t */
+postmapd_watch(uint64_t t)	/* workers may have stamped times after t */
 {
 	static const char late[] = "TEMP lookup timeout";
-	uint64_t limit = (uint64_t)pool.conf->postmapd_timeout;
-	uint64_t idle = (uint64_t)pool.conf->postmapd_idle_timeout * 1000;
+	uint64_t limit = (uint64_t)postmapd_pool.conf->postmapd_timeout;
+	uint64_t idle =
+	    (uint64_t)postmapd_pool.conf->postmapd_idle_timeout * 1000;
 	struct conn *c;
 	long	i;
 	uint64_t spawn_wait = limit / 4 < SPAWN_WAIT_MS ? limit / 4 :
 	    SPAWN_WAIT_MS;
 	int	late_n = 0, waiting_n = 0, saturated;
 
-	pthread_mutex_lock(&pool.mu);
-	saturated = __atomic_load_n(&pool.busy, __ATOMIC_RELAXED) >=
-	    pool.nthreads;
-	pthread_mutex_unlock(&pool.mu);
-	for (i = 0; i < hiwater; i++) {
-		c = &slots[i];
+	pthread_mutex_lock(&postmapd_pool.mu);
+	saturated = __atomic_load_n(&postmapd_pool.busy, __ATOMIC_RELAXED) >=
+	    postmapd_pool.nthreads;
+	pthread_mutex_unlock(&postmapd_pool.mu);
+	for (i = 0; i < postmapd_hiwater; i++) {
+		c = &postmapd_slots[i];
 		if (__atomic_load_n(&c->fd, __ATOMIC_RELAXED) < 0)
 			continue;	/* a peek; checked again locked */
 		pthread_mutex_lock(&c->mu);
@@ -422,25 +428,26 @@ loop_watch(uint64_t t)		/* workers may have stamped times after t */
 			if (c->waiting + limit <= t) {
 				late_n++;
 				c->last = t;
-				conn_serve(c, i, NULL, pool.conf);
+				conn_serve(c, i, NULL, postmapd_pool.conf);
 				continue;	/* conn_serve unlocked c */
 			}
 		} else if (c->fd >= 0 && !c->busy && idle > 0 &&
 		    c->outlen == c->outoff && c->last + idle <= t) {
 			if (log_verbose)
 				log_info("closing idle connection");
-			conn_close(c);
+			postmapd_conn_close(c);
 		}
 		pthread_mutex_unlock(&c->mu);
 	}
 	if (late_n > 0)
 		log_warn("%d lookup(s): no answer within %ld ms", late_n,
-		    pool.conf->postmapd_timeout);
+		    postmapd_pool.conf->postmapd_timeout);
 	if (late_n > 0 || waiting_n > 0) {
-		pthread_mutex_lock(&pool.mu);
-		if (__atomic_load_n(&pool.busy, __ATOMIC_RELAXED) >=
-		    pool.nthreads && pool.nthreads < WORKERS_MAX)
-			pool_spawn();
-		pthread_mutex_unlock(&pool.mu);
+		pthread_mutex_lock(&postmapd_pool.mu);
+		if (__atomic_load_n(&postmapd_pool.busy, __ATOMIC_RELAXED) >=
+		    postmapd_pool.nthreads &&
+		    postmapd_pool.nthreads < WORKERS_MAX)
+			postmapd_spawn();
+		pthread_mutex_unlock(&postmapd_pool.mu);
 	}
 }

@@ -185,15 +185,10 @@ postmapd_bounce_init(const struct conf *cf, char *err, size_t errlen)
 		    "mail are refused");
 		return (0);
 	}
-	n = conf_read_secret(cf->secret_key_file, (char *)bounce_key,
-	    sizeof(bounce_key), err, errlen);
+	n = conf_read_key(cf->secret_key_file, bounce_key, sizeof(bounce_key),
+	    err, errlen);
 	if (n < 0)
 		return (-1);
-	if (n < 16) {
-		snprintf(err, errlen, "%s: shorter than 16 bytes",
-		    cf->secret_key_file);
-		return (-1);
-	}
 	bounce_keylen = (size_t)n;
 	return (0);
 }

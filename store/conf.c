@@ -28,6 +28,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "log.h"
 #include "uri.h"
 #include "util.h"
 
@@ -735,4 +736,55 @@ conf_read_secret(const char *path, char *buf, size_t size, char *err,
 		return (-1);
 	}
 	return ((long)got);
+}
+
+/* conf_read_key - a secret of CONF_KEY_MIN bytes or more */
+long
+conf_read_key(const char *path, unsigned char *buf, size_t size, char *err,
+    size_t errlen)
+{
+	long	n = conf_read_secret(path, (char *)buf, size, err, errlen);
+
+	if (n >= 0 && n < CONF_KEY_MIN) {
+		snprintf(err, errlen, "%s: secret shorter than %d bytes", path,
+		    CONF_KEY_MIN);
+		return (-1);
+	}
+	return (n);
+}
+
+struct conf *
+conf_daemon_start(const char *name, int argc, char **argv, const char *more,
+    int (*opt)(int, const char *), void (*usage)(void), int *foreground)
+{
+	const char *path = NULL;
+	char	 opts[64], err[512];
+	struct conf *cf;
+	int	 ch;
+
+	snprintf(opts, sizeof(opts), "c:fv%s", more ? more : "");
+	*foreground = 0;
+	while ((ch = getopt(argc, argv, opts)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			*foreground = 1;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		default:
+			if (ch == '?' || opt == NULL || opt(ch, optarg) < 0)
+				usage();
+			break;
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open(name, *foreground);
+	if ((cf = conf_load(path, err, sizeof(err))) == NULL)
+		log_fatal("%s", err);
+	return (cf);
 }

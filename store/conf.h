@@ -91,10 +91,25 @@ void		 conf_release(struct conf *);	/* NULL is fine */
 /* conf_print - "name = value" for every parameter (all = 0: only those
  * that differ from the default, like postconf -n) */
 void		 conf_print(const struct conf *, FILE *, int all);
+/* conf_daemon_start - what every daemon does first: take -c FILE, -f
+ * (foreground, log to stderr too) and -v (more logging), and the option
+ * letters of more (getopt syntax) through opt(ch, optarg), which answers
+ * -1 for a bad value; then open the log as name and load the
+ * configuration, fatal on error.  A bad option or an argument calls
+ * usage, which must not return.  *foreground gets -f. */
+struct conf	*conf_daemon_start(const char *name, int argc, char **argv,
+		    const char *more, int (*opt)(int, const char *),
+		    void (*usage)(void), int *foreground);
 /* conf_read_secret - read a secret file that must not be readable by
  * group or others; returns its length (trailing newline stripped) or -1
  * with the reason in err */
 long		 conf_read_secret(const char *path, char *buf, size_t size,
 		    char *err, size_t errlen);
+/* conf_read_key - conf_read_secret for secret_key_file, the key that
+ * signs bounce addresses, links and sessions: at least CONF_KEY_MIN
+ * bytes */
+#define CONF_KEY_MIN	16
+long		 conf_read_key(const char *path, unsigned char *buf,
+		    size_t size, char *err, size_t errlen);
 
 #endif
