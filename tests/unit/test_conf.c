@@ -200,6 +200,24 @@ main(void)
 		is_int(conf_read_secret(open_key, sec, sizeof(sec), err,
 		    sizeof(err)), -1, "open secret refused");
 	}
+
+	/* the signing key: at least CONF_KEY_MIN bytes */
+	{
+		unsigned char key[64];
+
+		is_int(conf_read_key(closed_key, key, sizeof(key), err,
+		    sizeof(err)), -1, "a 6-byte key is refused");
+		ok(strstr(err, "shorter than 16 bytes") != NULL &&
+		    strstr(err, closed_key) != NULL, "... naming the file (%s)",
+		    err);
+		fp = fopen(closed_key, "w");
+		fputs("0123456789abcdef\n", fp);
+		fclose(fp);
+		is_int(conf_read_key(closed_key, key, sizeof(key), err,
+		    sizeof(err)), 16, "a 16-byte key is taken");
+		is_int(conf_read_key(open_key, key, sizeof(key), err,
+		    sizeof(err)), -1, "an open key file is refused");
+	}
 	unlink(path);
 	unlink(open_key);
 	unlink(closed_key);
