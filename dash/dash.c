@@ -307,7 +307,6 @@ main(int argc, char **argv)
 	int		 lfd;
 	struct MHD_Daemon *d;
 	sigset_t	 set;
-	struct dash_db	*db;
 
 	/*
 	 * Alias lists are arrays of large fixed-size structs (the context
@@ -341,12 +340,12 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	/* Open (and migrate) the store once before serving. */
+	/* Open (and migrate) the store once before serving, as daemon_user:
+	 * a store file made now is that user's. */
+	bp_drop_privileges(dash_conf->daemon_user, NULL);
 	dash_stores = store_pool_new(DASH_POOL_MAX, 0, db_free);
-	if ((db = dash_db_get()) == NULL)
+	if (store_pool_check(dash_stores, dash_conf->store) != STORE_OK)
 		log_warn("store not reachable at startup; will retry");
-	else
-		dash_db_put(db);
 
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
@@ -363,7 +362,6 @@ main(int argc, char **argv)
 	    MHD_OPTION_END);
 	if (d == NULL)
 		log_fatal("cannot listen on %s", dash_conf->dash_listen);
-	bp_drop_privileges(dash_conf->daemon_user, NULL);
 	log_info("listening on %s", dash_conf->dash_listen);
 
 	for (;;) {

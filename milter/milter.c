@@ -59,29 +59,6 @@ usage(void)
 	exit(2);
 }
 
-/* check_store - open the store once at startup so that a bad URI is
- * fatal now, not a tempfail on every message */
-static void
-check_store(const char *uri)
-{
-	struct store *st;
-	enum store_status s;
-	const char *why = NULL;
-
-	if (store_missing(uri)) {
-		log_warn("store %s: no such file: mail is refused with 451 "
-		    "until bipostalctl migrate creates it", uri);
-		return;
-	}
-	if ((st = store_open(uri, &s, &why)) == NULL) {
-		if (s == STORE_PERM)
-			log_fatal("store: %s", why ? why : "cannot open");
-		log_warn("store: %s; will retry per connection", why ? why : "down");
-		return;
-	}
-	store_close(st);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -106,7 +83,6 @@ main(int argc, char **argv)
 		log_fatal("templates: %s", err);
 	rewrite_init();
 	milter_g.pool = store_pool_new(32, STORE_POOL_NO_CREATE, NULL);
-	check_store(cf->store);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (smfi_setconn(cf->milter_socket) == MI_FAILURE)
@@ -116,6 +92,10 @@ main(int argc, char **argv)
 	if (smfi_opensocket(1) == MI_FAILURE)
 		log_fatal("milter_socket %s: cannot listen", cf->milter_socket);
 	bp_drop_privileges(cf->daemon_user, NULL);
+	/* a URI that can never work is fatal now, not a 451 on every
+	 * message; a store down or missing is logged and tried again */
+	if (store_pool_check(milter_g.pool, cf->store) == STORE_PERM)
+		log_fatal("store: cannot be used: see the line above");
 	if (!foreground && daemon(0, 0) < 0)
 		log_fatal("daemon: %s", strerror(errno));
 	if (milter_counts_start() < 0)

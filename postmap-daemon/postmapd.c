@@ -249,6 +249,7 @@ main(int argc, char **argv)
 	    cf->postmapd_socket_group, 0, &unix_path)) < 0)
 		log_fatal("cannot listen on %s", cf->postmapd_listen);
 	bp_drop_privileges(cf->daemon_user, unix_path);
+	postmapd_store_start(cf->store);
 	if (!fg && daemon(0, 0) < 0)
 		log_fatal("daemon: %m");
 

@@ -98,6 +98,9 @@ extern int	postmapd_wep;		/* workers' epoll set */
 
 /* postmapd_default_workers - how many workers the store wants */
 int		 postmapd_default_workers(const struct conf *);
+/* postmapd_store_start - make the workers' store pool and open a first
+ * handle (after the privileges are dropped) */
+void		 postmapd_store_start(const char *uri);
 /* postmapd_spawn - start one more worker (postmapd_pool.mu held); -1 if
  * it failed */
 int		 postmapd_spawn(void);

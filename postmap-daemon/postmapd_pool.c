@@ -65,6 +65,16 @@ struct wstore {				/* one worker's store handle */
  * (an empty store would make every alias unknown) */
 static struct store_pool *stores;
 
+/* postmapd_store_start - the workers' pool, and a first handle opened now
+ * as daemon_user: a store that cannot be opened is said at start, in one
+ * line (pool.h) */
+void
+postmapd_store_start(const char *uri)
+{
+	stores = store_pool_new(WORKERS_MAX, STORE_POOL_NO_CREATE, NULL);
+	(void)store_pool_check(stores, uri);
+}
+
 /* worker_store - this worker's handle, (re)opened as needed; or NULL */
 static struct store *
 worker_store(void *arg)
@@ -370,9 +380,6 @@ postmapd_spawn(void)
 	pthread_attr_t attr;
 	int	err;
 
-	if (stores == NULL)
-		stores = store_pool_new(WORKERS_MAX, STORE_POOL_NO_CREATE,
-		    NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&tid, &attr, worker_main, NULL);

@@ -7,9 +7,13 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pool.h"
@@ -23,6 +27,9 @@ struct store_pool {
 	unsigned	 flags;
 	void		(*data_free)(void *);
 	uint64_t	 failed;	/* last failed open, 0: none; under mu */
+	uint64_t	 logged;	/* when a failure was last logged */
+	unsigned long	 nfailed;	/* failed opens since then */
+	enum store_status last;		/* of the last open; under mu */
 };
 
 struct store_pool *
@@ -106,6 +113,42 @@ pool_take(struct store_pool *p, const char *uri, uint64_t now)
 	}
 }
 
+/* pool_log - say once in STORE_POOL_LOG_MS why the store cannot be
+ * opened: its file (a server's URI holds a password: not named), the
+ * user this process runs as, the reason, and what to run */
+static void
+pool_log(struct store_pool *p, const char *uri, uint64_t now,
+    const char *why, enum store_status s)
+{
+	char	 user[64], buf[512];
+	struct passwd pw, *pwp = NULL;
+	unsigned long n;
+	int	 say;
+
+	pthread_mutex_lock(&p->mu);
+	n = ++p->nfailed;
+	if ((say = p->logged == 0 || now - p->logged >= STORE_POOL_LOG_MS)) {
+		p->logged = now ? now : 1;
+		p->nfailed = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!say)
+		return;
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL)
+		bp_strlcpy(user, pw.pw_name, sizeof(user));
+	else
+		snprintf(user, sizeof(user), "uid %ld", (long)geteuid());
+	if (store_caps(uri) & STORE_CAP_FILE)
+		log_warn("store: %s: cannot open as user %s: %s (%s)%s; "
+		    "bipostalctl migrate, run as root, creates the store and "
+		    "hands it to daemon_user", uri, user, why, store_strstatus(s),
+		    n > 1 ? " [and earlier failures]" : "");
+	else
+		log_warn("store: cannot open as user %s: %s (%s)%s", user, why,
+		    store_strstatus(s), n > 1 ? " [and earlier failures]" : "");
+}
+
 /* pool_open - a new handle on uri, or NULL (logged) during a backoff,
  * for a missing file with STORE_POOL_NO_CREATE, or when it fails */
 static struct store_lease *
@@ -123,13 +166,16 @@ pool_open(struct store_pool *p, const char *uri, uint64_t now)
 	if (wait)
 		return (NULL);
 	if ((p->flags & STORE_POOL_NO_CREATE) && store_missing(uri))
-		log_error("store %s: no such file: not creating it (run "
-		    "bipostalctl migrate)", uri);
-	else if ((st = store_open(uri, &s, &why)) == NULL)
-		log_warn("store: %s (%s)", why ? why : "cannot open",
-		    store_strstatus(s));
+		why = "no such file: not creating it";
+	else if ((st = store_open(uri, &s, &why)) == NULL && why == NULL)
+		why = "cannot open";
+	if (st == NULL)
+		pool_log(p, uri, now, why, s);
 	pthread_mutex_lock(&p->mu);
 	p->failed = st == NULL ? (now ? now : 1) : 0;
+	p->last = st == NULL ? s : STORE_OK;
+	if (st != NULL)
+		p->logged = 0;		/* the next failure is news */
 	pthread_mutex_unlock(&p->mu);
 	if (st == NULL)
 		return (NULL);
@@ -176,4 +222,20 @@ store_pool_put(struct store_pool *p, struct store_lease **lp, int broken)
 		pthread_mutex_unlock(&p->mu);
 	}
 	lease_close(p, l);
+}
+
+enum store_status
+store_pool_check(struct store_pool *p, const char *uri)
+{
+	struct store_lease *l = NULL;
+	enum store_status s;
+
+	if (store_pool_hold(p, &l, uri) != NULL) {
+		store_pool_put(p, &l, 0);
+		return (STORE_OK);
+	}
+	pthread_mutex_lock(&p->mu);
+	s = p->last != STORE_OK ? p->last : STORE_TEMP;
+	pthread_mutex_unlock(&p->mu);
+	return (s);
 }

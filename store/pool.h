@@ -24,7 +24,8 @@
  *	  created (opening would make an empty store where every alias is
  *	  unknown): TEMP until an operator runs bipostalctl migrate.
  *
- * Failures are logged here, at most once per backoff.  Locking: the pool
+ * Failures are logged here: the first, and then one line a minute while
+ * they last, naming the file, the user and the reason.  Locking: the pool
  * has its own mutex; a lease belongs to the thread holding it.
  */
 #ifndef BIPOSTAL_POOL_H
@@ -37,6 +38,7 @@
 #define STORE_POOL_IDLE_MS	2000
 #define STORE_POOL_REFRESH_MS	2000
 #define STORE_POOL_BACKOFF_MS	250
+#define STORE_POOL_LOG_MS	60000	/* one failure line a minute */
 
 #define STORE_POOL_NO_CREATE	0x01	/* never create a missing file */
 
@@ -73,5 +75,10 @@ struct store	*store_pool_hold(struct store_pool *, struct store_lease **lp,
  * saw it fail, close it.  NULL *lp is fine. */
 void		 store_pool_put(struct store_pool *, struct store_lease **lp,
 		    int broken);
+
+/* store_pool_check - open a handle on uri now (a daemon at start, once
+ * it runs as daemon_user) and keep it idle: STORE_OK, or the failure
+ * (logged): STORE_PERM for a URI that can never work */
+enum store_status store_pool_check(struct store_pool *, const char *uri);
 
 #endif
