@@ -21,6 +21,8 @@
  * After a step that wrote, changes holds the rows it matched and last_id
  * the id an INSERT made (or a MySQL LAST_INSERT_ID(expr)), until the next
  * statement.
+ * A driver's own statements (BEGIN, COMMIT, ...) are numbered from
+ * SQL_NSTMT: own gives their text, sql_exec runs one.
  *
  * Transactions: begin(mode) and end(status) bracket the statements of one
  * operation; end commits when status is STORE_OK, else rolls back, and
