@@ -5,3 +5,4 @@ bipostalctl_SOURCES = ctl/bipostalctl.c
 bipostalctl_LDADD = $(BIPOSTAL_LIBS)
 
 dist_man_MANS += ctl/bipostalctl.8
+EXTRA_DIST += ctl/bipostal-purge.service ctl/bipostal-purge.timer

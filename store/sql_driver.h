@@ -71,6 +71,11 @@ enum sql_stmt {
 			"replied, last_seen"
 #define SQL_NODE_COLS	"id, host, port, capacity, current_load, available, " \
 			"downed, draining"
+/* an alias the purge takes: deleted or expired before the first
+ * parameter, given twice (the column names are the aliases table's
+ * alone, also in a join with replies) */
+#define SQL_ALIAS_GONE	"((status = 2 AND deleted_at <= ?) OR " \
+			"(expires_at > 0 AND expires_at <= ?))"
 #define SQL_NODE_PICKABLE "downed = 0 AND draining = 0 AND " \
 			"current_load < capacity"
 

@@ -88,6 +88,15 @@ static const char *const my_dialect[SQL_NSTMT] = {
 	    "count + VALUES(count)), "
 	    "start = IF(start + ? <= VALUES(start), VALUES(start), start)",
 	[SQL_RATE_GET] = "SELECT count, start FROM rate_limits WHERE k = ?",
+	/* the purge's batches: DELETE ... LIMIT (no LIMIT in IN (...)) */
+	[SQL_PURGE_REPLIES] = "DELETE FROM replies WHERE alias IN (SELECT "
+	    "token FROM aliases WHERE " SQL_ALIAS_GONE ") LIMIT ?",
+	[SQL_PURGE_ALIASES] = "DELETE FROM aliases WHERE " SQL_ALIAS_GONE
+	    " LIMIT ?",
+	[SQL_PURGE_QUEUE] = "DELETE FROM queue WHERE expires_at <= ? LIMIT ?",
+	[SQL_PURGE_BLOBS] = "DELETE FROM blobs WHERE expires_at <= ? LIMIT ?",
+	[SQL_PURGE_EVENTS] = "DELETE FROM events WHERE created <= ? LIMIT ?",
+	[SQL_PURGE_RATES] = "DELETE FROM rate_limits WHERE start <= ? LIMIT ?",
 };
 
 /* The driver's own statements, after store_sql.c's. */

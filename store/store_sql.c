@@ -144,14 +144,21 @@ static const char *const sql_common[SQL_NSTMT] = {
 	[SQL_EVENT_READ] = "SELECT id, user_id, type, data, created "
 	    "FROM events WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
 
-	[SQL_PURGE_REPLIES] = "DELETE FROM replies WHERE alias IN (SELECT "
-	    "token FROM aliases WHERE status = 2 AND deleted_at <= ?)",
-	[SQL_PURGE_ALIASES] = "DELETE FROM aliases WHERE status = 2 "
-	    "AND deleted_at <= ?",
-	[SQL_PURGE_QUEUE] = "DELETE FROM queue WHERE expires_at <= ?",
-	[SQL_PURGE_BLOBS] = "DELETE FROM blobs WHERE expires_at <= ?",
-	[SQL_PURGE_EVENTS] = "DELETE FROM events WHERE created <= ?",
-	[SQL_PURGE_RATES] = "DELETE FROM rate_limits WHERE start <= ?",
+	/* purge: one batch of at most ? rows a statement (sql_purge);
+	 * an alias goes deleted_at or expires_at past the retention */
+	[SQL_PURGE_REPLIES] = "DELETE FROM replies WHERE rowid IN (SELECT "
+	    "r.rowid FROM replies r JOIN aliases a ON a.token = r.alias "
+	    "WHERE " SQL_ALIAS_GONE " LIMIT ?)",
+	[SQL_PURGE_ALIASES] = "DELETE FROM aliases WHERE rowid IN (SELECT "
+	    "rowid FROM aliases WHERE " SQL_ALIAS_GONE " LIMIT ?)",
+	[SQL_PURGE_QUEUE] = "DELETE FROM queue WHERE rowid IN (SELECT rowid "
+	    "FROM queue WHERE expires_at <= ? LIMIT ?)",
+	[SQL_PURGE_BLOBS] = "DELETE FROM blobs WHERE rowid IN (SELECT rowid "
+	    "FROM blobs WHERE expires_at <= ? LIMIT ?)",
+	[SQL_PURGE_EVENTS] = "DELETE FROM events WHERE rowid IN (SELECT rowid "
+	    "FROM events WHERE created <= ? LIMIT ?)",
+	[SQL_PURGE_RATES] = "DELETE FROM rate_limits WHERE key IN (SELECT key "
+	    "FROM rate_limits WHERE start <= ? LIMIT ?)",
 
 	[SQL_USAGE_BLOBS] = "SELECT coalesce(sum(size), 0) FROM blobs "
 	    "WHERE user_id = ? AND expires_at > ?",

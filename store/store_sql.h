@@ -30,6 +30,7 @@
 /* store_sql.c: the helpers */
 
 #define SQL_TRIES	4
+#define SQL_PURGE_BATCH	1000	/* rows a purge transaction deletes */
 
 #define SQL(store)	((struct sql *)(store))
 

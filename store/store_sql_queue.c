@@ -289,48 +289,60 @@ sql_event_read(struct store *st, int64_t user_id, int64_t after_id,
 	return (r);
 }
 
-/* sql_purge_tx - every DELETE, in one transaction */
+/* sql_purge_step - delete what statement id takes, SQL_PURGE_BATCH rows
+ * a transaction, until none is left; the rows deleted add to *count */
 static enum store_status
-sql_purge_tx(struct sql *s, int64_t now, int64_t retention, int64_t horizon,
-    struct purge_counts *c)
+sql_purge_step(struct sql *s, enum sql_stmt id, int64_t bound, int twice,
+    long *count)
 {
-	const struct {
-		enum sql_stmt	 id;
-		int64_t		 bound;
-		long		*count;
-	} step[] = {
-		{ SQL_PURGE_REPLIES, now - retention, &c->replies },
-		{ SQL_PURGE_ALIASES, now - retention, &c->aliases },
-		{ SQL_PURGE_QUEUE, now, &c->qmsgs },
-		{ SQL_PURGE_BLOBS, now, &c->blobs },
-		{ SQL_PURGE_EVENTS, now - horizon, &c->events },
-		{ SQL_PURGE_RATES, now - STORE_RATE_KEEP, &c->rates },
-	};
 	enum store_status r;
-	size_t	i;
+	int64_t	 n;
 
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
-		if ((r = sql_do(s, step[i].id,
-		    SQL_I(step[i].bound))) != STORE_OK)
+	do {
+		if ((r = s->d->begin(s, SQL_ATOMIC)) != STORE_OK)
 			return (r);
-		*step[i].count = (long)s->changes;
-	}
+		r = twice ? sql_do(s, id, SQL_I(bound), SQL_I(bound),
+		    SQL_I(SQL_PURGE_BATCH)) : sql_do(s, id, SQL_I(bound),
+		    SQL_I(SQL_PURGE_BATCH));
+		n = (int64_t)s->changes;
+		if ((r = s->d->end(s, r)) != STORE_OK)
+			return (r == STORE_EXISTS ? STORE_TEMP : r);
+		*count += (long)n;
+	} while (n >= SQL_PURGE_BATCH);
 	return (STORE_OK);
 }
 
-/* sql_purge - deleted aliases past retention, expired rows, old events */
+/* sql_purge - deleted and expired aliases past retention (their reply
+ * addresses first), expired rows, old events, in batches: a purge of
+ * millions of rows never holds a lock for long, and one cut short by a
+ * failure leaves nothing half done (the next run takes up the rest) */
 enum store_status
 sql_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
     struct purge_counts *c)
 {
 	struct sql *s = SQL(st);
+	const struct {
+		enum sql_stmt	 id;
+		int64_t		 bound;
+		int		 twice;
+		long		*count;
+	} step[] = {
+		{ SQL_PURGE_REPLIES, now - retention, 1, &c->replies },
+		{ SQL_PURGE_ALIASES, now - retention, 1, &c->aliases },
+		{ SQL_PURGE_QUEUE, now, 0, &c->qmsgs },
+		{ SQL_PURGE_BLOBS, now, 0, &c->blobs },
+		{ SQL_PURGE_EVENTS, now - horizon, 0, &c->events },
+		{ SQL_PURGE_RATES, now - STORE_RATE_KEEP, 0, &c->rates },
+	};
 	enum store_status r;
+	size_t	i;
 
-	if ((r = s->d->begin(s, SQL_ATOMIC)) != STORE_OK)
-		return (r);
-	r = s->d->end(s, sql_purge_tx(s, now, retention, horizon, c));
-	return (r == STORE_EXISTS ? STORE_TEMP : r);
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++)
+		if ((r = sql_purge_step(s, step[i].id, step[i].bound,
+		    step[i].twice, step[i].count)) != STORE_OK)
+			return (r);
+	return (STORE_OK);
 }
 
 /* sql_usage - what the user keeps: parts, notifications, reply addresses */

@@ -1036,6 +1036,47 @@ test_purge(void)
 	    "negative retention invalid");
 }
 
+/* test_purge_expired - an expired alias joins the deleted ones after the
+ * retention, its reply addresses with it; a purge of more rows than one
+ * batch (SQL_PURGE_BATCH, 1000) takes them all and counts them all */
+static void
+test_purge_expired(void)
+{
+	struct purge_counts c;
+	struct alias ex, a;
+	struct reply r, got;
+	int64_t	 idx;
+	int	 i, bad = 0;
+
+	is_int(store_alias_create(st, u2.id, "expiring.example",
+	    (int64_t)time(NULL) + 1, &ex, NULL), STORE_OK,
+	    "alias expiring in 1 s");
+	is_int(store_reply_get_or_create(st, ex.token, "y@site.example", &r),
+	    STORE_OK, "its reply");
+	for (i = 0; i < 2100; i++)
+		if (store_queue_append(st, u3.id, "{}", 2, 1, &idx) != STORE_OK)
+			bad++;
+	is_int(bad, 0, "2100 messages with a TTL of 1 s");
+	sleep(2);
+	is_int(store_purge(st, 1000000, 1000000, &c), STORE_OK,
+	    "purge, long retention");
+	is_int(c.qmsgs, 2100, "the 2100 expired messages purged, in batches");
+	is_int(store_alias_get(st, ex.token, &a), STORE_OK,
+	    "the expired alias kept for the retention period");
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK,
+	    "purge, retention 0");
+	ok(c.aliases == 1 && c.replies == 1,
+	    "the expired alias and its reply purged (%ld, %ld)", c.aliases,
+	    c.replies);
+	is_int(store_alias_get(st, ex.token, &a), STORE_NOTFOUND,
+	    "expired alias gone");
+	is_int(store_reply_get(st, r.token, &got), STORE_NOTFOUND,
+	    "its reply gone");
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge again");
+	ok(c.aliases == 0 && c.replies == 0 && c.qmsgs == 0,
+	    "idempotent: nothing left");
+}
+
 /* race - NPROC processes, each with its own connection, start together */
 static void
 test_race(void)
@@ -1212,6 +1253,7 @@ main(int argc, char **argv)
 	sleep(SHORT_TTL + 1);	/* let the short TTLs run out */
 	test_queue_blobs_after();
 	test_purge();
+	test_purge_expired();
 	store_close(st);
 	return (tap_done());
 }
