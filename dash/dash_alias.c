@@ -1,12 +1,12 @@
 /*
- * dash_alias.c - aliases: /v1/aliases, one-click disable, blobs and the
- * legacy /0.5/ subscription calls
+ * dash_alias.c - aliases: /v1/aliases, one-click disable and the
+ * legacy /0.5/ subscription calls (blobs: dash_blob.c)
  *
  * Interface: handlers called by the router in dash.c with an
  * authenticated user (r->user) except dash_h_unsubscribe, whose link
  * carries its own signature (made and checked by store/sign.c) and
  * which answers browsers with the pages of dash_page.c.
- * Another user's alias or blob is answered exactly like a missing one
+ * Another user's alias is answered exactly like a missing one
  * (404), so tokens cannot be probed.
  *
  * Legacy calls: the user is the bearer of the Authorization header;
@@ -23,7 +23,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,50 +604,6 @@ dash_h_unsubscribe(struct req *r, const char *token)
 	else
 		dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
 		    "status", "inactive"));
-}
-
-/*
- * dash_h_blob - GET /v1/blobs/<id>: a part stripped from a message, to
- * its owner only.  Always sent as an attachment of type
- * application/octet-stream with a sandbox policy: the bytes came from
- * strangers and must never run as our page.
- */
-void
-dash_h_blob(struct req *r, const char *id)
-{
-	struct blob	 b;
-	char		 key[TOKEN_MAX + 1], name[BLOB_NAME_MAX + 1];
-	char		 disp[BLOB_NAME_MAX + 64];
-	enum store_status s;
-	size_t		 i;
-
-	memset(&b, 0, sizeof(b));
-	if (!token_fold(key, sizeof(key), id))
-		s = STORE_NOTFOUND;
-	else
-		s = store_blob_get(r->db->st, key, &b);
-	if (s == STORE_OK && b.user_id != r->user.id)
-		s = STORE_NOTFOUND;
-	if (dash_store_status(r, s, "blob") < 0) {
-		blob_free(&b);
-		return;
-	}
-	bp_strlcpy(name, b.name[0] ? b.name : "attachment", sizeof(name));
-	for (i = 0; name[i]; i++)
-		if (!isalnum((unsigned char)name[i]) &&
-		    strchr(".-_ ", name[i]) == NULL)
-			name[i] = '_';
-	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
-	dash_reply_raw(r, 200, "application/octet-stream", b.data, b.size, 1);
-	MHD_add_response_header(r->resp, "Content-Disposition", disp);
-	MHD_add_response_header(r->resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r->resp, "Content-Security-Policy",
-	    "sandbox; default-src 'none'");
-	for (i = 0; b.type[i]; i++)
-		if ((unsigned char)b.type[i] < ' ' || b.type[i] == 127)
-			b.type[i] = '?';
-	MHD_add_response_header(r->resp, "X-BIPostal-Content-Type", b.type);
-	blob_free(&b);
 }
 
 /* legacy_user - identify the user of a legacy call; 0 or -1 answered */

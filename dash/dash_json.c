@@ -39,6 +39,7 @@ dash_reason(unsigned status)
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
 	case 409: return ("Conflict");
+	case 410: return ("Gone");
 	case 413: return ("Payload Too Large");
 	case 415: return ("Unsupported Media Type");
 	case 429: return ("Too Many Requests");

@@ -89,7 +89,8 @@ static const struct route routes[] = {
 	{"GET", "/v1/queue", A_USER, dash_h_queue, "queue"},
 	{"POST", "/v1/queue/*", A_SERVER, dash_h_queue_user, "queue_append"},
 	{"GET", "/v1/events", A_USER, dash_h_events, "events"},
-	{"GET", "/v1/blobs/*", A_USER, dash_h_blob, "blob"},
+	/* a bearer token, or the signed link of a forwarded mail */
+	{"GET", "/v1/blobs/*", A_PUBLIC, dash_h_blob, "blob"},
 	{"POST", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
 	    "unsubscribe"},
 	{"GET", "/v1/unsubscribe/*", A_OPEN, dash_h_unsubscribe,
@@ -271,7 +272,8 @@ dash_common_headers(struct req *r)
 		MHD_add_response_header(r->resp,
 		    "Access-Control-Expose-Headers", "Retry-After");
 	}
-	MHD_add_response_header(r->resp, "Cache-Control", "no-store");
+	if (MHD_get_response_header(r->resp, "Cache-Control") == NULL)
+		MHD_add_response_header(r->resp, "Cache-Control", "no-store");
 	MHD_add_response_header(r->resp, "X-Frame-Options", "DENY");
 }
 

@@ -99,12 +99,21 @@ cb_reply_addr(void *arg, const char *sender, char *out, size_t outlen)
 	return (n < 0 || (size_t)n >= outlen ? -1 : 0);
 }
 
+/*
+ * cb_blob_put - keep one stripped part and write the rest of its link:
+ * "ID?exp=EXP&sig=SIG", EXP the blob's expiry and SIG sign_blob's MAC
+ * of both, so that the link opens from a mail client without a session
+ * (the dash checks the MAC, see dash_blob.c) and the id alone opens
+ * nothing.
+ */
 static int
 cb_blob_put(void *arg, const char *name, const char *type,
-    const unsigned char *data, size_t len, char *id, size_t idlen)
+    const unsigned char *data, size_t len, char *ref, size_t reflen)
 {
 	struct cb *cb = arg;
 	struct blob b;
+	char	 sig[SIGN_BLOB_HEX + 1];
+	int	 n;
 
 	if (cb_usage(cb) < 0)
 		return (-1);
@@ -123,8 +132,12 @@ cb_blob_put(void *arg, const char *name, const char *type,
 	b.data = (unsigned char *)data;
 	if (store_blob_put(cb->c->st, &b, milter_g.conf->blob_ttl) != STORE_OK)
 		return (-1);
-	bp_strlcpy(id, b.id, idlen);
-	return (0);
+	if (sign_blob(milter_g.key, milter_g.keylen, b.id, b.expires_at,
+	    sig) < 0)
+		return (-1);
+	n = snprintf(ref, reflen, "%s?exp=%lld&sig=%s", b.id,
+	    (long long)b.expires_at, sig);
+	return (n < 0 || (size_t)n >= reflen ? -1 : 0);
 }
 
 /*

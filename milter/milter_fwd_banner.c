@@ -153,7 +153,7 @@ attachments_block(struct rw *rw, int html)
 		g_string_append(out, "Attachments kept for you:\n");
 	for (i = 0; i < rw->nblobs; i++) {
 		struct rw_blob *b = &rw->blobs[i];
-		char	*url = g_strdup_printf("%s%s", rw->env->blob_url, b->id);
+		char	*url = g_strdup_printf("%s%s", rw->env->blob_url, b->ref);
 
 		if (html) {
 			g_string_append(out, "<li style=\"" HTML_STYLE_ITEM "\">"

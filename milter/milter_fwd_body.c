@@ -246,8 +246,8 @@ park(struct rw *rw, GMimeObject *obj, const char *suffix)
 	rw->blobs = xrealloc(rw->blobs, (rw->nblobs + 1) * sizeof(*rw->blobs));
 	b = &rw->blobs[rw->nblobs];
 	memset(b, 0, sizeof(*b));
-	rc = env->blob_put(env->arg, name, type, ba->data, ba->len, b->id,
-	    sizeof(b->id));
+	rc = env->blob_put(env->arg, name, type, ba->data, ba->len, b->ref,
+	    sizeof(b->ref));
 	if (rc == 0) {
 		b->name = xstrdup(name);
 		b->type = xstrdup(type);

@@ -72,7 +72,7 @@ struct rewrite_env {
 	const char	*origin;	/* the site the alias was made for */
 	const char	*manage_url;
 	const char	*disable_url;	/* one-click, signed */
-	const char	*blob_url;	/* prefix; the blob id is appended */
+	const char	*blob_url;	/* prefix; blob_put's ref is appended */
 	const char	*brand;		/* "BIPostal" in display names */
 	const char	*envelope_from;	/* fallback sender, "" for <> */
 	int		 strip;		/* 1: park non-text parts as blobs */
@@ -89,13 +89,15 @@ struct rewrite_env {
 	struct rewrite_reply_out *reply_out;	/* may be NULL */
 
 	/* reply_addr: the reply address for an external sender, written
-	 * into out; blob_put: keep one part, its id written into id.  Both
-	 * return 0, or -1 on a temporary failure. */
+	 * into out; blob_put: keep one part and write into ref what follows
+	 * blob_url in the link to it (its id, and the query that signs the
+	 * link: the milter writes "ID?exp=UNIXTIME&sig=HEX").  Both return
+	 * 0, or -1 on a temporary failure (also when ref is too short). */
 	int		(*reply_addr)(void *arg, const char *sender, char *out,
 			    size_t outlen);
 	int		(*blob_put)(void *arg, const char *name, const char *type,
-			    const unsigned char *data, size_t len, char *id,
-			    size_t idlen);
+			    const unsigned char *data, size_t len, char *ref,
+			    size_t reflen);
 	void		*arg;
 };
 

@@ -62,8 +62,10 @@ struct hdr {				/* one original header */
 	"font-size:12px!important;color:#15c!important;" \
 	"text-decoration:underline!important"
 
+#define REWRITE_REF_MAX		255	/* blob_put's ref: id and query */
+
 struct rw_blob {
-	char	 id[128];
+	char	 ref[REWRITE_REF_MAX + 1];	/* the link after blob_url */
 	char	*name;
 	char	*type;
 	size_t	 size;

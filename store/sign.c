@@ -6,8 +6,8 @@
  * every signature BIPostal hands out, for the milter (which writes them),
  * the dashboard (which checks the link) and bounce.c (bounce addresses).
  *
- * Interface: sign_unsub, sign_unsub_check, sign_bounce, sign_bounce_check,
- * sign_reply_id.
+ * Interface: sign_unsub, sign_unsub_check, sign_blob, sign_blob_check,
+ * sign_bounce, sign_bounce_check, sign_reply_id.
  *
  * Failure: -1 when memory runs out or the crypto library fails; the
  * checks then answer 0.  A message shorter than SIGN_MSG_MAX is built on
@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,34 @@ sign_unsub_check(const unsigned char *key, size_t keylen, const char *token,
 	int	 good;
 
 	if (sig == NULL || sign_unsub(key, keylen, token, want) < 0)
+		return (0);
+	good = ct_equal(sig, strlen(sig), want, strlen(want));
+	OPENSSL_cleanse(want, sizeof(want));
+	return (good);
+}
+
+/* sign_blob - see sign.h */
+int
+sign_blob(const unsigned char *key, size_t keylen, const char *id,
+    int64_t exp, char out[SIGN_BLOB_HEX + 1])
+{
+	char	 e[24];
+
+	if (exp < 0)
+		return (-1);
+	snprintf(e, sizeof(e), "%" PRId64, exp);
+	return (sign_hex(key, keylen, "blob", id, e, SIGN_BLOB_BYTES, out));
+}
+
+/* sign_blob_check - see sign.h */
+int
+sign_blob_check(const unsigned char *key, size_t keylen, const char *id,
+    int64_t exp, const char *sig)
+{
+	char	 want[SIGN_BLOB_HEX + 1];
+	int	 good;
+
+	if (sig == NULL || sign_blob(key, keylen, id, exp, want) < 0)
 		return (0);
 	good = ct_equal(sig, strlen(sig), want, strlen(want));
 	OPENSSL_cleanse(want, sizeof(want));

@@ -1,12 +1,15 @@
 /*
  * test_sign - sign.c against fixed vectors: the one-click disable link,
- * the bounce address MAC and the reply Message-ID MAC
+ * the link to a kept attachment, the bounce address MAC and the reply
+ * Message-ID MAC
  *
  * The expected values were made by the code that signed before sign.c
  * existed (rewrite_unsub_sig in the milter, mac_hex in bounce.c, id_map
  * in milter_reply.c); links and bounce addresses already sent carry
- * them, so they may never change.  The checks must accept exactly these
- * and refuse a changed digit, a prefix, another key and NULL.
+ * them, so they may never change.  The attachment link vectors were
+ * computed apart from sign.c (HMAC-SHA256 of "blob:" id ":" exp, the
+ * first 16 bytes in hex).  The checks must accept exactly these and
+ * refuse a changed digit, a prefix, another key and NULL.
  */
 #include "config.h"
 
@@ -55,6 +58,51 @@ test_unsub(void)
 	    "6b6cec8536c1a454f1527eb6983e42a0"), "unsub check: other key");
 	ok(!sign_unsub_check(K1, K1LEN, "abc124",
 	    "6b6cec8536c1a454f1527eb6983e42a0"), "unsub check: other token");
+}
+
+#define BLOBID	"k3j9x0aab7c2d4e6"
+#define BLOBSIG	"9f5178e9c8680a4d21f109bf8fbe7697"
+
+static void
+test_blob(void)
+{
+	char	 s[SIGN_BLOB_HEX + 1];
+
+	ok(sign_blob(K1, K1LEN, BLOBID, 1700003600, s) == 0, "blob: signs");
+	is_str(s, BLOBSIG, "blob: k1");
+	ok(sign_blob(K2, K2LEN, LONGTOK, 4102444800LL, s) == 0,
+	    "blob: signs a long id");
+	is_str(s, "4930fc9693315e41d3444999df67e547", "blob: k2 long id");
+	ok(sign_blob(K1, K1LEN, "abc123", 0, s) == 0, "blob: signs exp 0");
+	is_str(s, "c304399f7104931034eb45579b8c8540", "blob: exp 0");
+	ok(sign_blob(K1, K1LEN, BLOBID, -1, s) < 0, "blob: exp < 0 refused");
+	ok(sign_blob_check(K1, K1LEN, BLOBID, 1700003600, BLOBSIG),
+	    "blob check: good");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600,
+	    "9f5178e9c8680a4d21f109bf8fbe7698"), "blob check: a changed digit");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600,
+	    "9F5178E9C8680A4D21F109BF8FBE7697"), "blob check: upper case");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600,
+	    "9f5178e9c8680a4d21f109bf8fbe769"), "blob check: prefix");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600,
+	    BLOBSIG "0"), "blob check: a digit more");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600, ""),
+	    "blob check: empty");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003600, NULL),
+	    "blob check: NULL");
+	ok(!sign_blob_check(K2, K2LEN, BLOBID, 1700003600, BLOBSIG),
+	    "blob check: another key");
+	ok(!sign_blob_check(K1, K1LEN, "k3j9x0aab7c2d4e7", 1700003600,
+	    BLOBSIG), "blob check: another id");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, 1700003601, BLOBSIG),
+	    "blob check: another exp");
+	ok(!sign_blob_check(K1, K1LEN, BLOBID, -1, BLOBSIG),
+	    "blob check: exp < 0");
+	/* the id's purpose is in the MAC: an unsubscribe signature of the
+	 * same bytes is not a blob signature */
+	ok(sign_unsub(K1, K1LEN, BLOBID ":1700003600", s) == 0 &&
+	    !sign_blob_check(K1, K1LEN, BLOBID, 1700003600, s),
+	    "blob check: an unsubscribe signature is refused");
 }
 
 static void
@@ -117,6 +165,7 @@ int
 main(void)
 {
 	test_unsub();
+	test_blob();
 	test_bounce();
 	test_reply_id();
 	return (tap_done());
