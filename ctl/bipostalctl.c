@@ -19,12 +19,16 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -71,7 +75,65 @@ status_exit(enum store_status s, const char *what)
 	exit(s == STORE_TEMP ? EX_TEMPFAIL : EXIT_REFUSED);
 }
 
-/* open_store - connect, or exit 75 (unreachable) / 1 (misconfigured) */
+/* writable_by - may uid (group gid) make files in the folder sb is of? */
+static int
+writable_by(const struct stat *sb, uid_t uid, gid_t gid)
+{
+	if (sb->st_uid == uid)
+		return ((sb->st_mode & S_IWUSR) != 0);
+	if (sb->st_gid == gid)
+		return ((sb->st_mode & S_IWGRP) != 0);
+	return ((sb->st_mode & S_IWOTH) != 0);
+}
+
+/*
+ * hand_over - run as root on a store file (SQLite), give the file and its
+ * -wal and -shm companions to daemon_user, as Postfix's own tools give
+ * theirs to their owner: a store root made is one the daemons could not
+ * write.  SQLite makes the companions in the file's folder, so that
+ * folder must be writable by daemon_user too: said if it is not.
+ */
+static void
+hand_over(void)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	const char *path = store_file(ctl_conf->store);
+	const char *user = ctl_conf->daemon_user;
+	char	 f[PATH_MAX], dir[PATH_MAX], *slash;
+	struct passwd *pw;
+	struct stat sb;
+	size_t	 i;
+
+	if (geteuid() != 0 || path == NULL || user == NULL || *user == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "bipostalctl: daemon_user %s: no such user: "
+		    "%s stays root's\n", user, path);
+		return;
+	}
+	if (pw->pw_uid == 0)
+		return;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+		if (chown(f, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+			fprintf(stderr, "bipostalctl: chown %s %s: %s\n", user,
+			    f, strerror(errno));
+	}
+	bp_strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL)
+		bp_strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) == 0 && !writable_by(&sb, pw->pw_uid, pw->pw_gid))
+		fprintf(stderr, "bipostalctl: %s: not writable by %s, who "
+		    "must make the store's -wal and -shm files there: run "
+		    "chown %s %s\n", dir, user, user, dir);
+}
+
+/* open_store - connect, or exit 75 (unreachable) / 1 (misconfigured); a
+ * store file root opened is handed to daemon_user */
 static void
 open_store(void)
 {
@@ -84,6 +146,7 @@ open_store(void)
 		    s == STORE_TEMP ? "unreachable" : "unusable", why);
 		exit(s == STORE_TEMP ? EX_TEMPFAIL : EXIT_REFUSED);
 	}
+	hand_over();
 }
 
 /* The command, as parsed from the command line before anything runs */

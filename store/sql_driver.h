@@ -141,8 +141,8 @@ struct sql_driver {
 			    const char **why);
 	enum store_status (*prepare)(struct sql *);
 	void		 (*close)(struct sql *);
-	/* missing: 1 when uri names a file that is not there */
-	int		 (*missing)(const char *uri);
+	/* file: the file uri names (within uri), or NULL: a server */
+	const char	*(*file)(const char *uri);
 	/* optional: see store_mark */
 	enum store_status (*mark)(struct sql *, uint64_t *);
 

@@ -333,17 +333,13 @@ sq_path(const char *uri)
 	return (*path != '\0' ? path : NULL);
 }
 
-/* sq_missing - is the file uri names not there (a new one would be
- * made, empty)? */
-static int
-sq_missing(const char *uri)
+/* sq_file - the file uri names; NULL for ":memory:" */
+static const char *
+sq_file(const char *uri)
 {
 	const char *path = sq_path(uri);
-	struct stat sb;
 
-	if (path == NULL || strcmp(path, ":memory:") == 0)
-		return (0);
-	return (stat(path, &sb) < 0 && errno == ENOENT);
+	return (path == NULL || strcmp(path, ":memory:") == 0 ? NULL : path);
 }
 
 /* sq_close - finalize the statements and close the file */
@@ -470,7 +466,7 @@ const struct sql_driver sql_sqlite_driver = {
 	    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
 	    "applied INTEGER NOT NULL)",
 	.open = sq_open, .prepare = sq_prepare, .close = sq_close,
-	.missing = sq_missing, .mark = sq_mark,
+	.file = sq_file, .mark = sq_mark,
 	.version = sq_version, .lock = sq_lock, .unlock = sq_unlock,
 	.script = sq_script,
 	.start = sq_start, .step = sq_step, .col_int = sq_col_int,

@@ -46,6 +46,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,13 +231,23 @@ store_caps(const char *uri)
 	return (be != NULL && be->caps != NULL ? be->caps(uri) : 0);
 }
 
+/* store_file - the file uri names, or NULL */
+const char *
+store_file(const char *uri)
+{
+	const struct store_backend *be = store_backend(uri);
+
+	return (be != NULL && be->file != NULL ? be->file(uri) : NULL);
+}
+
 /* store_missing - is uri a store file that is not there */
 int
 store_missing(const char *uri)
 {
-	const struct store_backend *be = store_backend(uri);
+	const char *path = store_file(uri);
+	struct stat sb;
 
-	return (be != NULL && be->missing != NULL && be->missing(uri));
+	return (path != NULL && stat(path, &sb) < 0 && errno == ENOENT);
 }
 
 /*

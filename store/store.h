@@ -203,7 +203,7 @@ struct store_backend {
 	/* what the store named by uri can do (STORE_CAP_*), and whether
 	 * it is a file that is not there; nothing is opened */
 	unsigned	(*caps)(const char *uri);
-	int		(*missing)(const char *uri);
+	const char	*(*file)(const char *uri);
 
 	enum store_status (*user_create)(struct store *, const char *email,
 			    const char *pwhash, const char *queue_id, int64_t now,
@@ -297,6 +297,9 @@ unsigned	 store_caps(const char *uri);
 /* store_missing - 1 when uri names a store file that is not there:
  * opening it would make an empty store, where every alias is NOTFOUND */
 int		 store_missing(const char *uri);
+/* store_file - the file uri names (a pointer into uri), or NULL for a
+ * store on a server */
+const char	*store_file(const char *uri);
 /* store_group_write - fn(st2, arg), its status or the failed commit of
  * its group.  With STORE_CAP_ONE_WRITER, writers that come while one
  * commits queue, and the next to run takes the whole queue: all their

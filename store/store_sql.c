@@ -468,13 +468,13 @@ sql_caps(const char *uri)
 	return (e != NULL ? e->d->caps : 0);
 }
 
-/* sql_missing - a store file that is not there */
-static int
-sql_missing(const char *uri)
+/* sql_file - the store's file, or NULL */
+static const char *
+sql_file(const char *uri)
 {
 	const struct sql_engine *e = sql_engine(uri);
 
-	return (e != NULL && e->d->missing != NULL && e->d->missing(uri));
+	return (e != NULL && e->d->file != NULL ? e->d->file(uri) : NULL);
 }
 
 /* sql_migrate - migrations ran at open; look again */
@@ -528,7 +528,7 @@ sql_ping(struct store *st)
 	.name = scheme, .open = sql_open, .close = sql_close,		\
 	.batch_begin = sql_batch_begin, .batch_end = sql_batch_end,	\
 	.mark = sql_mark, .migrate = sql_migrate, .ping = sql_ping,	\
-	.caps = sql_caps, .missing = sql_missing,			\
+	.caps = sql_caps, .file = sql_file,			\
 	.user_create = sql_user_create, .user_get = sql_user_get,	\
 	.user_by_identity = sql_user_by_identity,			\
 	.user_by_queue_id = sql_user_by_queue_id,			\
