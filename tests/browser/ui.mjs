@@ -157,13 +157,41 @@ const counter = async (token, which) =>
 
 /* ------------------------------------------------------------------ */
 
+/* mailLink - the first match of re in a delivered message as a mail
+ * client reads it: its bytes, or, when the text part is
+ * quoted-printable, with the soft breaks and escapes undone */
+function mailLink(f, re) {
+	const raw = fs.readFileSync(path.join(MAILBOX, f), 'latin1');
+	const m = re.exec(raw);
+	if (m || !/^Content-Transfer-Encoding:\s*quoted-printable/mi.test(raw))
+		return m;
+	return re.exec(raw.replace(/=\r?\n/g, '')
+	    .replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
+}
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--disable-dev-shm-usage'];
+
+/* sessionless - fn(page) in a browser of its own, started for it: no
+ * session, no storage, no cookie of the main one (a mail client's click) */
+async function sessionless(fn) {
+	const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+	try {
+		const ctx = await b.newContext({ acceptDownloads: true, locale: 'en-GB', timezoneId: 'UTC' });
+		const p = await ctx.newPage();
+		p.setDefaultTimeout(15000);
+		return await fn(p);
+	} finally {
+		await b.close();
+	}
+}
+
 const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'bipostal-chromium-'));
 const browser = await chromium.launchPersistentContext(userData, {
 	executablePath: CHROMIUM,
 	headless: true,
-	args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-	    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-	    '--disable-dev-shm-usage'],
+	args: CHROMIUM_ARGS,
 	viewport: { width: 1280, height: 900 },
 	permissions: ['clipboard-read', 'clipboard-write'],
 	acceptDownloads: true,
@@ -346,6 +374,53 @@ try {
 		const [dl] = await Promise.all([page.waitForEvent('download'), link.click()]);
 		const got = fs.readFileSync(await dl.path());
 		return got.equals(attachment) && /invoice/.test(dl.suggestedFilename());
+	});
+
+	await step('the attachment link of the delivered mail downloads the file in a browser with no session', async () => {
+		const f = delivered(subject1b)[0];
+		if (!f)
+			throw new Error('no delivered message (an earlier step failed)');
+		const m = mailLink(f, /(https?:\/\/[^\s"<>]+\/v1\/blobs\/[0-9a-z]+\?exp=[0-9]+&sig=[0-9a-f]{32})/);
+		if (!m)
+			throw new Error('no signed attachment link in the forwarded message');
+		const link = m[1];
+		return sessionless(async (p) => {
+			/* clicked, as in a mail client's window */
+			await p.setContent('<a id="l" href="' + link.replace(/&/g, '&amp;') + '">invoice.pdf</a>');
+			const [dl] = await Promise.all([p.waitForEvent('download'), p.click('#l')]);
+			const got = fs.readFileSync(await dl.path());
+			/* opened: pasted in the address bar */
+			const [dl2] = await Promise.all([p.waitForEvent('download'),
+			    p.goto(link).catch(() => null)]);
+			const got2 = fs.readFileSync(await dl2.path());
+			/* a changed signature opens nothing */
+			const bad = link.replace(/sig=(.)/, (_, c) => 'sig=' + (c === '0' ? '1' : '0'));
+			const r = await p.request.get(bad);
+			const why = `click ${got.equals(attachment)} ${dl.suggestedFilename()}, ` +
+			    `open ${got2.equals(attachment)}, changed sig ${r.status()}`;
+			if (!(got.equals(attachment) && dl.suggestedFilename() === 'invoice.pdf' &&
+			    got2.equals(attachment) && r.status() === 403))
+				throw new Error(why);
+		});
+	});
+
+	await step('the manage link of the delivered mail, with no session, signs in and shows the alias', async () => {
+		const f = delivered(subject1)[0];
+		const m = f && mailLink(f, /(https?:\/\/\S+#alias=[0-9a-z]+)/);
+		if (!m)
+			throw new Error('no #alias= link in the forwarded message');
+		return sessionless(async (p) => {
+			await p.goto(m[1]);
+			await p.locator('#view-signin').waitFor({ state: 'visible' });
+			await p.fill('#signin-email', USER);
+			await p.fill('#signin-password', PASSWORD);
+			await p.press('#signin-password', 'Enter');
+			await p.locator('#view-app').waitFor({ state: 'visible' });
+			await until(async () => p.evaluate((t) => {
+				const a = document.activeElement;
+				return a && a.closest('tr') && a.closest('tr').id === 'alias-' + t;
+			}, token), 10000, 'the focus on the row');
+		});
 	});
 
 	await step('a JSON part of a mail arrives as a live notification', async () => {
