@@ -22,10 +22,9 @@
 
 #include "addr.h"
 #include "store.h"
+#include "replay.h"
 
 #define DOMAIN	"alias.test"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,12 +10,11 @@
  * a JSON object with a future "exp"; Basic answers fit their buffers.
  *
  * Built with -DFUZZ_LIBFUZZER (make fuzz-auth, clang) it is a libFuzzer
- * target.  Built without, main() replays fixed cases and the files of
- * $top_srcdir/fuzz/corpus/auth, printing TAP: make check runs that.
+ * target.  Built without, fuzz/replay.c runs the fixed cases below and
+ * replays fuzz/corpus/auth, printing TAP: make check runs that.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +23,9 @@
 
 #include "dash.h"
 #include "passwd.h"
+#include "replay.h"
 
 #define NOW	1800000000LL
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* A real P-256 and a real RSA public key (RFC 7515 appendix examples). */
 static const char jwks_text[] =
@@ -41,18 +39,14 @@ static const char jwks_text[] =
     "BEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DW"
     "NmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\"}]}";
 
-static int	init_done;
-
-/* init - the secret and the provider keys, once */
-static void
-init(void)
+/* LLVMFuzzerInitialize - the secret and the provider keys, once */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char	path[] = "/tmp/auth_fuzz_jwks.XXXXXX", err[256];
 	FILE	*f;
 	int	fd;
 
-	if (init_done++)
-		return;
 	memcpy(dash_keys.secret, "fuzz-secret-fuzz-secret-0123456789", 34);
 	dash_keys.secret_len = 34;
 	if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
@@ -64,6 +58,7 @@ init(void)
 		abort();
 	}
 	unlink(path);
+	return (0);
 }
 
 /* good_token - the one HS256 token the harness signs (new) */
@@ -96,7 +91,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int		 ext;
 	long		 n;
 
-	init();
 	s = malloc(size + 1);
 	memcpy(s, data, size);
 	s[size] = '\0';
@@ -137,16 +131,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZ_LIBFUZZER
-static int tn, tap_failed_auth;
-
-/* replay - one input; a failure would have trapped */
-static void
-replay(const char *name, const void *p, size_t n)
-{
-	LLVMFuzzerTestOneInput(p, n);
-	printf("ok %d - %s\n", ++tn, name);
-}
-
 /* check - dash_jwt_verify accepts tok or not, as wanted */
 static void
 check(const char *name, const char *tok, int want)
@@ -155,16 +139,13 @@ check(const char *name, const char *tok, int want)
 	int		 ext;
 	json_t		*c = dash_jwt_verify(tok, NOW, &ext, &why);
 
-	printf("%s %d - %s\n", (c != NULL) == want ? "ok" : "not ok", ++tn,
-	    name);
-	if ((c != NULL) != want)
-		tap_failed_auth = 1;
+	replay_ok((c != NULL) == want, "%s", name);
 	json_decref(c);
 }
 
-/* main - fixed cases, then the corpus */
-int
-main(int argc, char **argv)
+/* fuzz_cases - the fixed cases, before the corpus */
+void
+fuzz_cases(void)
 {
 	static const char *const cases[] = {
 		"", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30",
@@ -176,53 +157,18 @@ main(int argc, char **argv)
 		"dXNlcjpwYXNz", "OnBhc3M=", "dXNlcg==", "////", "====",
 		"eyJhbGciOltbW1tbW1tbW1tbW1tbW1tbXV1dXV1dXV1dXV1dXV1dXV1dXX0.e30.e30",
 	};
-	char	*good, *bad, path[4096];
-	const char *dir = getenv("top_srcdir");
+	char	*good, *bad;
 	size_t	 i;
-	DIR	*d;
-	struct dirent *e;
 
-	init();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		replay(cases[i], cases[i], strlen(cases[i]));
+		replay_input(cases[i], cases[i], strlen(cases[i]));
 	good = good_token();
 	check("the harness's own HS256 token passes", good, 1);
-	replay("the good token through every parser", good, strlen(good));
+	replay_input("the good token through every parser", good, strlen(good));
 	bad = strdup(good);
 	bad[strlen(bad) - 5] ^= 1;
 	check("a changed signature fails", bad, 0);
 	free(bad);
 	free(good);
-	for (i = 1; i < (size_t)argc; i++) {
-		FILE	*f = fopen(argv[i], "rb");
-		char	 buf[65536];
-		size_t	 n;
-
-		if (f == NULL)
-			continue;
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		replay(argv[i], buf, n);
-	}
-	snprintf(path, sizeof(path), "%s/fuzz/corpus/auth", dir ? dir : ".");
-	if ((d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			char	 file[8192], buf[65536];
-			FILE	*f;
-			size_t	 n;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-			if ((f = fopen(file, "rb")) == NULL)
-				continue;
-			n = fread(buf, 1, sizeof(buf), f);
-			fclose(f);
-			replay(e->d_name, buf, n);
-		}
-		closedir(d);
-	}
-	printf("1..%d\n", tn);
-	return (tap_failed_auth);
 }
 #endif

@@ -24,12 +24,11 @@
 #include <strings.h>
 
 #include "milter_authres.h"
+#include "replay.h"
 
 #define TRUSTED		"mx.alias.test"
 #define DOMAIN		"real.example"
 #define OUT_MAX		(96 * 1024)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* broken - say which invariant failed, then crash for the fuzzer */
 static void

@@ -21,12 +21,11 @@
 
 #include "bounce.h"
 #include "store.h"
+#include "replay.h"
 
 #define NOW	1800000000LL
 
 static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "replay.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -23,8 +23,7 @@
 #include <glib.h>
 
 #include "milter_rewrite_int.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "replay.h"
 
 static const char hdr[] = "<p>[BIPostal] shop.example</p>";
 static const char ftr[] = "<p><a href=\"https://d.test/u\">disable</a></p>";

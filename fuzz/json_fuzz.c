@@ -9,20 +9,18 @@
  * document dumps and parses back to an equal value.
  *
  * Built with -DFUZZ_LIBFUZZER (make fuzz-json, clang) it is a libFuzzer
- * target.  Built without, main() replays fixed cases and the files of
- * $top_srcdir/fuzz/corpus/json, printing TAP: make check runs that.
+ * target.  Built without, fuzz/replay.c runs the fixed cases below and
+ * replays fuzz/corpus/json, printing TAP: make check runs that.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dash.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "replay.h"
 
 /* depth - the real nesting depth of a parsed value */
 static int
@@ -77,9 +75,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZ_LIBFUZZER
-/* main - fixed cases, then the corpus */
-int
-main(int argc, char **argv)
+/* fuzz_cases - the fixed cases, before the corpus */
+void
+fuzz_cases(void)
 {
 	static const char *const cases[] = {
 		"", "{", "}", "{}", "[]", "\"", "\"\\", "{\"a\":\"[[[[\"}",
@@ -87,62 +85,18 @@ main(int argc, char **argv)
 		"{\"a\":1,\"a\":2}", "[1,2,3", "\"\\u0000\"", "1e999999",
 		"{\"x\":\"\\\"]]]]]]]]]]]]]]]]]]]]]]]]]]\"}",
 	};
-	char	 deep[4096], path[4096];
-	const char *dir = getenv("top_srcdir");
-	int	 tn = 0, bad = 0, i;
+	char	 deep[4000];
 	size_t	 k;
-	DIR	*d;
-	struct dirent *e;
 
-	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		LLVMFuzzerTestOneInput((const uint8_t *)cases[k],
-		    strlen(cases[k]));
-		printf("ok %d - %s\n", ++tn, cases[k]);
-	}
-	for (i = 0; i < 2000; i++)
-		deep[i] = '[';
-	for (; i < 4000; i++)
-		deep[i] = ']';
-	LLVMFuzzerTestOneInput((const uint8_t *)deep, 4000);
-	printf("ok %d - 2000 levels\n", ++tn);
-	bad = dash_json_depth_ok(deep, 4000, DASH_JSON_DEPTH);
-	printf("%s %d - 2000 levels refused\n", bad ? "not ok" : "ok", ++tn);
-	bad = !dash_json_depth_ok(deep + 2000 - DASH_JSON_DEPTH,
-	    2 * DASH_JSON_DEPTH, DASH_JSON_DEPTH);
-	printf("%s %d - %d levels accepted\n", bad ? "not ok" : "ok", ++tn,
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+		replay_input(cases[k], cases[k], strlen(cases[k]));
+	memset(deep, '[', 2000);
+	memset(deep + 2000, ']', 2000);
+	replay_input("2000 levels", deep, sizeof(deep));
+	replay_ok(!dash_json_depth_ok(deep, sizeof(deep), DASH_JSON_DEPTH),
+	    "2000 levels refused");
+	replay_ok(dash_json_depth_ok(deep + 2000 - DASH_JSON_DEPTH,
+	    2 * DASH_JSON_DEPTH, DASH_JSON_DEPTH), "%d levels accepted",
 	    DASH_JSON_DEPTH);
-	for (i = 1; i < argc; i++) {
-		FILE	*f = fopen(argv[i], "rb");
-		char	 buf[65536];
-		size_t	 n;
-
-		if (f == NULL)
-			continue;
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput((const uint8_t *)buf, n);
-		printf("ok %d - %s\n", ++tn, argv[i]);
-	}
-	snprintf(path, sizeof(path), "%s/fuzz/corpus/json", dir ? dir : ".");
-	if ((d = opendir(path)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			char	 file[8192], buf[65536];
-			FILE	*f;
-			size_t	 n;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-			if ((f = fopen(file, "rb")) == NULL)
-				continue;
-			n = fread(buf, 1, sizeof(buf), f);
-			fclose(f);
-			LLVMFuzzerTestOneInput((const uint8_t *)buf, n);
-			printf("ok %d - %s\n", ++tn, e->d_name);
-		}
-		closedir(d);
-	}
-	printf("1..%d\n", tn);
-	return (0);
 }
 #endif

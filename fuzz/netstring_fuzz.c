@@ -8,23 +8,21 @@
  * "+5:" can never pass), with a length within the limit.
  *
  * Built with -DFUZZ_LIBFUZZER (make fuzz-netstring, clang) it is a
- * libFuzzer target.  Built without, it has a main() that replays fixed
- * cases and every file given on the command line or found in
- * $top_srcdir/fuzz/corpus/netstring, printing TAP: make check runs that.
+ * libFuzzer target.  Built without, fuzz/replay.c runs the fixed cases
+ * below and replays fuzz/corpus/netstring and every file given on the
+ * command line, printing TAP: make check runs that.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "netstring.h"
+#include "replay.h"
 
 #define FUZZ_MAX	2048
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,16 +55,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZ_LIBFUZZER
-static int tn;
-
-/* replay - one input; a failure would have trapped */
-static void
-replay(const char *name, const void *p, size_t n)
-{
-	LLVMFuzzerTestOneInput(p, n);
-	printf("ok %d - %s\n", ++tn, name);
-}
-
 /* expect - parse one frame and compare with the wanted status */
 static void
 expect(const char *in, enum netstring_status want)
@@ -76,23 +64,13 @@ expect(const char *in, enum netstring_status want)
 	enum netstring_status s;
 
 	s = netstring_parse(in, strlen(in), 100, &d, &dlen, &used, &why);
-	printf("%s %d - \"%s\" -> %d\n", s == want ? "ok" : "not ok", ++tn,
-	    in, (int)s);
-	if (s != want)
-		exit(1);
+	replay_ok(s == want, "\"%s\" -> %d", in, (int)s);
 }
 
-int
-main(int argc, char **argv)
+/* fuzz_cases - the fixed cases, before the corpus */
+void
+fuzz_cases(void)
 {
-	const char *top = getenv("top_srcdir");
-	char	path[4096], buf[65536];
-	struct dirent *de;
-	DIR	*dir;
-	FILE	*f;
-	size_t	n;
-	int	i;
-
 	expect("5:alias,", NETSTRING_OK);
 	expect("0:,", NETSTRING_OK);
 	expect("5:alias", NETSTRING_MORE);
@@ -108,31 +86,6 @@ main(int argc, char **argv)
 	expect("101:", NETSTRING_BAD);
 	expect("100:", NETSTRING_MORE);
 	expect("99999999999999999999999:", NETSTRING_BAD);
-	replay("pipelined frames", "1:a,2:bc,0:,3:def,", 18);
-	for (i = 1; i < argc; i++) {
-		if ((f = fopen(argv[i], "rb")) == NULL)
-			continue;
-		n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		replay(argv[i], buf, n);
-	}
-	snprintf(path, sizeof(path), "%s/fuzz/corpus/netstring",
-	    top ? top : ".");
-	if ((dir = opendir(path)) != NULL) {
-		while ((de = readdir(dir)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/fuzz/corpus/netstring/%s",
-			    top ? top : ".", de->d_name);
-			if ((f = fopen(path, "rb")) == NULL)
-				continue;
-			n = fread(buf, 1, sizeof(buf), f);
-			fclose(f);
-			replay(de->d_name, buf, n);
-		}
-		closedir(dir);
-	}
-	printf("1..%d\n", tn);
-	return (0);
+	replay_input("pipelined frames", "1:a,2:bc,0:,3:def,", 18);
 }
 #endif

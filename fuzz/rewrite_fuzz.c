@@ -12,13 +12,12 @@
  *
  * Build for libFuzzer (clang):
  *	make fuzz-rewrite	(see fuzz/local.mk)
- * Built without FUZZ_LIBFUZZER the file has a main() that replays files
- * or directories given as arguments (default: tests/milter/corpus and
- * fuzz/corpus/rewrite) and prints TAP, which is how make check runs it.
+ * Built without FUZZ_LIBFUZZER, fuzz/replay.c replays tests/milter/corpus,
+ * fuzz/corpus/rewrite and the files or folders given as arguments, and
+ * prints TAP, which is how make check runs it.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +25,7 @@
 #include <strings.h>
 
 #include "milter_rewrite.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "replay.h"
 
 static char th[] = "[BIPostal] {{origin}} {{alias}}\n";
 static char tf[] = "{{attachments}}{{manage_url}} {{disable_url}}\n";
@@ -119,20 +117,23 @@ has_owner(const unsigned char *p, size_t n)
 	return (0);
 }
 
+/* LLVMFuzzerInitialize - GMime, once per process */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	rewrite_init();
+	return (0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int init;
 	struct rewrite_env env;
 	struct rewrite_result r;
 	struct rewrite_dsn d;
 	struct rewrite_reply_out ro;
 	enum rewrite_status st;
 
-	if (!init) {
-		rewrite_init();
-		init = 1;
-	}
 	memset(&env, 0, sizeof(env));
 	env.mode = REWRITE_FORWARD;
 	env.alias_addr = "tok@alias.test";
@@ -175,68 +176,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZ_LIBFUZZER
-static int ntests;
-
-/* replay - one file */
-static void
-replay(const char *path)
+/* fuzz_cases - the milter's own corpus, before fuzz/corpus/rewrite */
+void
+fuzz_cases(void)
 {
-	FILE	*fp = fopen(path, "rb");
-	unsigned char *buf;
-	long	 n;
-
-	if (fp == NULL)
-		return;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	n = (long)fread(buf, 1, (size_t)n, fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	printf("ok %d - %s\n", ++ntests, path);
-	fflush(stdout);
-}
-
-/* replay_dir - every regular file of a directory, or the file itself */
-static void
-replay_dir(const char *dir)
-{
-	DIR	*d = opendir(dir);
-	struct dirent *e;
-	char	 path[4096];
-
-	if (d == NULL) {
-		replay(dir);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		replay(path);
-	}
-	closedir(d);
-}
-
-int
-main(int argc, char **argv)
-{
-	const char *top = getenv("top_srcdir");
-	char	 dir[4096];
-	int	 i;
-
-	if (argc > 1) {
-		for (i = 1; i < argc; i++)
-			replay_dir(argv[i]);
-	} else {
-		snprintf(dir, sizeof(dir), "%s/tests/milter/corpus", top ? top : ".");
-		replay_dir(dir);
-		snprintf(dir, sizeof(dir), "%s/fuzz/corpus/rewrite", top ? top : ".");
-		replay_dir(dir);
-	}
-	printf("1..%d\n", ntests);
-	return (0);
+	replay_path("tests/milter/corpus");
 }
 #endif

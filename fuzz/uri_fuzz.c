@@ -26,10 +26,9 @@
 #include <string.h>
 
 #include "uri.h"
+#include "replay.h"
 
 #define CANON_MAX	32768	/* every field at its limit, encoded */
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* put - append n bytes of s to buf at *len (CANON_MAX bytes) */
 static void
