@@ -8,11 +8,13 @@
 SQLITE_SQL = \
 	sql/sqlite/001_init.sql \
 	sql/sqlite/002_alias_list.sql \
-	sql/sqlite/003_limits.sql
+	sql/sqlite/003_limits.sql \
+	sql/sqlite/004_api_keys.sql
 MYSQL_SQL = \
 	sql/mysql/001_init.sql \
 	sql/mysql/002_alias_list.sql \
-	sql/mysql/003_limits.sql
+	sql/mysql/003_limits.sql \
+	sql/mysql/004_api_keys.sql
 
 sqlitesqldir = $(pkgdatadir)/sql/sqlite
 dist_sqlitesql_DATA = $(SQLITE_SQL)

@@ -59,6 +59,9 @@ enum sql_stmt {
 	SQL_PURGE_EVENTS, SQL_PURGE_RATES,
 	SQL_USAGE_BLOBS, SQL_USAGE_QUEUE, SQL_USAGE_REPLIES,
 	SQL_RATE_HIT, SQL_RATE_GET,
+	/* API keys: store_sql_apikey.c */
+	SQL_APIKEY_INSERT, SQL_APIKEY_LIST, SQL_APIKEY_REVOKE, SQL_APIKEY_FIND,
+	SQL_APIKEY_TOUCH,
 	SQL_NSTMT
 };
 
@@ -69,6 +72,8 @@ enum sql_stmt {
 #define SQL_ALIAS_COLS	"token, user_id, origin, status, created, updated, " \
 			"deleted_at, expires_at, context, forwarded, blocked, " \
 			"replied, last_seen"
+#define SQL_APIKEY_COLS	"id, user_id, name, scope, hash, created, last_used, " \
+			"revoked"
 #define SQL_NODE_COLS	"id, host, port, capacity, current_load, available, " \
 			"downed, draining"
 /* an alias the purge takes: deleted or expired before the first

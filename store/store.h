@@ -183,6 +183,30 @@ struct store_usage {			/* what one user keeps (quotas) */
 	int64_t		replies;	/* reply addresses of the user's aliases */
 };
 
+/* An API key: what a password manager or a browser extension holds to
+ * make aliases for its user.  The key itself ("bpk_" and a token) is
+ * shown once, when it is made; the store keeps its SHA-256 only. */
+#define APIKEY_PREFIX	"bpk_"
+#define APIKEY_LEN	(4 + TOKEN_LEN)	/* prefix and a token */
+#define APIKEY_NAME_MAX	64
+#define APIKEY_HASH_LEN	64		/* hex SHA-256 */
+
+enum apikey_scope {
+	APIKEY_CREATE = 0,	/* may only create aliases */
+	APIKEY_FULL = 1,	/* the owner's aliases, queue and events */
+};
+
+struct apikey {
+	int64_t		id;
+	int64_t		user_id;
+	char		name[APIKEY_NAME_MAX + 1];
+	enum apikey_scope scope;
+	char		hash[APIKEY_HASH_LEN + 1];
+	int64_t		created;
+	int64_t		last_used;		/* 0 = never */
+	int64_t		revoked;		/* 0 = live */
+};
+
 #define STORE_RATE_KEY_MAX	128
 #define STORE_RATE_KEEP		86400	/* purge keeps windows this long */
 
@@ -272,6 +296,19 @@ struct store_backend {
 			    struct store_usage *);
 	enum store_status (*rate_hit)(struct store *, const char *key, long n,
 			    long window, int64_t now, long *count, int64_t *start);
+
+	/* API keys (store_apikey.c) */
+	enum store_status (*apikey_create)(struct store *, int64_t user_id,
+			    const char *name, enum apikey_scope, const char *hash,
+			    int64_t now, struct apikey *);
+	enum store_status (*apikey_list)(struct store *, int64_t user_id,
+			    struct apikey **, size_t *);
+	enum store_status (*apikey_revoke)(struct store *, int64_t user_id,
+			    int64_t id, int64_t now);
+	enum store_status (*apikey_find_by_hash)(struct store *,
+			    const char *hash, struct apikey *);
+	enum store_status (*apikey_touch)(struct store *, int64_t id,
+			    int64_t now);
 };
 
 struct store {				/* backends embed this first */
@@ -447,6 +484,41 @@ enum store_status store_rate_add(struct store *, const char *key, long n,
  * left into *retry_after (may be NULL); reads only */
 enum store_status store_rate_peek(struct store *, const char *key,
 		    long window, long *count, long *retry_after);
+
+/*
+ * API keys (store_apikey.c).  A key is APIKEY_PREFIX and a fresh token
+ * (256 bits from the OS random source); the store keeps only its hash,
+ * store_apikey_hash, and finds a key by it.  A revoked key is never found
+ * again and never listed.
+ */
+/* store_apikey_create - a new key named name (1..APIKEY_NAME_MAX
+ * printable ASCII, spaces allowed) for user_id: the key into key
+ * (keysize >= APIKEY_LEN + 1; show it once, it cannot be read again),
+ * its row into *out.  NOTFOUND: no such user; INVALID: a bad name,
+ * scope or buffer */
+enum store_status store_apikey_create(struct store *, int64_t user_id,
+		    const char *name, enum apikey_scope scope, char *key,
+		    size_t keysize, struct apikey *out);
+/* store_apikey_list - user_id's live keys, oldest first; *out new
+ * (free()); none is OK with *n 0 */
+enum store_status store_apikey_list(struct store *, int64_t user_id,
+		    struct apikey **out, size_t *n);
+/* store_apikey_revoke - revoke key id of user_id; NOTFOUND when user_id
+ * has no such live key (another user's key included) */
+enum store_status store_apikey_revoke(struct store *, int64_t user_id,
+		    int64_t id);
+/* store_apikey_hash - the hex SHA-256 of key into out; 0, or -1 when
+ * key is NULL or the crypto library fails */
+int		 store_apikey_hash(const char *key,
+		    char out[APIKEY_HASH_LEN + 1]);
+/* store_apikey_find_by_hash - the live key whose hash is hash (64 hex
+ * digits, lower case; anything else is NOTFOUND), the hashes compared in
+ * constant time; a revoked key is NOTFOUND */
+enum store_status store_apikey_find_by_hash(struct store *,
+		    const char *hash, struct apikey *out);
+/* store_apikey_touch - set key id's last_used to now; written at most
+ * once a minute (a busy key does not write on every call) */
+enum store_status store_apikey_touch(struct store *, int64_t id);
 
 /* Backends, for store.c and the contract tests */
 extern const struct store_backend store_sqlite_backend;

@@ -175,6 +175,19 @@ static const char *const sql_common[SQL_NSTMT] = {
 	    "start = CASE WHEN start + ? <= excluded.start "
 	    "THEN excluded.start ELSE start END RETURNING count, start",
 	[SQL_RATE_GET] = "SELECT count, start FROM rate_limits WHERE key = ?",
+
+	/* API keys (store_sql_apikey.c) */
+	[SQL_APIKEY_INSERT] = "INSERT INTO api_keys (user_id, name, scope, "
+	    "hash, created) VALUES (?, ?, ?, ?, ?)",
+	[SQL_APIKEY_LIST] = "SELECT " SQL_APIKEY_COLS " FROM api_keys "
+	    "WHERE user_id = ? AND revoked = 0 ORDER BY id",
+	[SQL_APIKEY_REVOKE] = "UPDATE api_keys SET revoked = ? "
+	    "WHERE id = ? AND user_id = ? AND revoked = 0",
+	[SQL_APIKEY_FIND] = "SELECT " SQL_APIKEY_COLS " FROM api_keys "
+	    "WHERE hash = ? AND revoked = 0",
+	/* (now, id, now - 60) */
+	[SQL_APIKEY_TOUCH] = "UPDATE api_keys SET last_used = ? "
+	    "WHERE id = ? AND last_used <= ?",
 };
 
 /* The engines: the backend store.c picks by scheme, and its driver. */
@@ -548,6 +561,10 @@ sql_ping(struct store *st)
 	.node_assign = sql_node_assign,					\
 	.event_append = sql_event_append, .event_read = sql_event_read,	\
 	.purge = sql_purge, .usage = sql_usage, .rate_hit = sql_rate_hit, \
+	.apikey_create = sql_apikey_create, .apikey_list = sql_apikey_list, \
+	.apikey_revoke = sql_apikey_revoke,				\
+	.apikey_find_by_hash = sql_apikey_find_by_hash,		\
+	.apikey_touch = sql_apikey_touch,				\
 }
 
 const struct store_backend store_sqlite_backend = SQL_BACKEND("sqlite");

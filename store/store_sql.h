@@ -127,4 +127,17 @@ enum store_status sql_usage(struct store *st, int64_t user_id, int64_t now,
 enum store_status sql_rate_hit(struct store *st, const char *key, long n,
 		    long window, int64_t now, long *count, int64_t *start);
 
+/* store_sql_apikey.c: API keys */
+
+enum store_status sql_apikey_create(struct store *st, int64_t user_id,
+		    const char *name, enum apikey_scope scope, const char *hash,
+		    int64_t now, struct apikey *k);
+enum store_status sql_apikey_list(struct store *st, int64_t user_id,
+		    struct apikey **out, size_t *n);
+enum store_status sql_apikey_revoke(struct store *st, int64_t user_id,
+		    int64_t id, int64_t now);
+enum store_status sql_apikey_find_by_hash(struct store *st, const char *hash,
+		    struct apikey *k);
+enum store_status sql_apikey_touch(struct store *st, int64_t id, int64_t now);
+
 #endif

@@ -457,6 +457,104 @@ test_replies(void)
 	    "reply of a deleted alias resolves until purged");
 }
 
+/* test_apikeys - made with a key shown once and stored as its hash;
+ * found by the hash, listed without the key, revoked by its owner only */
+static void
+test_apikeys(void)
+{
+	struct apikey k1, k2, k, *list = NULL;
+	char	key1[APIKEY_LEN + 1], key2[APIKEY_LEN + 1], h[APIKEY_HASH_LEN + 1];
+	char	longname[APIKEY_NAME_MAX + 2];
+	size_t	n = 0;
+
+	is_int(store_apikey_create(st, u1.id, "Bitwarden", APIKEY_CREATE,
+	    key1, sizeof(key1), &k1), STORE_OK, "apikey create");
+	ok(strncmp(key1, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) == 0 &&
+	    strlen(key1) == APIKEY_LEN && is_token(key1 + 4),
+	    "the key is the prefix and a token");
+	ok(k1.id > 0 && k1.user_id == u1.id && k1.scope == APIKEY_CREATE &&
+	    strcmp(k1.name, "Bitwarden") == 0 && k1.created > 0 &&
+	    k1.last_used == 0 && k1.revoked == 0, "its row");
+	is_int(store_apikey_hash(key1, h), 0, "hash the key");
+	is_str(k1.hash, h, "the row holds the key's SHA-256, not the key");
+	ok(strstr(k1.hash, key1 + 4) == NULL, "no key in the row");
+	is_int(store_apikey_create(st, u1.id, "full key", APIKEY_FULL,
+	    key2, sizeof(key2), &k2), STORE_OK, "a second key, full scope");
+	ok(strcmp(key1, key2) != 0 && k2.id != k1.id, "a different key");
+
+	is_int(store_apikey_find_by_hash(st, h, &k), STORE_OK,
+	    "find by hash");
+	ok(k.id == k1.id && k.user_id == u1.id && k.scope == APIKEY_CREATE &&
+	    strcmp(k.name, "Bitwarden") == 0, "finds the key's row");
+	is_int(store_apikey_hash(key2, h), 0, "hash the second key");
+	is_int(store_apikey_find_by_hash(st, h, &k), STORE_OK,
+	    "find the second");
+	ok(k.id == k2.id && k.scope == APIKEY_FULL, "full scope kept");
+	h[0] = h[0] == '0' ? '1' : '0';
+	is_int(store_apikey_find_by_hash(st, h, &k), STORE_NOTFOUND,
+	    "another hash: not found");
+	is_int(store_apikey_find_by_hash(st, "ABC", &k), STORE_NOTFOUND,
+	    "malformed hash: not found");
+	is_int(store_apikey_find_by_hash(st, k1.hash, &k), STORE_OK,
+	    "find again");
+	for (n = 0; n < APIKEY_HASH_LEN; n++)
+		h[n] = (char)(k1.hash[n] >= 'a' ? k1.hash[n] - 32 : k1.hash[n]);
+	h[APIKEY_HASH_LEN] = '\0';
+	ok(strcmp(h, k1.hash) == 0 || store_apikey_find_by_hash(st, h, &k) ==
+	    STORE_NOTFOUND, "upper-case hash: not found");
+
+	is_int(store_apikey_touch(st, k1.id), STORE_OK, "touch");
+	is_int(store_apikey_find_by_hash(st, k1.hash, &k), STORE_OK,
+	    "find after touch");
+	ok(k.last_used > 0, "last_used set");
+	is_int(store_apikey_touch(st, k1.id), STORE_OK,
+	    "touch again within the minute");
+	is_int(store_apikey_touch(st, 0), STORE_NOTFOUND, "touch id 0");
+
+	is_int(store_apikey_list(st, u1.id, &list, &n), STORE_OK, "list");
+	ok(n == 2 && list[0].id == k1.id && list[1].id == k2.id &&
+	    list[0].last_used > 0 && list[1].last_used == 0,
+	    "both keys, oldest first, with last_used");
+	free(list);
+	list = NULL;
+	is_int(store_apikey_list(st, u2.id, &list, &n), STORE_OK,
+	    "another user's list");
+	ok(n == 0 && list == NULL, "holds none of them");
+	free(list);
+
+	is_int(store_apikey_revoke(st, u2.id, k1.id), STORE_NOTFOUND,
+	    "another user cannot revoke the key");
+	is_int(store_apikey_find_by_hash(st, k1.hash, &k), STORE_OK,
+	    "still live");
+	is_int(store_apikey_revoke(st, u1.id, k1.id), STORE_OK, "revoke");
+	is_int(store_apikey_find_by_hash(st, k1.hash, &k), STORE_NOTFOUND,
+	    "a revoked key is not found");
+	is_int(store_apikey_revoke(st, u1.id, k1.id), STORE_NOTFOUND,
+	    "revoke twice: not found");
+	is_int(store_apikey_revoke(st, u1.id, 987654321), STORE_NOTFOUND,
+	    "revoke an unknown id: not found");
+	list = NULL;
+	is_int(store_apikey_list(st, u1.id, &list, &n), STORE_OK,
+	    "list after revoke");
+	ok(n == 1 && list[0].id == k2.id, "the revoked key is gone");
+	free(list);
+
+	is_int(store_apikey_create(st, 987654321, "x", APIKEY_CREATE, key1,
+	    sizeof(key1), &k), STORE_NOTFOUND, "no such user: not found");
+	is_int(store_apikey_create(st, u1.id, "", APIKEY_CREATE, key1,
+	    sizeof(key1), &k), STORE_INVALID, "empty name: invalid");
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	is_int(store_apikey_create(st, u1.id, longname, APIKEY_CREATE, key1,
+	    sizeof(key1), &k), STORE_INVALID, "name too long: invalid");
+	is_int(store_apikey_create(st, u1.id, "tab\there", APIKEY_CREATE,
+	    key1, sizeof(key1), &k), STORE_INVALID, "control in name: invalid");
+	is_int(store_apikey_create(st, u1.id, "x", (enum apikey_scope)7, key1,
+	    sizeof(key1), &k), STORE_INVALID, "unknown scope: invalid");
+	is_int(store_apikey_create(st, u1.id, "x", APIKEY_CREATE, key1,
+	    APIKEY_LEN, &k), STORE_INVALID, "short key buffer: invalid");
+}
+
 /*
  * Short TTLs are whole seconds counted from a whole-second clock: a TTL of
  * 1 can run out between an append and the read right after it.
@@ -1243,6 +1341,7 @@ main(int argc, char **argv)
 	test_alias_batch();
 	test_mark();
 	test_replies();
+	test_apikeys();
 	test_queue_blobs_before();
 	test_usage_rate();
 	test_nodes();
