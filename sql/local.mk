@@ -9,12 +9,14 @@ SQLITE_SQL = \
 	sql/sqlite/001_init.sql \
 	sql/sqlite/002_alias_list.sql \
 	sql/sqlite/003_limits.sql \
-	sql/sqlite/004_api_keys.sql
+	sql/sqlite/004_api_keys.sql \
+	sql/sqlite/005_contacts.sql
 MYSQL_SQL = \
 	sql/mysql/001_init.sql \
 	sql/mysql/002_alias_list.sql \
 	sql/mysql/003_limits.sql \
-	sql/mysql/004_api_keys.sql
+	sql/mysql/004_api_keys.sql \
+	sql/mysql/005_contacts.sql
 
 sqlitesqldir = $(pkgdatadir)/sql/sqlite
 dist_sqlitesql_DATA = $(SQLITE_SQL)

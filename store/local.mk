@@ -7,6 +7,7 @@ store_libbipostal_a_SOURCES = \
 	store/store_sql.h store/store_sql.c \
 	store/store_sql_user.c store/store_sql_queue.c store/sql_driver.h \
 	store/store_apikey.c store/store_sql_apikey.c \
+	store/store_contact.c store/store_sql_contact.c \
 	store/sql_sqlite.c store/sql_mysql.c \
 	store/redis.h store/redis.c \
 	store/conf.h store/conf.c store/log.h store/log.c \

@@ -97,6 +97,8 @@ static const char *const my_dialect[SQL_NSTMT] = {
 	[SQL_PURGE_BLOBS] = "DELETE FROM blobs WHERE expires_at <= ? LIMIT ?",
 	[SQL_PURGE_EVENTS] = "DELETE FROM events WHERE created <= ? LIMIT ?",
 	[SQL_PURGE_RATES] = "DELETE FROM rate_limits WHERE start <= ? LIMIT ?",
+	[SQL_PURGE_BLOCKS] = "DELETE FROM blocks WHERE alias IN (SELECT "
+	    "token FROM aliases WHERE " SQL_ALIAS_GONE ") LIMIT ?",
 };
 
 /* The driver's own statements, after store_sql.c's. */

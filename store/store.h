@@ -175,12 +175,23 @@ struct purge_counts {
 	long		blobs;		/* expired blobs */
 	long		events;		/* older than the event horizon */
 	long		rates;		/* rate-limit windows over a day old */
+	long		blocks;		/* of the aliases dropped */
 };
 
 struct store_usage {			/* what one user keeps (quotas) */
 	int64_t		blob_bytes;	/* parts kept, not expired */
 	int64_t		queue_msgs;	/* notifications, not expired */
 	int64_t		replies;	/* reply addresses of the user's aliases */
+};
+
+/* A sender an alias's owner blocked: pattern is a whole address,
+ * "local@domain", or a whole domain, "@domain" (that domain exactly, not
+ * its subdomains), lower case. */
+struct block {
+	int64_t		id;
+	char		alias[TOKEN_MAX + 1];
+	char		pattern[EMAIL_MAX + 1];
+	int64_t		created;
 };
 
 /* An API key: what a password manager or a browser extension holds to
@@ -296,6 +307,19 @@ struct store_backend {
 			    struct store_usage *);
 	enum store_status (*rate_hit)(struct store *, const char *key, long n,
 			    long window, int64_t now, long *count, int64_t *start);
+
+	/* contacts and blocks (store_contact.c) */
+	enum store_status (*reply_list)(struct store *, const char *alias,
+			    struct reply **, size_t *);
+	enum store_status (*block_add)(struct store *, const char *alias,
+			    const char *pattern, int64_t now, struct block *,
+			    int *created);
+	enum store_status (*block_list)(struct store *, const char *alias,
+			    struct block **, size_t *);
+	enum store_status (*block_remove)(struct store *, const char *alias,
+			    int64_t id);
+	enum store_status (*block_match)(struct store *, const char *alias,
+			    const char *sender, const char *domain, int64_t *id);
 
 	/* API keys (store_apikey.c) */
 	enum store_status (*apikey_create)(struct store *, int64_t user_id,
@@ -484,6 +508,41 @@ enum store_status store_rate_add(struct store *, const char *key, long n,
  * left into *retry_after (may be NULL); reads only */
 enum store_status store_rate_peek(struct store *, const char *key,
 		    long window, long *count, long *retry_after);
+
+/*
+ * Contacts and blocks (store_contact.c).  An alias's contacts are its
+ * reply addresses: the one for (alias, address) is what its owner
+ * writes to so that mail reaches address from the alias
+ * (store_reply_get_or_create makes it, store_reply_list lists them).
+ * A block stops mail to one alias from one sender: a whole address or a
+ * whole domain ("@domain", that domain exactly, not its subdomains),
+ * folded to lower case, so matching ignores case.
+ */
+/* store_reply_list - the reply addresses of alias, oldest first; *out
+ * new (free()); none is OK with *n 0 */
+enum store_status store_reply_list(struct store *, const char *alias,
+		    struct reply **out, size_t *n);
+/* store_block_add - block pattern ("local@domain" or "@domain") on
+ * alias; *out the block, *created 1 when it is new, 0 when it was there
+ * (created may be NULL).  NOTFOUND: unknown alias; INVALID: a malformed
+ * pattern or a deleted alias */
+enum store_status store_block_add(struct store *, const char *alias,
+		    const char *pattern, struct block *out, int *created);
+/* store_block_list - the blocks of alias, oldest first; *out new */
+enum store_status store_block_list(struct store *, const char *alias,
+		    struct block **out, size_t *n);
+/* store_block_remove - unblock block id of alias; NOTFOUND when alias
+ * has no such block */
+enum store_status store_block_remove(struct store *, const char *alias,
+		    int64_t id);
+/* store_block_match - STORE_OK when mail from sender to alias is
+ * blocked (its block's id into *id, which may be NULL), STORE_NOTFOUND
+ * when it is not; an empty sender (<>) is never blocked */
+enum store_status store_block_match(struct store *, const char *alias,
+		    const char *sender, int64_t *id);
+/* store_block_covers - does block pattern (folded) cover sender: the
+ * rule store_block_match applies, for a caller holding the list */
+int		 store_block_covers(const char *pattern, const char *sender);
 
 /*
  * API keys (store_apikey.c).  A key is APIKEY_PREFIX and a fresh token

@@ -1,8 +1,8 @@
 /*
- * store_int.h - what store.c and store_queue.c share
+ * store_int.h - what store.c, store_queue.c and store_contact.c share
  *
- * The public store calls are in two files; both check their arguments
- * against the same limits and trace the same way.  Only those two files
+ * The public store calls are in three files; all check their arguments
+ * against the same limits and trace the same way.  Only those files
  * include this.
  *
  * Failures: the checks answer 0 for malformed (NULL is malformed).

@@ -188,6 +188,23 @@ static const char *const sql_common[SQL_NSTMT] = {
 	/* (now, id, now - 60) */
 	[SQL_APIKEY_TOUCH] = "UPDATE api_keys SET last_used = ? "
 	    "WHERE id = ? AND last_used <= ?",
+
+	/* contacts (an alias's reply addresses) and blocks */
+	[SQL_REPLY_LIST] = "SELECT token, alias, sender, created FROM replies "
+	    "WHERE alias = ? ORDER BY created, token",
+	[SQL_BLOCK_FIND] = "SELECT id, alias, pattern, created FROM blocks "
+	    "WHERE alias = ? AND pattern = ?",
+	[SQL_BLOCK_INSERT] = "INSERT INTO blocks (alias, pattern, created) "
+	    "VALUES (?, ?, ?)",
+	[SQL_BLOCK_LIST] = "SELECT id, alias, pattern, created FROM blocks "
+	    "WHERE alias = ? ORDER BY id",
+	[SQL_BLOCK_DELETE] = "DELETE FROM blocks WHERE id = ? AND alias = ?",
+	/* (alias, sender, "@" domain) */
+	[SQL_BLOCK_MATCH] = "SELECT id FROM blocks WHERE alias = ? AND "
+	    "pattern IN (?, ?) ORDER BY id LIMIT 1",
+	[SQL_PURGE_BLOCKS] = "DELETE FROM blocks WHERE id IN (SELECT "
+	    "b.id FROM blocks b JOIN aliases a ON a.token = b.alias "
+	    "WHERE " SQL_ALIAS_GONE " LIMIT ?)",
 };
 
 /* The engines: the backend store.c picks by scheme, and its driver. */
@@ -565,6 +582,9 @@ sql_ping(struct store *st)
 	.apikey_revoke = sql_apikey_revoke,				\
 	.apikey_find_by_hash = sql_apikey_find_by_hash,		\
 	.apikey_touch = sql_apikey_touch,				\
+	.reply_list = sql_reply_list, .block_add = sql_block_add,	\
+	.block_list = sql_block_list, .block_remove = sql_block_remove,	\
+	.block_match = sql_block_match,					\
 }
 
 const struct store_backend store_sqlite_backend = SQL_BACKEND("sqlite");

@@ -127,6 +127,20 @@ enum store_status sql_usage(struct store *st, int64_t user_id, int64_t now,
 enum store_status sql_rate_hit(struct store *st, const char *key, long n,
 		    long window, int64_t now, long *count, int64_t *start);
 
+/* store_sql_contact.c: contacts (reply addresses listed) and blocks */
+
+enum store_status sql_reply_list(struct store *st, const char *alias,
+		    struct reply **out, size_t *n);
+enum store_status sql_block_add(struct store *st, const char *alias,
+		    const char *pattern, int64_t now, struct block *b,
+		    int *created);
+enum store_status sql_block_list(struct store *st, const char *alias,
+		    struct block **out, size_t *n);
+enum store_status sql_block_remove(struct store *st, const char *alias,
+		    int64_t id);
+enum store_status sql_block_match(struct store *st, const char *alias,
+		    const char *sender, const char *domain, int64_t *id);
+
 /* store_sql_apikey.c: API keys */
 
 enum store_status sql_apikey_create(struct store *st, int64_t user_id,

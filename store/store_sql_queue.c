@@ -313,9 +313,10 @@ sql_purge_step(struct sql *s, enum sql_stmt id, int64_t bound, int twice,
 }
 
 /* sql_purge - deleted and expired aliases past retention (their reply
- * addresses first), expired rows, old events, in batches: a purge of
- * millions of rows never holds a lock for long, and one cut short by a
- * failure leaves nothing half done (the next run takes up the rest) */
+ * addresses and blocks first), expired rows, old events, in batches: a
+ * purge of millions of rows never holds a lock for long, and one cut
+ * short by a failure leaves nothing half done (the next run takes up the
+ * rest) */
 enum store_status
 sql_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
     struct purge_counts *c)
@@ -328,6 +329,7 @@ sql_purge(struct store *st, int64_t now, int64_t retention, int64_t horizon,
 		long		*count;
 	} step[] = {
 		{ SQL_PURGE_REPLIES, now - retention, 1, &c->replies },
+		{ SQL_PURGE_BLOCKS, now - retention, 1, &c->blocks },
 		{ SQL_PURGE_ALIASES, now - retention, 1, &c->aliases },
 		{ SQL_PURGE_QUEUE, now, 0, &c->qmsgs },
 		{ SQL_PURGE_BLOBS, now, 0, &c->blobs },

@@ -555,6 +555,131 @@ test_apikeys(void)
 	    APIKEY_LEN, &k), STORE_INVALID, "short key buffer: invalid");
 }
 
+/* test_contacts_blocks - an alias's contacts are its reply addresses;
+ * blocks of an address or a whole domain (exactly), any case */
+static void
+test_contacts_blocks(void)
+{
+	struct reply *rl, r;
+	struct block b, b2, b3, *bl;
+	struct alias a;
+	size_t	 n, i;
+	int	 created = -1, seen = 0;
+	int64_t	 id = 0;
+
+	is_int(store_alias_create(st, u2.id, "contacts.example", 0, &a, NULL),
+	    STORE_OK, "alias for contacts");
+	is_int(store_reply_list(st, a.token, &rl, &n), STORE_OK,
+	    "no contacts yet");
+	is_int(n, 0, "... none");
+	free(rl);
+	is_int(store_reply_get_or_create(st, a.token, "Carol@Shop.Example", &r),
+	    STORE_OK, "a contact");
+	is_int(store_reply_get_or_create(st, a.token, "dave@shop.example", &r),
+	    STORE_OK, "another");
+	is_int(store_reply_list(st, upper(a.token), &rl, &n), STORE_OK,
+	    "contacts listed");
+	is_int(n, 2, "... two");
+	for (i = 0; i < n; i++)
+		seen += strcmp(rl[i].alias, a.token) == 0 && is_token(rl[i].token)
+		    && (strcmp(rl[i].sender, "carol@shop.example") == 0 ||
+		    strcmp(rl[i].sender, "dave@shop.example") == 0);
+	is_int(seen, 2, "... each with its reply token and folded address");
+	free(rl);
+	is_int(store_reply_list(st, "bad+token", &rl, &n), STORE_NOTFOUND,
+	    "contacts of a malformed alias: not found");
+
+	is_int(store_block_add(st, a.token, "Spam@X.Example", &b, &created),
+	    STORE_OK, "block an address");
+	ok(b.id > 0 && created == 1 && strcmp(b.pattern, "spam@x.example") == 0
+	    && strcmp(b.alias, a.token) == 0 && b.created > 0,
+	    "... new, folded, with an id");
+	is_int(store_block_add(st, upper(a.token), "spam@x.example", &b2,
+	    &created), STORE_OK, "block it again");
+	ok(b2.id == b.id && created == 0, "... the same block");
+	is_int(store_block_add(st, a.token, "@Bulk.Example", &b3, NULL),
+	    STORE_OK, "block a domain");
+	ok(b3.id != b.id && strcmp(b3.pattern, "@bulk.example") == 0,
+	    "... its own block");
+	is_int(store_block_add(st, a.token, "not an address", &b2, NULL),
+	    STORE_INVALID, "malformed pattern invalid");
+	is_int(store_block_add(st, a.token, "@", &b2, NULL), STORE_INVALID,
+	    "empty domain invalid");
+	is_int(store_block_add(st, a.token, "@a.example:25", &b2, NULL),
+	    STORE_INVALID, "domain with a port invalid");
+	is_int(store_block_add(st, a.token, "a@b@c.example", &b2, NULL),
+	    STORE_INVALID, "two @ invalid");
+	is_int(store_block_add(st, "nosuchalias", "a@b.example", &b2, NULL),
+	    STORE_NOTFOUND, "block on unknown alias: not found");
+	is_int(store_block_add(st, tok_deleted, "a@b.example", &b2, NULL),
+	    STORE_INVALID, "block on deleted alias: invalid");
+
+	is_int(store_block_match(st, a.token, "spam@x.example", &id), STORE_OK,
+	    "blocked address matches");
+	is_int(id, b.id, "... by its block");
+	is_int(store_block_match(st, upper(a.token), "SPAM@x.EXAMPLE", NULL),
+	    STORE_OK, "whatever the case");
+	is_int(store_block_match(st, a.token, "ham@x.example", NULL),
+	    STORE_NOTFOUND, "another address of its domain does not");
+	is_int(store_block_match(st, a.token, "anyone@BULK.example", &id),
+	    STORE_OK, "an address of a blocked domain matches");
+	is_int(id, b3.id, "... by the domain's block");
+	is_int(store_block_match(st, a.token, "x@news.bulk.example", NULL),
+	    STORE_NOTFOUND, "a subdomain of a blocked domain does not");
+	is_int(store_block_match(st, a.token, "x@bulk.example.org", NULL),
+	    STORE_NOTFOUND, "nor a longer domain");
+	is_int(store_block_match(st, a.token, "", NULL), STORE_NOTFOUND,
+	    "the null sender is never blocked");
+	is_int(store_block_match(st, tok_a, "spam@x.example", NULL),
+	    STORE_NOTFOUND, "another alias is not blocked");
+	ok(store_block_covers("@bulk.example", "A@Bulk.Example") &&
+	    store_block_covers("spam@x.example", "Spam@X.example") &&
+	    !store_block_covers("@bulk.example", "a@sub.bulk.example") &&
+	    !store_block_covers("spam@x.example", "") ,
+	    "store_block_covers: the same rule");
+
+	is_int(store_block_list(st, a.token, &bl, &n), STORE_OK, "blocks listed");
+	ok(n == 2 && bl[0].id == b.id && bl[1].id == b3.id,
+	    "... two, oldest first");
+	free(bl);
+	is_int(store_block_remove(st, tok_a, b.id), STORE_NOTFOUND,
+	    "unblock through another alias: not found");
+	is_int(store_block_remove(st, a.token, b.id), STORE_OK, "unblock");
+	is_int(store_block_remove(st, a.token, b.id), STORE_NOTFOUND,
+	    "unblock again: not found");
+	is_int(store_block_remove(st, a.token, 0), STORE_NOTFOUND,
+	    "unblock id 0: not found");
+	is_int(store_block_match(st, a.token, "spam@x.example", NULL),
+	    STORE_NOTFOUND, "unblocked address passes");
+	is_int(store_block_list(st, a.token, &bl, &n), STORE_OK,
+	    "blocks listed again");
+	ok(n == 1 && bl[0].id == b3.id, "... the domain's alone");
+	free(bl);
+}
+
+/* test_block_purge - a dropped alias takes its blocks with it */
+static void
+test_block_purge(void)
+{
+	struct purge_counts c;
+	struct alias a;
+	struct block b, *bl;
+	size_t	 n;
+
+	is_int(store_alias_create(st, u2.id, "blocked-gone.example", 0, &a,
+	    NULL), STORE_OK, "alias with a block to purge");
+	is_int(store_block_add(st, a.token, "@gone.example", &b, NULL),
+	    STORE_OK, "its block");
+	is_int(store_alias_set_status(st, a.token, ALIAS_DELETED), STORE_OK,
+	    "delete it");
+	is_int(store_purge(st, 0, 1000000, &c), STORE_OK, "purge");
+	ok(c.blocks >= 1, "its block purged (%ld)", c.blocks);
+	is_int(store_block_list(st, a.token, &bl, &n), STORE_OK,
+	    "blocks of the purged alias");
+	is_int(n, 0, "... none");
+	free(bl);
+}
+
 /*
  * Short TTLs are whole seconds counted from a whole-second clock: a TTL of
  * 1 can run out between an append and the read right after it.
@@ -1342,6 +1467,7 @@ main(int argc, char **argv)
 	test_mark();
 	test_replies();
 	test_apikeys();
+	test_contacts_blocks();
 	test_queue_blobs_before();
 	test_usage_rate();
 	test_nodes();
@@ -1353,6 +1479,7 @@ main(int argc, char **argv)
 	test_queue_blobs_after();
 	test_purge();
 	test_purge_expired();
+	test_block_purge();
 	store_close(st);
 	return (tap_done());
 }
