@@ -11,7 +11,9 @@
  * A bounce becomes a notification for the alias owner and is discarded:
  * the DSN itself goes nowhere, neither to the mailbox that refused the
  * mail nor to the site.  A message that would pass one of the owner's
- * quotas is deferred (452 4.2.2).
+ * quotas is deferred (452 4.2.2).  A message whose header From the
+ * alias's owner blocked is discarded or refused (550 5.7.1) before any
+ * rewrite, as a disabled alias's mail would be, and counted as blocked.
  *
  * Failure: any internal error (store, rewrite, libmilter) answers
  * 451 4.3.0: never discarded, never half rewritten.  Events are built
@@ -630,6 +632,37 @@ eom_bounce(SMFICTX *ctx, struct conn *c, struct mail *m)
 	return (SMFIS_DISCARD);
 }
 
+/* eom_from_blocked - the header From of a message to forward, when the
+ * alias's owner blocks it (the envelope sender was judged at RCPT):
+ * discarded, or refused with 550 5.7.1, as the owner chose for disabled
+ * aliases, and counted as blocked.  1 with *ret when so (a store that
+ * cannot say: tempfail), 0 to forward. */
+static int
+eom_from_blocked(SMFICTX *ctx, struct conn *c, struct mail *m, sfsistat *ret)
+{
+	char	 from[REWRITE_ADDR_MAX + 1];
+	int	 b;
+
+	if (m->hfrom[0] == '\0' ||
+	    rewrite_mailbox(m->hfrom, from, sizeof(from)) < 0 ||
+	    strcasecmp(from, m->sender) == 0 ||
+	    (b = block_sender(ctx, c, from, "from")) == 0)
+		return (0);
+	if (b < 0)
+		*ret = tempfail(ctx, "alias store unavailable");
+	else if (m->route.disabled_action == DISABLED_REJECT) {
+		block_once(ctx, m, &m->route, m->alias, "reject",
+		    "blocked sender");
+		smfi_setreply(ctx, "550", "5.7.1", BLOCKED_TEXT);
+		*ret = SMFIS_REJECT;
+	} else {
+		block_once(ctx, m, &m->route, m->alias, "discard",
+		    "blocked sender");
+		*ret = SMFIS_DISCARD;
+	}
+	return (1);
+}
+
 /* mlfi_eom - compute everything, then apply it */
 sfsistat
 mlfi_eom(SMFICTX *ctx)
@@ -652,7 +685,8 @@ mlfi_eom(SMFICTX *ctx)
 	}
 	switch (m->kind) {
 	case MAIL_FORWARD:
-		ret = eom_forward(ctx, c, m);
+		if (!eom_from_blocked(ctx, c, m, &ret))
+			ret = eom_forward(ctx, c, m);
 		break;
 	case MAIL_REPLY:
 		ret = eom_reply(ctx, c, m);
@@ -661,7 +695,8 @@ mlfi_eom(SMFICTX *ctx)
 		ret = eom_bounce(ctx, c, m);
 		break;
 	case MAIL_DISCARD:
-		block_once(ctx, m, &m->route, m->alias, "discard");
+		block_once(ctx, m, &m->route, m->alias, "discard",
+		    m->why != NULL ? m->why : "disabled");
 		ret = SMFIS_DISCARD;
 		break;
 	default:

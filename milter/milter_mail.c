@@ -136,7 +136,7 @@ mail_event(const struct alias_route *r, const char *alias,
  * per transaction and alias, and announce it */
 void
 block_once(SMFICTX *ctx, struct mail *m, const struct alias_route *r,
-    const char *token, const char *action)
+    const char *token, const char *action, const char *why)
 {
 	int	 i;
 
@@ -146,8 +146,38 @@ block_once(SMFICTX *ctx, struct mail *m, const struct alias_route *r,
 	if (m->nblocked < BLOCKED_MAX)
 		bp_strlcpy(m->blocked[m->nblocked++], token, TOKEN_MAX + 1);
 	later_count(token, COUNT_BLOCKED);
-	log_info("%s: alias=%.8s action=%s (disabled)", qid(ctx), token, action);
+	log_info("%s: alias=%.8s action=%s (%s)", qid(ctx), token, action,
+	    why);
 	mail_event(r, token, "block");
+}
+
+/* block_sender - does the owner of m's alias block sender; which
+ * ("envelope", "from") names it in the log, never the address */
+int
+block_sender(SMFICTX *ctx, struct conn *c, const char *sender,
+    const char *which)
+{
+	struct mail *m = c->mail;
+	struct store *st;
+	enum store_status s;
+	int64_t	 id = 0;
+
+	if (sender == NULL || *sender == '\0')
+		return (0);
+	if ((st = conn_store(c)) == NULL)
+		return (-1);
+	s = store_block_match(st, m->alias, sender, &id);
+	if (s == STORE_NOTFOUND)
+		return (0);
+	if (s != STORE_OK) {
+		log_warn("%s: alias=%.8s blocks not read: store: %s", qid(ctx),
+		    m->alias, store_strstatus(s));
+		conn_store_reset(c);
+		return (-1);
+	}
+	log_info("%s: alias=%.8s block=%lld matches the %s sender", qid(ctx),
+	    m->alias, (long long)id, which);
+	return (1);
 }
 
 /* buf_add - append to the message buffer */
@@ -281,6 +311,9 @@ mlfi_header(SMFICTX *ctx, char *name, char *value)
 		return (going(c, SMFIP_NR_HDR));
 	if (m->msgid[0] == '\0' && strcasecmp(name, "Message-ID") == 0)
 		bp_strlcpy(m->msgid, value, sizeof(m->msgid));
+	if (m->kind == MAIL_FORWARD && m->hfrom[0] == '\0' &&
+	    strcasecmp(name, "From") == 0)
+		bp_strlcpy(m->hfrom, value, sizeof(m->hfrom));
 	if (m->kind == MAIL_BOUNCE) {
 		/* our own bounce: never refused, read only so far */
 		if (m->len + strlen(name) + strlen(value) + 4 <= BOUNCE_BUF_MAX) {

@@ -17,6 +17,7 @@
 #define MSGID_MAX	998		/* one header line */
 #define BOUNCE_BUF_MAX	(64 * 1024)	/* what a DSN must show us */
 #define BLOCKED_MAX	8		/* aliases counted in one transaction */
+#define BLOCKED_TEXT	"Message refused: the recipient blocks this sender"
 
 enum mail_kind {
 	MAIL_NONE = 0,		/* no alias recipient (yet) */
@@ -41,6 +42,9 @@ struct mail {
 	size_t		 cap;
 	size_t		 body_off;		/* where the body starts in buf */
 	char		 msgid[MSGID_MAX + 1];	/* Message-ID, "" if none */
+	char		 hfrom[MSGID_MAX + 1];	/* forward: the first From:
+						 * as sent, "" if none */
+	const char	*why;			/* discard: why (static) */
 	char		 blocked[BLOCKED_MAX][TOKEN_MAX + 1];	/* counted */
 	int		 nblocked;
 };
@@ -67,9 +71,15 @@ void		 mail_announce(int64_t user_id, const char *type, json_t *);
 /* mail_event - a "mail" event: action on alias of route r */
 void		 mail_event(const struct alias_route *, const char *alias,
 		    const char *action);
-/* block_once - count a blocked message once per transaction and alias */
+/* block_once - count a blocked message once per transaction and alias;
+ * why (static) says what blocked it: "disabled", "blocked sender" */
 void		 block_once(SMFICTX *, struct mail *,
 		    const struct alias_route *, const char *token,
-		    const char *action);
+		    const char *action, const char *why);
+/* block_sender - is mail from sender to the alias of m blocked by its
+ * owner (store_block_match): 1 yes, 0 no, -1 the store cannot say
+ * (logged; the caller tempfails) */
+int		 block_sender(SMFICTX *, struct conn *, const char *sender,
+		    const char *which);
 
 #endif

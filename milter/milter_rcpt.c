@@ -10,7 +10,10 @@
  * route_verdict()'s: an active alias is forwarded (within
  * milter_rate_alias, else 450 4.7.1); a disabled one is discarded at end
  * of message or rejected (550 5.1.1) as its owner chose, and counted as
- * blocked either way, once per message; a reply address is accepted
+ * blocked either way, once per message; mail from a sender the owner
+ * blocked on an active alias (store_block_match on the envelope sender
+ * here, on the header From at end of message: milter_eom.c) is treated
+ * the same way, with 550 5.7.1 for "reject"; a reply address is accepted
  * whoever sends (any other answer would tell who owns it) and judged at
  * end of message (milter_eom.c).  A signed bounce address (bounce.h)
  * takes delivery status notifications: a forged or expired one gets
@@ -114,6 +117,22 @@ milter_rate_close(void)
 	pthread_mutex_unlock(&rate_lock);
 }
 
+/* rcpt_blocked - the envelope sender is one the owner blocked on alias
+ * token: refused now (550 5.7.1) or discarded at end of message, as the
+ * owner chose for disabled aliases; counted as blocked either way */
+static sfsistat
+rcpt_blocked(SMFICTX *ctx, struct mail *m, const char *token)
+{
+	if (m->route.disabled_action == DISABLED_REJECT) {
+		block_once(ctx, m, &m->route, token, "reject", "blocked sender");
+		smfi_setreply(ctx, "550", "5.7.1", BLOCKED_TEXT);
+		return (SMFIS_REJECT);
+	}
+	m->kind = MAIL_DISCARD;
+	m->why = "blocked sender";
+	return (SMFIS_CONTINUE);
+}
+
 /* rcpt_alias - decide on a RCPT for an alias; route is filled */
 static sfsistat
 rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
@@ -132,6 +151,14 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		bp_strlcpy(m->alias, token, sizeof(m->alias));
 		switch (route_verdict(&m->route, now, NULL)) {
 		case ROUTE_FORWARD:
+			switch (block_sender(ctx, c, m->sender, "envelope")) {
+			case 0:
+				break;
+			case 1:
+				return (rcpt_blocked(ctx, m, token));
+			default:
+				return (tempfail(ctx, "alias store unavailable"));
+			}
 			if (rcpt_rate(ctx, c, token) < 0)
 				return (SMFIS_TEMPFAIL);
 			m->kind = MAIL_FORWARD;
@@ -141,7 +168,8 @@ rcpt_alias(SMFICTX *ctx, struct conn *c, const char *token)
 			return (SMFIS_CONTINUE);
 		case ROUTE_REJECT:
 			/* an MTA without bipostal-postmapd lets it through */
-			block_once(ctx, m, &m->route, token, "reject");
+			block_once(ctx, m, &m->route, token, "reject",
+			    "disabled");
 			smfi_setreply(ctx, "550", "5.1.1",
 			    "Recipient address rejected: alias disabled");
 			return (SMFIS_REJECT);
@@ -274,7 +302,7 @@ rcpt_rejected_alias(SMFICTX *ctx, struct conn *c, const char *token)
 		return;
 	}
 	if (route_verdict(&r, bp_now(), NULL) == ROUTE_REJECT)
-		block_once(ctx, c->mail, &r, token, "reject");
+		block_once(ctx, c->mail, &r, token, "reject", "disabled");
 }
 
 /*

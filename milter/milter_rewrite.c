@@ -205,6 +205,28 @@ first_mailbox(const char *raw, InternetAddressList **listp)
 	return (NULL);
 }
 
+/* rewrite_mailbox - see milter_rewrite.h */
+int
+rewrite_mailbox(const char *raw, char *out, size_t size)
+{
+	InternetAddressList *list;
+	InternetAddressMailbox *mb;
+	const char *a;
+	char	*v = unfold(raw);
+	int	 ret = -1;
+
+	mb = first_mailbox(v, &list);
+	if (mb != NULL && (a = internet_address_mailbox_get_addr(mb)) != NULL &&
+	    strlen(a) < size) {
+		memcpy(out, a, strlen(a) + 1);
+		ret = 0;
+	}
+	if (list != NULL)
+		g_object_unref(list);
+	free(v);
+	return (ret);
+}
+
 /* ---------------------------------------------------------------- parts */
 
 /* part_bytes - the decoded content of a leaf part; new GByteArray */

@@ -128,6 +128,10 @@ struct rewrite_result {
 };
 
 void	rewrite_init(void);
+/* rewrite_mailbox - the address of the first mailbox in the value of an
+ * address header (From:), folded lines and all, into out; 0, or -1 when
+ * there is none or it does not fit */
+int	rewrite_mailbox(const char *raw, char *out, size_t size);
 enum rewrite_status rewrite_message(const struct rewrite_env *,
 	    const unsigned char *msg, size_t len, struct rewrite_result *out);
 void	rewrite_result_free(struct rewrite_result *);
