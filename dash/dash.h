@@ -90,6 +90,7 @@ struct req {
 	const char	*route;		/* metrics label, static string */
 	uint64_t	 mark;		/* store_mark read by the bearer check */
 	int		 has_mark;	/* ... if it could be */
+	int		 key_scope;	/* an API key's: 1 + its scope, 0 none */
 };
 
 typedef void dash_handler_fn(struct req *, const char *arg);
@@ -150,6 +151,16 @@ int		 dash_ratelimit(struct req *, const char *kind, const char *who,
 		    long limit, long window);
 void		 dash_h_session(struct req *, const char *);
 void		 dash_h_legacy_new_token(struct req *, const char *);
+
+/* dash_apikey.c: API keys; the addy.io and SimpleLogin shapes */
+int		 dash_api_path(const char *url);
+int		 dash_apikey_auth(struct req *, const char *key);	/* 0 or answered */
+int		 dash_apikey_allows(struct req *, const char *route_path);
+void		 dash_h_apikeys(struct req *, const char *);
+void		 dash_h_apikey(struct req *, const char *);
+void		 dash_h_addy_alias(struct req *, const char *);
+void		 dash_h_addy_domains(struct req *, const char *);
+void		 dash_h_sl_alias(struct req *, const char *);
 
 /* dash_totp.c: the second factor */
 void		 dash_totp_init(void);

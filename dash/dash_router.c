@@ -45,6 +45,8 @@ enum route_auth {
 	A_USER,			/* a bearer token */
 	A_ADMIN,		/* server key or an admin user */
 	A_SERVER,		/* server key only */
+	A_KEY,			/* an API key (dash_apikey.c), no redirect, CORS
+				 * for any origin: the /api/ paths */
 };
 
 struct route {
@@ -102,6 +104,15 @@ static const struct route routes[] = {
 	{"GET", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
 	{"POST", "/v1/admin/nodes", A_ADMIN, dash_h_admin_nodes, "admin"},
 	{"PATCH", "/v1/admin/nodes/*", A_ADMIN, dash_h_admin_node, "admin"},
+	/* API keys, and the addy.io and SimpleLogin shapes they are used
+	 * with (dash_apikey.c) */
+	{"GET", "/v1/api-keys", A_USER, dash_h_apikeys, "apikeys"},
+	{"POST", "/v1/api-keys", A_USER, dash_h_apikeys, "apikeys"},
+	{"DELETE", "/v1/api-keys/*", A_USER, dash_h_apikey, "apikeys"},
+	{"POST", "/api/v1/aliases", A_KEY, dash_h_addy_alias, "addy_alias"},
+	{"GET", "/api/v1/domain-options", A_KEY, dash_h_addy_domains,
+	    "addy_domains"},
+	{"POST", "/api/alias/random/new", A_KEY, dash_h_sl_alias, "sl_alias"},
 	{NULL, NULL, A_OPEN, NULL, NULL},
 };
 
@@ -271,6 +282,11 @@ dash_common_headers(struct req *r)
 		MHD_add_response_header(r->resp, "Vary", "Origin");
 		MHD_add_response_header(r->resp,
 		    "Access-Control-Expose-Headers", "Retry-After");
+	} else if (dash_api_path(r->url)) {	/* a key, never a cookie */
+		MHD_add_response_header(r->resp,
+		    "Access-Control-Allow-Origin", "*");
+		MHD_add_response_header(r->resp,
+		    "Access-Control-Expose-Headers", "Retry-After");
 	}
 	if (MHD_get_response_header(r->resp, "Cache-Control") == NULL)
 		MHD_add_response_header(r->resp, "Cache-Control", "no-store");
@@ -283,6 +299,16 @@ preflight(struct req *r)
 {
 	r->route = "preflight";
 	dash_reply_raw(r, 204, NULL, "", 0, 0);
+	if (dash_api_path(r->url)) {	/* what the extensions send */
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Methods",
+		    "GET, POST, OPTIONS");
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Headers",
+		    "Authorization, Authentication, Content-Type, Accept, "
+		    "X-Requested-With, X-Requested-From");
+		MHD_add_response_header(r->resp, "Access-Control-Max-Age",
+		    "600");
+		return;
+	}
 	if (cors_allowed(r) != NULL) {
 		MHD_add_response_header(r->resp, "Access-Control-Allow-Methods",
 		    "GET, POST, PATCH, DELETE, OPTIONS");
@@ -341,6 +367,7 @@ dash_dispatch(struct req *r)
 			r->route = "method";
 			dash_error(r, 405, DASH_E_METHOD, "method not allowed");
 		} else if (strncmp(r->url, "/v1/", 4) == 0 ||
+		    dash_api_path(r->url) ||
 		    strncmp(r->url, "/0.5/", 5) == 0 ||
 		    (strcmp(r->method, "GET") != 0 &&
 		    strcmp(r->method, "HEAD") != 0)) {
@@ -369,11 +396,23 @@ dash_dispatch(struct req *r)
 	 * sends, and the routes without a store never reach one through a
 	 * bearer token.
 	 */
+	if (found->auth == A_KEY) {
+		if (dash_apikey_auth(r, NULL) == 0)
+			found->fn(r, arg);
+		return;
+	}
 	if (found->auth != A_OPEN && dash_authenticate(r) < 0)
 		return;
+	if (r->key_scope != 0 && !dash_apikey_allows(r, found->path)) {
+		dash_error(r, 403, DASH_E_FORBIDDEN, "%s",
+		    r->key_scope == APIKEY_CREATE + 1 ? "this API key may only "
+		    "create aliases (scope create)" : "not with an API key");
+		return;
+	}
 	switch (found->auth) {
 	case A_OPEN:
 	case A_PUBLIC:
+	case A_KEY:		/* not reached: answered above */
 		break;
 	case A_USER:
 		if (r->auth != AUTH_USER) {
@@ -411,7 +450,7 @@ dash_print_routes(void)
 {
 	static const char *const auth_name[] = {
 		[A_OPEN] = "open", [A_PUBLIC] = "public", [A_USER] = "user",
-		[A_ADMIN] = "admin", [A_SERVER] = "server",
+		[A_ADMIN] = "admin", [A_SERVER] = "server", [A_KEY] = "key",
 	};
 	const struct route *rt;
 

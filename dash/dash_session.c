@@ -323,6 +323,8 @@ dash_authenticate(struct req *r)
 		h += 7;
 		while (*h == ' ')
 			h++;
+		if (strncmp(h, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) == 0)
+			return (dash_apikey_auth(r, h));	/* an API key */
 		if (dash_token_check(r, h, &r->user) < 0)
 			return (-1);
 		r->auth = AUTH_USER;

@@ -399,6 +399,7 @@ async function enterApp(focus) {
 	showView(true);
 	await loadAliases();
 	loadQueue().catch(() => {});
+	loadKeys().catch(() => {});
 	startStream();
 	const moved = openHash();
 	if (focus && !moved)
@@ -1288,6 +1289,52 @@ function tick() {
 		t.textContent = relTime(Number(t.dataset.ts));
 }
 
+/* ---------- API keys (password managers) ---------- */
+
+/* loadKeys - list the live API keys: name, scope, created, last used */
+async function loadKeys() {
+	const keys = listOf(await api('GET', '/v1/api-keys'), 'keys');
+	const ul = $('apikey-list');
+	ul.replaceChildren(...keys.map((k) => el('li', {},
+		el('strong', {}, k.name), ' · ',
+		k.scope === 'full' ? 'lists and changes aliases' : 'creates aliases', ' · made ',
+		timeEl(k.created), ' · used ', timeEl(k.last_used, 'never'), ' ',
+		el('button', { type: 'button', class: 'btn danger',
+		    'aria-label': 'Revoke the key ' + k.name,
+		    onclick: () => revokeKey(k) }, 'Revoke'))));
+	$('apikey-empty').hidden = keys.length > 0;
+}
+
+/* createKey - make a key and show it, once */
+async function createKey(ev) {
+	ev.preventDefault();
+	$('apikey-error').textContent = '';
+	try {
+		const k = await api('POST', '/v1/api-keys', {
+			name: $('apikey-name').value.trim(), scope: $('apikey-scope').value });
+		$('apikey-value').textContent = k.key;
+		$('apikey-created').hidden = false;
+		$('apikey-name').value = '';
+		await loadKeys();
+	} catch (e) {
+		$('apikey-error').textContent = e.message;
+	}
+}
+
+/* revokeKey - revoke a key for good */
+async function revokeKey(k) {
+	if (!window.confirm('Revoke the key "' + k.name + '"? What uses it stops working.'))
+		return;
+	try {
+		await api('DELETE', '/v1/api-keys/' + k.id);
+		$('apikey-created').hidden = true;
+		await loadKeys();
+		toast('Key revoked.');
+	} catch (e) {
+		$('apikey-error').textContent = e.message;
+	}
+}
+
 document.addEventListener('DOMContentLoaded', async () => {
 	if (!window.crypto || !crypto.subtle) {
 		$('signin-error').textContent = 'This page needs a secure connection (HTTPS or localhost) for encryption.';
@@ -1297,6 +1344,10 @@ document.addEventListener('DOMContentLoaded', async () => {
 	$('btn-settings').addEventListener('click', openSettings);
 	$('settings-close').addEventListener('click', () => $('dlg-settings').close());
 	$('create-form').addEventListener('submit', createAlias);
+	$('apikey-form').addEventListener('submit', createKey);
+	$('apikey-copy').addEventListener('click', async () => {
+		toast(await copyText($('apikey-value').textContent) ? 'Key copied.' : 'Could not copy the key.');
+	});
 	$('created-copy').addEventListener('click', async () => {
 		const addr = $('created-addr').textContent;
 		const ok = await copyText(addr);
