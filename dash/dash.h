@@ -186,6 +186,12 @@ void		 dash_h_legacy_remove_subscription(struct req *, const char *);
 void		 dash_event(struct req *, int64_t user_id, const char *type,
 		    json_t *steals);
 
+/* dash_contact.c: an alias's contacts and blocks; path is the URL from
+ * the alias token on */
+void		 dash_h_contacts(struct req *, const char *path);
+void		 dash_h_blocks(struct req *, const char *path);
+void		 dash_h_block(struct req *, const char *path);
+
 /* dash_queue.c */
 void		 dash_h_queue(struct req *, const char *);
 void		 dash_h_queue_user(struct req *, const char *);

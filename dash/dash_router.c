@@ -51,7 +51,7 @@ enum route_auth {
 
 struct route {
 	const char	*method;
-	const char	*path;		/* a trailing '*' matches one segment */
+	const char	*path;		/* each '*' matches one segment */
 	enum route_auth	 auth;
 	dash_handler_fn	*fn;
 	const char	*label;		/* metrics */
@@ -88,6 +88,13 @@ static const struct route routes[] = {
 	{"GET", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
 	{"PATCH", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
 	{"DELETE", "/v1/aliases/*", A_USER, dash_h_alias, "alias"},
+	/* an alias's contacts and blocks (dash_contact.c) */
+	{"GET", "/v1/aliases/*/contacts", A_USER, dash_h_contacts, "contacts"},
+	{"POST", "/v1/aliases/*/contacts", A_USER, dash_h_contacts,
+	    "contacts"},
+	{"GET", "/v1/aliases/*/blocks", A_USER, dash_h_blocks, "blocks"},
+	{"POST", "/v1/aliases/*/blocks", A_USER, dash_h_blocks, "blocks"},
+	{"DELETE", "/v1/aliases/*/blocks/*", A_USER, dash_h_block, "blocks"},
 	{"GET", "/v1/queue", A_USER, dash_h_queue, "queue"},
 	{"POST", "/v1/queue/*", A_SERVER, dash_h_queue_user, "queue_append"},
 	{"GET", "/v1/events", A_USER, dash_h_events, "events"},
@@ -319,23 +326,31 @@ preflight(struct req *r)
 	}
 }
 
-/* match - does path match pattern; *arg gets the '*' segment */
+/* match - does path match pattern, each '*' one non-empty segment;
+ * *arg gets the path from the first '*' segment on: "TOKEN" for the
+ * alias route, "TOKEN/blocks/7" for the route that unblocks */
 static int
 match(const char *pattern, const char *path, const char **arg)
 {
-	size_t	n = strlen(pattern);
+	const char *a = NULL;
+	size_t	 n;
 
 	*arg = NULL;
-	if (n > 0 && pattern[n - 1] == '*') {
-		if (strncmp(pattern, path, n - 1) != 0)
+	while (*pattern != '\0') {
+		if (*pattern == '*') {
+			if ((n = strcspn(path, "/")) == 0)
+				return (0);
+			if (a == NULL)
+				a = path;
+			path += n;
+			pattern++;
+		} else if (*pattern++ != *path++)
 			return (0);
-		path += n - 1;
-		if (*path == '\0' || strchr(path, '/') != NULL)
-			return (0);
-		*arg = path;
-		return (1);
 	}
-	return (strcmp(pattern, path) == 0);
+	if (*path != '\0')
+		return (0);
+	*arg = a;
+	return (1);
 }
 
 /* dash_dispatch - route, authenticate, run the handler */

@@ -4,6 +4,7 @@ bipostal_dash_SOURCES = dash/dash.h dash/dash.c dash/dash_router.c \
 	dash/dash_json.c \
 	dash/dash_session.c dash/dash_totp.c dash/dash_user.c \
 	dash/dash_alias.c dash/dash_blob.c dash/dash_queue.c \
+	dash/dash_contact.c \
 	dash/dash_events.c \
 	dash/dash_apikey.c \
 	dash/dash_nodes.c dash/dash_metrics.c dash/dash_jwt.c dash/dash_page.c

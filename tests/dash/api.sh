@@ -1125,6 +1125,107 @@ ok $? "nodes: the 503 has Retry-After"
 [ "$(nodef $WD load)" = 2 ]
 ok $? "nodes: the load never passes the capacity"
 
+# ---- contacts and blocks (dash_contact.c) ----------------------------------------------
+# A user of its own (the alias rate limit of alice is spent elsewhere).
+call POST /v1/admin/users -H "$SKH" -d '{"email":"con@real.example","password":"con-password"}'
+expect "contacts: user con" 201
+CH="Authorization: Bearer $(session con@real.example con-password)"
+call POST /v1/aliases -H "$CH" -d '{"origin":"contacts.example"}'
+expect "contacts: an alias" 201
+CT=$(echo "$body" | jq -r .token)
+call GET /v1/aliases/$CT/contacts -H "$CH"
+expect "contacts: none yet" 200 '.contacts == []'
+call POST /v1/aliases/$CT/contacts -H "$CH" -d '{"address":"Someone@Example.COM"}'
+expect "contacts: made" 201 '.address == "someone@example.com" and
+    (.reply_address | test("^[0-9a-z]{50}@alias\\.example$")) and
+    .blocked == false and .created > 0'
+CRA=$(echo "$body" | jq -r .reply_address)
+call POST /v1/aliases/$CT/contacts -H "$CH" -d '{"address":"someone@example.com"}'
+expect "contacts: the same address again, the same reply address" 200 \
+    ".reply_address == \"$CRA\""
+call POST /v1/aliases/$CT@alias.example/contacts -H "$CH" -d '{"address":"other@example.com"}'
+expect "contacts: the alias named by its address" 201 ".reply_address != \"$CRA\""
+call GET /v1/aliases/$CT/contacts -H "$CH"
+expect "contacts: both listed, oldest first" 200 \
+    "(.contacts | length) == 2 and .contacts[0].reply_address == \"$CRA\""
+for bad in '{"address":"not an address"}' '{"address":""}' '{}' \
+    '{"address":42}' "{\"address\":\"$CT@alias.example\"}" \
+    '{"address":"a@b@c.example"}'; do
+	call POST /v1/aliases/$CT/contacts -H "$CH" -d "$bad"
+	expect "contacts: bad address $bad" 400 '.errno == 102'
+done
+call POST /v1/aliases/$CT/contacts -H "$CH" -d 'nope'
+expect "contacts: a body that is no JSON" 400
+call GET /v1/aliases/$CT/contacts -H "$BH"
+expect "contacts: another user's alias" 404
+error_shape "contacts: another user's alias"
+call POST /v1/aliases/$CT/contacts -H "$BH" -d '{"address":"x@example.com"}'
+expect "contacts: make one on another user's alias" 404
+call GET /v1/aliases/nosuchalias/contacts -H "$CH"
+expect "contacts: unknown alias" 404
+call GET /v1/aliases/$CT@other.example/contacts -H "$CH"
+expect "contacts: the alias on another domain" 404
+
+call GET /v1/aliases/$CT/blocks -H "$CH"
+expect "blocks: none yet" 200 '.blocks == [] and .blocked == 0'
+call POST /v1/aliases/$CT/blocks -H "$CH" -d '{"sender":"Spam@X.Example"}'
+expect "blocks: an address" 201 '.sender == "spam@x.example" and .id > 0 and .created > 0'
+BID=$(echo "$body" | jq -r .id)
+call POST /v1/aliases/$CT/blocks -H "$CH" -d '{"sender":"spam@x.example"}'
+expect "blocks: the same again" 200 ".id == $BID"
+call POST /v1/aliases/$CT/blocks -H "$CH" -d '{"sender":"@Bulk.Example"}'
+expect "blocks: a domain" 201 '.sender == "@bulk.example"'
+BID2=$(echo "$body" | jq -r .id)
+for bad in '{"sender":"nope"}' '{"sender":"@"}' '{"sender":"@a.example:25"}' \
+    '{}' '{"sender":7}' '{"sender":"a b@c.example"}'; do
+	call POST /v1/aliases/$CT/blocks -H "$CH" -d "$bad"
+	expect "blocks: bad sender $bad" 400 '.errno == 102'
+done
+call GET /v1/aliases/$CT/blocks -H "$CH"
+expect "blocks: both listed" 200 \
+    "(.blocks | map(.id)) == [$BID, $BID2] and .blocked == 0"
+call POST /v1/aliases/$CT/contacts -H "$CH" -d '{"address":"news@bulk.example"}'
+expect "contacts: a contact of a blocked domain says so" 201 '.blocked == true'
+call POST /v1/aliases/$CT/contacts -H "$CH" -d '{"address":"a@news.bulk.example"}'
+expect "contacts: a subdomain is not blocked" 201 '.blocked == false'
+call GET /v1/aliases/$CT/contacts -H "$CH"
+expect "contacts: the list says which are blocked" 200 \
+    '[.contacts[] | select(.blocked) | .address] == ["news@bulk.example"]'
+call GET /v1/aliases/$CT/blocks -H "$BH"
+expect "blocks: another user's alias" 404
+call POST /v1/aliases/$CT/blocks -H "$BH" -d '{"sender":"x@y.example"}'
+expect "blocks: add on another user's alias" 404
+call DELETE /v1/aliases/$CT/blocks/$BID -H "$BH"
+expect "blocks: another user cannot unblock" 404
+for bad in abc 0 -1 1x 99999999; do
+	call DELETE /v1/aliases/$CT/blocks/$bad -H "$CH"
+	expect "blocks: unblock id $bad" 404
+done
+call DELETE /v1/aliases/$CT/blocks/$BID -H "$CH"
+expect "blocks: unblock" 204
+call DELETE /v1/aliases/$CT/blocks/$BID -H "$CH"
+expect "blocks: unblock again" 404
+call GET /v1/aliases/$CT/blocks -H "$CH"
+expect "blocks: the domain's alone" 200 "(.blocks | map(.id)) == [$BID2]"
+call GET /v1/aliases/$CT/blocks/$BID2 -H "$CH"
+expect "blocks: one block has no GET" 405
+call DELETE /v1/aliases/$CT -H "$CH"
+expect "contacts: delete the alias" 204
+call GET /v1/aliases/$CT/contacts -H "$CH"
+expect "contacts: of a deleted alias" 404
+call POST /v1/aliases/$CT/blocks -H "$CH" -d '{"sender":"x@y.example"}'
+expect "blocks: on a deleted alias" 404
+call POST /v1/aliases/$MT/blocks -H "$AH" -d '{"sender":"m@matrix.example"}'
+MBID=$(echo "$body" | jq -r .id)
+#      METHOD PATH BODY                       none bad other admin server owner
+matrix GET /v1/aliases/$MT/contacts ""        401 401 404 404 403 200
+matrix POST /v1/aliases/$MT/contacts '{"address":"m-@P@@site.example"}' \
+                                              401 401 404 404 403 201
+matrix GET /v1/aliases/$MT/blocks ""          401 401 404 404 403 200
+matrix POST /v1/aliases/$MT/blocks '{"sender":"@P@@spam.example"}' \
+                                              401 401 404 404 403 201
+matrix DELETE /v1/aliases/$MT/blocks/$MBID "" 401 401 404 404 403 204
+
 # ---- CORS ------------------------------------------------------------------------------------
 call GET /v1/aliases -H "$AH" -H 'Origin: https://app.example'
 echo "$hdrs" | grep -qi '^access-control-allow-origin: https://app.example'
@@ -1331,7 +1432,7 @@ ok $? "bipostal-dash -R lists the router"
 ok $? "the router has $(wc -l < routes) routes"
 : > route.re
 while read -r m pat auth; do
-	re="^$m $(printf '%s' "$pat" | sed 's/[.]/\\./g; s/[*]$/[^\/]+/')\$"
+	re="^$m $(printf '%s' "$pat" | sed 's/[.]/\\./g; s/[*]/[^\/]+/g')\$"
 	echo "$re" >> route.re
 	grep -Eq "$re" matrix.rows
 	ok $? "route $m $pat ($auth) has authorisation matrix rows"
