@@ -18,3 +18,6 @@ EXTRA_DIST += tests/e2e/milter-lib.sh
 # forwarded mail on a running bipostal-dash (milter engineer)
 dist_check_SCRIPTS += tests/e2e/milter-dash.test
 TESTS += tests/e2e/milter-dash.test
+# an alias's contacts and blocked senders, through the dash and Postfix
+dist_check_SCRIPTS += tests/e2e/milter-contacts.test
+TESTS += tests/e2e/milter-contacts.test
