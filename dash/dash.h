@@ -147,6 +147,7 @@ int		 dash_authenticate(struct req *);	/* 0 ok/none, -1 answered */
 int		 dash_token_issue(const struct user *, long ttl, char *out, size_t);
 int		 dash_token_check(struct req *, const char *tok, struct user *u);
 int		 dash_basic_login(struct req *, struct user *);	/* 0 or answered */
+int		 dash_legacy_user(struct req *);	/* 0 or answered */
 int		 dash_ratelimit(struct req *, const char *kind, const char *who,
 		    long limit, long window);
 void		 dash_h_session(struct req *, const char *);

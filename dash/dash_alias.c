@@ -9,13 +9,18 @@
  * Another user's alias is answered exactly like a missing one
  * (404), so tokens cannot be probed.
  *
- * Legacy calls: the user is the bearer of the Authorization header;
- * POST /0.5/new_subscription also takes the bearer token in its "token"
- * field when no Authorization header is sent (as the original clients
- * posted the token new_token gave them), with "origin"; a repeated
- * subscription for the same origin returns the same alias, re-activated.
- * POST /0.5/remove_subscription's "token" is the alias (token or address)
- * to delete.
+ * Legacy calls: the user gives HTTP Basic or a bearer token
+ * (dash_legacy_user).  POST /0.5/new_subscription takes "token", the
+ * alias token the client chose (from /0.5/new_token or another source),
+ * and "origin".  The token must be 0-9a-z, TOKEN_LEN (256 bits) to
+ * TOKEN_MAX characters, and never issued before: an alias of any status
+ * (deleted ones included) or a reply address already has it, else 400.
+ * The one exception is the user's own live alias for the same origin
+ * (a retry, or subscribing again with the token it had).  A repeated
+ * subscription for the same origin returns the same alias, re-activated,
+ * whatever token it brings.  POST /0.5/remove_subscription's "token" is
+ * the alias (token or address) to deactivate: subscribing again for its
+ * origin re-activates it.
  *
  * Failure: store errors map to 503/500 through dash_store_status.
  *
@@ -159,6 +164,8 @@ alias_event(struct req *r, const struct alias *a, const char *what)
 struct create_job {
 	int64_t		 user_id;
 	const char	*origin;
+	const char	*token;		/* the client's choice; NULL: a fresh one */
+	int		 taken;		/* token was issued before: nothing done */
 	int64_t		 expires_at;
 	const unsigned char *ctx;	/* NULL: the context stays as it is */
 	size_t		 ctxlen;
@@ -170,8 +177,63 @@ struct create_job {
 	enum store_status ev_status;
 };
 
+/*
+ * token_taken - was the client's token c->token issued before: *taken = 1
+ * when an alias (any status, any user) or a reply address has it, except
+ * the user's own live, unexpired alias for c->origin
+ */
+static enum store_status
+token_taken(struct store *st, const struct create_job *c, int *taken)
+{
+	struct alias	 a;
+	struct reply	 rp;
+	enum store_status s;
+
+	*taken = 1;
+	s = store_alias_get(st, c->token, &a);
+	if (s == STORE_OK) {
+		*taken = a.user_id != c->user_id || a.status == ALIAS_DELETED ||
+		    strcmp(a.origin, c->origin) != 0 ||
+		    (a.expires_at != 0 && a.expires_at <= bp_now());
+		return (STORE_OK);
+	}
+	if (s != STORE_NOTFOUND)
+		return (s);
+	s = store_reply_get(st, c->token, &rp);
+	if (s == STORE_OK)
+		return (STORE_OK);
+	if (s != STORE_NOTFOUND)
+		return (s);
+	*taken = 0;
+	return (STORE_OK);
+}
+
+/*
+ * alias_create_as - store_alias_create with the client's token in place
+ * of a fresh one.  store.h has no public call for that, so this calls the
+ * backend's alias_create (the one store_alias_create wraps, which takes
+ * the token to insert) with what the wrapper would check already checked:
+ * the origin folded by create_alias, the token by legacy_token_bad and
+ * token_taken.  A token inserted by another request in between is a
+ * conflict the backend retries and then answers STORE_TEMP (503).
+ */
+static enum store_status
+alias_create_as(struct store *st, struct create_job *c)
+{
+	enum store_status s;
+
+	s = st->be->alias_create(st, c->user_id, c->origin, c->token,
+	    c->expires_at, bp_now(), &c->a, &c->created);
+	if (log_verbose)
+		log_info("store: alias_create %s user=%lld: %s", s != STORE_OK ?
+		    "-" : c->created ? "new (client token)" : "again",
+		    (long long)c->user_id, store_strstatus(s));
+	return (s);
+}
+
 /* create_write - write_run job: the alias (found, revived or new), its
- * context and expiry, and its event */
+ * context and expiry, and its event; with a client token already issued,
+ * c->taken and nothing else */
 static enum store_status
 create_write(struct store *st, void *arg)
 {
@@ -179,8 +241,14 @@ create_write(struct store *st, void *arg)
 	enum store_status s;
 	json_t	*j;
 
-	s = store_alias_create(st, c->user_id, c->origin, c->expires_at, &c->a,
-	    &c->created);
+	if (c->token != NULL) {
+		if ((s = token_taken(st, c, &c->taken)) != STORE_OK ||
+		    c->taken)
+			return (s);
+		s = alias_create_as(st, c);
+	} else
+		s = store_alias_create(st, c->user_id, c->origin,
+		    c->expires_at, &c->a, &c->created);
 	if (s == STORE_OK && c->ctx != NULL &&
 	    (s = store_alias_set_context(st, c->a.token, c->ctx,
 	    c->ctxlen)) == STORE_OK) {
@@ -211,11 +279,14 @@ create_write(struct store *st, void *arg)
 /*
  * create_alias - the work shared by POST /v1/aliases and new_subscription:
  * the user's alias for origin, with the context ctx[0..ctxlen) (ctx NULL:
- * left alone) and the expiry; 0 with *a and *created, or -1 answered
+ * left alone) and the expiry; a new alias gets token (checked by
+ * legacy_token_bad; 400 if issued before) or, when token is NULL, a fresh
+ * one; 0 with *a and *created, or -1 answered
  */
 static int
-create_alias(struct req *r, const char *origin, int64_t expires_at,
-    const unsigned char *ctx, size_t ctxlen, struct alias *a, int *created)
+create_alias(struct req *r, const char *origin, const char *token,
+    int64_t expires_at, const unsigned char *ctx, size_t ctxlen,
+    struct alias *a, int *created)
 {
 	struct create_job c;
 	char		 o[ORIGIN_MAX + 1];
@@ -234,6 +305,7 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	memset(&c, 0, sizeof(c));
 	c.user_id = r->user.id;
 	c.origin = o;
+	c.token = token;
 	c.expires_at = expires_at;
 	c.ctx = ctx;
 	c.ctxlen = ctxlen;
@@ -244,6 +316,12 @@ create_alias(struct req *r, const char *origin, int64_t expires_at,
 	free(c.event);
 	if (dash_store_status(r, s, "alias") < 0)
 		return (-1);
+	if (c.taken) {
+		dash_error(r, 400, DASH_E_PARAM, "token: already issued (an "
+		    "alias or reply address has it, or had it); ask "
+		    "/0.5/new_token for a fresh one");
+		return (-1);
+	}
 	*a = c.a;
 	*created = c.created;
 	dash_metrics_inc(*created ? "aliases_created" : "aliases_reused");
@@ -354,7 +432,7 @@ dash_h_aliases(struct req *r, const char *arg)
 		dash_error(r, 400, DASH_E_PARAM, "origin: a string");
 		goto done;
 	}
-	if (create_alias(r, json_string_value(v), expires_at,
+	if (create_alias(r, json_string_value(v), NULL, expires_at,
 	    ctxlen >= 0 ? ctx : NULL, ctxlen >= 0 ? (size_t)ctxlen : 0, &a,
 	    &created) < 0)
 		goto done;
@@ -606,54 +684,81 @@ dash_h_unsubscribe(struct req *r, const char *token)
 		    "status", "inactive"));
 }
 
-/* legacy_user - identify the user of a legacy call; 0 or -1 answered */
-static int
-legacy_user(struct req *r, json_t *b, int token_in_body)
+/*
+ * legacy_token_bad - NULL if t follows the rules of a client's alias
+ * token (0-9a-z, TOKEN_LEN to TOKEN_MAX characters), else which rule it
+ * breaks, written into buf
+ */
+static const char *
+legacy_token_bad(const char *t, char *buf, size_t size)
 {
-	const char *tok;
+	size_t	n;
 
-	if (r->auth == AUTH_USER)
-		return (0);
-	if (r->auth == AUTH_SERVER) {
-		dash_error(r, 403, DASH_E_FORBIDDEN, "a user token is required");
-		return (-1);
+	if (t == NULL) {
+		snprintf(buf, size, "token: required, the alias token the "
+		    "client chose (see /0.5/new_token)");
+		return (buf);
 	}
-	tok = token_in_body ? json_string_value(json_object_get(b, "token")) :
-	    NULL;
-	if (tok == NULL) {
-		dash_error(r, 401, DASH_E_AUTH, "a bearer token is required");
-		return (-1);
-	}
-	if (dash_token_check(r, tok, &r->user) < 0)
-		return (-1);
-	r->auth = AUTH_USER;
-	return (0);
+	n = strspn(t, "0123456789abcdefghijklmnopqrstuvwxyz");
+	if (t[n] != '\0')
+		snprintf(buf, size, "token: only digits and lower-case letters "
+		    "(0-9a-z)");
+	else if (n < TOKEN_LEN)
+		snprintf(buf, size, "token: at least %d characters (a 256-bit "
+		    "random number in base 36)", TOKEN_LEN);
+	else if (n > TOKEN_MAX)
+		snprintf(buf, size, "token: at most %d characters", TOKEN_MAX);
+	else
+		return (NULL);
+	return (buf);
 }
 
-/* dash_h_legacy_new_subscription - POST /0.5/new_subscription */
+/*
+ * dash_h_legacy_new_subscription - POST /0.5/new_subscription {token,
+ * origin}: the user's alias for origin, made with the client's token, or
+ * the one it already has (re-activated) -> {alias, token, origin, created}
+ */
 void
 dash_h_legacy_new_subscription(struct req *r, const char *arg)
 {
-	json_t		*b;
+	json_t		*b, *v;
 	struct alias	 a;
 	int		 created;
-	char		 addr[TOKEN_MAX + 2 + 256];
+	char		 addr[TOKEN_MAX + 2 + 256], why[128];
+	const char	*tok, *bad;
 
-	if ((b = dash_body_form_or_json(r)) == NULL)
+	if (dash_legacy_user(r) < 0 || (b = dash_body_form_or_json(r)) == NULL)
 		return;
-	if (legacy_user(r, b, 1) < 0 ||
-	    create_alias(r, json_string_value(json_object_get(b, "origin")), 0,
-	    NULL, 0, &a, &created) < 0) {
-		json_decref(b);
-		return;
+	v = json_object_get(b, "token");
+	if (v != NULL && !json_is_string(v)) {
+		dash_error(r, 400, DASH_E_PARAM, "token: a string");
+		goto done;
 	}
-	json_decref(b);
+	tok = json_string_value(v);
+	if ((bad = legacy_token_bad(tok, why, sizeof(why))) != NULL) {
+		dash_error(r, 400, DASH_E_PARAM, "%s", bad);
+		goto done;
+	}
+	v = json_object_get(b, "origin");
+	if (v != NULL && !json_is_string(v)) {
+		dash_error(r, 400, DASH_E_PARAM, "origin: a string");
+		goto done;
+	}
+	if (create_alias(r, json_string_value(v), tok, 0, NULL, 0, &a,
+	    &created) < 0)
+		goto done;
 	snprintf(addr, sizeof(addr), "%s@%s", a.token, r->cf->alias_domain);
 	dash_reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:b}", "alias", addr,
 	    "token", a.token, "origin", a.origin, "created", created));
+done:
+	json_decref(b);
 }
 
-/* dash_h_legacy_remove_subscription - POST /0.5/remove_subscription */
+/*
+ * dash_h_legacy_remove_subscription - POST /0.5/remove_subscription
+ * {token}: deactivate the user's alias (token or address), as PATCH
+ * /v1/aliases/<token> {"status":"inactive"} does -> {token, status}
+ */
 void
 dash_h_legacy_remove_subscription(struct req *r, const char *arg)
 {
@@ -661,23 +766,24 @@ dash_h_legacy_remove_subscription(struct req *r, const char *arg)
 	const char	*tok;
 	struct alias	 a;
 
-	if ((b = dash_body_form_or_json(r)) == NULL)
+	if (dash_legacy_user(r) < 0 || (b = dash_body_form_or_json(r)) == NULL)
 		return;
-	if (legacy_user(r, b, 0) < 0)
-		goto done;
 	if ((tok = json_string_value(json_object_get(b, "token"))) == NULL) {
 		dash_error(r, 400, DASH_E_PARAM, "token: the alias to remove");
 		goto done;
 	}
 	if (own_alias(r, tok, &a) < 0)
 		goto done;
-	if (dash_store_status(r, store_alias_set_status(r->db->st, a.token,
-	    ALIAS_DELETED), "alias") < 0)
-		goto done;
-	a.status = ALIAS_DELETED;
-	alias_event(r, &a, "deleted");
+	if (a.status != ALIAS_INACTIVE) {
+		if (dash_store_status(r, store_alias_set_status(r->db->st,
+		    a.token, ALIAS_INACTIVE), "alias") < 0)
+			goto done;
+		a.status = ALIAS_INACTIVE;
+		a.updated = bp_now();
+		alias_event(r, &a, "updated");
+	}
 	dash_reply_json(r, 200, json_pack("{s:s,s:s}", "token", a.token,
-	    "status", "deleted"));
+	    "status", "inactive"));
 done:
 	json_decref(b);
 }

@@ -66,13 +66,14 @@ dash_reply_raw(struct req *r, unsigned status, const char *type,
 	r->status = status;
 }
 
-/* dash_reply_json - answer with a JSON document; steals j */
+/* dash_reply_json - answer with a JSON document; steals j, which may be
+ * any JSON value (the legacy new_token answers a bare string) */
 void
 dash_reply_json(struct req *r, unsigned status, json_t *j)
 {
 	char	*s;
 
-	s = json_dumps(j, JSON_COMPACT);
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(j);
 	if (s == NULL)
 		log_fatal("json_dumps: out of memory");

@@ -2,9 +2,10 @@
  * dash_nodes.c - node assignment and the admin endpoints
  *
  * Interface:
- *   POST /0.5/user_queue (user) -> {"queue_id","host","port"}: the user's
- *       node, assigned once (the live node with the most free capacity,
- *       Tokenserver's rule, decided by store_node_assign) and kept.
+ *   POST /0.5/user_queue (Basic or bearer) -> {"queue_id","host","port"}:
+ *       the user's node, assigned once (the live node with the most free
+ *       capacity, Tokenserver's rule, decided by store_node_assign) and
+ *       kept.
  *   GET|POST /v1/admin/users, GET|PATCH /v1/admin/users/<id|email>
  *       {status: active|revoked, admin: bool}
  *   GET|POST /v1/admin/nodes {host, port, capacity},
@@ -44,6 +45,8 @@ dash_h_legacy_user_queue(struct req *r, const char *arg)
 	struct node	 n;
 	enum store_status s;
 
+	if (dash_legacy_user(r) < 0)
+		return;
 	memset(&n, 0, sizeof(n));
 	s = store_node_assign(r->db->st, r->user.id, &n);
 	if (s == STORE_NOTFOUND) {

@@ -67,9 +67,11 @@ static const struct route routes[] = {
 	{"GET", "/__version__", A_OPEN, h_version, "version"},
 	{"GET", "/metrics", A_OPEN, dash_h_metrics, "metrics"},
 
-	{"GET", "/0.5/new_token", A_PUBLIC, dash_h_legacy_new_token,
+	/* the legacy calls take Basic or a bearer token (dash_legacy_user);
+	 * new_token takes no credentials */
+	{"GET", "/0.5/new_token", A_OPEN, dash_h_legacy_new_token,
 	    "legacy_new_token"},
-	{"POST", "/0.5/user_queue", A_USER, dash_h_legacy_user_queue,
+	{"POST", "/0.5/user_queue", A_PUBLIC, dash_h_legacy_user_queue,
 	    "legacy_user_queue"},
 	{"POST", "/0.5/new_subscription", A_PUBLIC,
 	    dash_h_legacy_new_subscription, "legacy_new_subscription"},

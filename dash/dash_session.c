@@ -3,8 +3,8 @@
  * (argon2id) logins, sessions and the rate limits on credentials
  *
  * Purpose: turn the Authorization header into r->auth / r->user, and serve
- * the endpoints that create sessions (/v1/session, the legacy
- * /0.5/new_token).  TOTP is dash_totp.c's, users and their settings
+ * the endpoint that creates sessions (/v1/session); identify the user of a
+ * legacy call (dash_legacy_user); the legacy /0.5/new_token.  TOTP is dash_totp.c's, users and their settings
  * dash_user.c's; the JWT and Basic parsers are dash_jwt.c's.
  *
  * Interface: three credentials are accepted on API calls:
@@ -12,8 +12,10 @@
  *       /v1/session; or RS256/ES256 signed by the OpenID provider whose
  *       public keys are in dash_jwks_file (iss and aud checked when set);
  *   Authorization: BIPostal-Server-Key <key>   the ops key (admin rights);
- *   Authorization: Basic ...   only on /v1/session and /0.5/new_token, so
- *       argon2 runs once per session, never per API call.
+ *   Authorization: Basic ...   only on /v1/session, so argon2 runs once
+ *       per session, never per API call; and on the legacy calls that
+ *       take credentials (dash_legacy_user), whose old clients send Basic
+ *       with every call (the login rate limit applies there too).
  * Any "alg" other than HS256, RS256 and ES256 (notably "none") is refused,
  * and the algorithm must match the key: an HS256 token is never checked
  * against a public key.
@@ -438,22 +440,53 @@ dash_h_session(struct req *r, const char *arg)
 	session_reply(r, &u, 201);
 }
 
-/* dash_h_legacy_new_token - GET /0.5/new_token: Basic, or a bearer token
- * to refresh */
+/*
+ * dash_legacy_user - the user of a legacy /0.5/ call: a bearer token
+ * (already read by dash_authenticate), or HTTP Basic with the user's email
+ * and password (with the login rate limit per address, and TOTP when the
+ * user has it, as on /v1/session); 0 with r->user, or -1 answered
+ */
+int
+dash_legacy_user(struct req *r)
+{
+	const char *h = dash_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (r->auth == AUTH_USER)
+		return (0);
+	if (r->auth == AUTH_SERVER) {
+		dash_error(r, 403, DASH_E_FORBIDDEN, "a user's credentials are "
+		    "required");
+		return (-1);
+	}
+	if (h == NULL) {
+		dash_error(r, 401, DASH_E_AUTH, "credentials required: HTTP "
+		    "Basic (email and password) or a bearer token");
+		MHD_add_response_header(r->resp, "WWW-Authenticate",
+		    "Basic realm=\"bipostal\"");
+		return (-1);
+	}
+	if (dash_basic_login(r, &r->user) < 0)
+		return (-1);
+	r->auth = AUTH_USER;
+	r->is_admin = r->user.is_admin;
+	return (0);
+}
+
+/*
+ * dash_h_legacy_new_token - GET /0.5/new_token: a fresh alias token as a
+ * JSON string, for the client to choose as the "token" of its next
+ * new_subscription.  Nothing is stored and no credentials are read: the
+ * token is worth nothing until a user subscribes with it.
+ */
 void
 dash_h_legacy_new_token(struct req *r, const char *arg)
 {
-	struct user u;
+	char	tok[TOKEN_MAX + 1];
 
-	if (r->auth == AUTH_USER) {
-		session_reply(r, &r->user, 200);
+	if (token_new(tok, sizeof(tok)) < 0) {
+		dash_error(r, 503, DASH_E_STORE, "no random source, retry");
+		MHD_add_response_header(r->resp, "Retry-After", "5");
 		return;
 	}
-	if (r->auth == AUTH_SERVER) {
-		dash_error(r, 403, DASH_E_FORBIDDEN, "tokens are for users");
-		return;
-	}
-	if (dash_basic_login(r, &u) < 0)
-		return;
-	session_reply(r, &u, 200);
+	dash_reply_json(r, 200, json_string(tok));
 }

@@ -647,59 +647,128 @@ grep -q '^event:' sse-b2.out && ! grep -q "isolated.example\|$TOK" sse-b2.out
 ok $? "SSE: another user's replay has only their own events"
 
 # ---- legacy /0.5/ ------------------------------------------------------------------
-call GET /0.5/new_token -u alice@real.example:alice-password
-expect "legacy new_token with Basic" 200 '.token | length > 20'
-LT=$(echo "$body" | jq -r .token)
-jwt_exp() {	# jwt_exp TOKEN - the exp claim
-	echo "$1" | jq -rR 'split(".")[1] | gsub("-";"+") | gsub("_";"/") |
-	    @base64d | fromjson | .exp'
-}
-sleep 1.1
-call GET /0.5/new_token -H "Authorization: Bearer $LT"
-expect "legacy new_token refreshes a bearer token" 200 '(.token | length > 20) and .user.email == "alice@real.example"'
-LT2=$(echo "$body" | jq -r .token)
-[ "$(jwt_exp "$LT2")" -gt "$(jwt_exp "$LT")" ]
-ok $? "the refreshed token lives longer ($(jwt_exp "$LT") -> $(jwt_exp "$LT2"))"
-call GET /v1/me -H "Authorization: Bearer $LT2"
-expect "the refreshed token works" 200 '.email == "alice@real.example"'
-T=$(tool jwt secret HS256 "" "{\"iss\":\"bipostal-dash\",\"sub\":\"$ALICE_ID\",\"exp\":$(($(date +%s) - 10))}")
-call GET /0.5/new_token -H "Authorization: Bearer $T"
-expect "an expired token cannot be refreshed" 401
+# Two users of their own, so that the alias rate limit of alice is not
+# spent here; credentials are Basic (email and password) or a bearer token.
+call POST /v1/admin/users -H "$SKH" -d '{"email":"leg1@real.example","password":"leg1-password"}'
+expect "legacy: user leg1" 201
+call POST /v1/admin/users -H "$SKH" -d '{"email":"leg2@real.example","password":"leg2-password"}'
+expect "legacy: user leg2" 201
+L1B=(-u leg1@real.example:leg1-password)
+L1H="Authorization: Bearer $(session leg1@real.example leg1-password)"
+L2H="Authorization: Bearer $(session leg2@real.example leg2-password)"
+NEWSUB=/0.5/new_subscription
+REMSUB=/0.5/remove_subscription
+TOKRE='type == "string" and test("^[0-9a-z]{50,64}$")'
+
 call GET /0.5/new_token
-expect "legacy new_token without credentials" 401
-call GET /0.5/new_token -H "$SKH"
-expect "legacy new_token with the server key" 403
-call POST /0.5/new_subscription --data-urlencode "token=$LT" --data-urlencode origin=legacy.example
-expect "legacy new_subscription (form, token field)" 200 '.origin == "legacy.example" and (.alias | endswith("@alias.example"))'
-LTOK=$(echo "$body" | jq -r .token)
-call POST /0.5/new_subscription -H "$AH" -H 'Content-Type: application/json' -d '{"origin":"legacy.example"}'
-expect "re-subscription returns the previous alias" 200 ".token == \"$LTOK\" and .created == false"
-call PATCH /v1/aliases/$LTOK -H "$AH" -d '{"status":"inactive"}'
-call POST /0.5/new_subscription -H "$AH" -H 'Content-Type: application/json' -d '{"origin":"legacy.example"}'
-expect "re-subscription re-activates" 200 ".token == \"$LTOK\""
-call GET /v1/aliases/$LTOK -H "$AH"
-expect "legacy alias active again" 200 '.status == "active"'
-call POST /0.5/new_subscription --data-urlencode "token=bogus" --data-urlencode origin=x.example
-expect "legacy new_subscription with a bad token" 401
-call POST /0.5/new_subscription -d origin=x.example
-expect "legacy new_subscription without a token" 401
-call POST /0.5/remove_subscription -H "$BH" --data-urlencode "token=$LTOK"
-expect "legacy remove of another user's alias" 404
-call POST /0.5/remove_subscription -H "$AH" --data-urlencode "token=$LTOK@alias.example"
-expect "legacy remove_subscription" 200 '.status == "deleted"'
-call POST /0.5/remove_subscription -H "$AH" --data-urlencode "token=$LTOK"
-expect "legacy remove twice" 404
-call POST /0.5/remove_subscription --data-urlencode "token=$LTOK"
-expect "legacy remove without auth" 401
-call POST /0.5/remove_subscription --data-urlencode "token=$LT"
-expect "remove_subscription's token is the alias, never a bearer token" 401
-call POST /0.5/new_subscription -H "$BH" --data-urlencode "token=$LT" --data-urlencode origin=legacy.example
-expect "new_subscription with a header and a token field" 200
-BLT=$(echo "$body" | jq -r .token)
-call GET /v1/aliases/$BLT -H "$BH"
-expect "the Authorization header wins over the token field" 200 '.origin == "legacy.example"'
-call GET /v1/aliases/$BLT -H "$AH"
-expect "the token field's user got nothing" 404
+expect "new_token without credentials: a JSON string, 50+ of 0-9a-z" 200 "$TOKRE"
+NT1=$(echo "$body" | jq -r .)
+[ "$(head -c 1 "$W/body")" = '"' ] && echo "$hdrs" | grep -qi '^content-type: application/json'
+ok $? "new_token's body is a bare JSON string, application/json"
+call GET /0.5/new_token
+expect "new_token again" 200 "$TOKRE"
+NT2=$(echo "$body" | jq -r .)
+[ -n "$NT1" ] && [ "$NT1" != "$NT2" ]
+ok $? "new_token twice gives two different tokens"
+call GET /0.5/new_token -H "Authorization: Bearer not-a-token"
+expect "new_token reads no credentials (a bad bearer token)" 200 "$TOKRE"
+call GET /0.5/new_token -u leg1@real.example:wrong-password
+expect "new_token reads no credentials (a wrong password)" 200 "$TOKRE"
+call POST /0.5/new_token
+expect "new_token is GET only" 405
+
+call POST $NEWSUB "${L1B[@]}" --data-urlencode "token=$NT1" --data-urlencode origin=legacy.example
+expect "new_subscription: Basic, a form, new_token's token" 200 ".token == \"$NT1\" and .alias == \"$NT1@alias.example\" and .origin == \"legacy.example\" and .created == true"
+call GET /v1/aliases/$NT1 -H "$L1H"
+expect "the alias has the client's token and is active" 200 '.status == "active" and .origin == "legacy.example"'
+call POST $NEWSUB -H "$L1H" -H 'Content-Type: application/json' -d "{\"token\":\"$NT2\",\"origin\":\"Legacy.Example\"}"
+expect "re-subscription (bearer, JSON, a new token) returns the previous alias" 200 ".token == \"$NT1\" and .created == false"
+call POST $NEWSUB "${L1B[@]}" -d "token=$NT1&origin=legacy.example"
+expect "a retry with the alias's own token returns it" 200 ".token == \"$NT1\" and .created == false"
+OWN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n' | head -c 56)
+call POST $NEWSUB -H "$L1H" -d "token=$OWN&origin=own.example"
+expect "a token from another source (56 hex digits)" 200 ".token == \"$OWN\" and .created == true"
+
+call POST $NEWSUB -H "$L1H" -d "token=$(echo "$NT2" | tr a-z A-Z)&origin=bad1.example"
+expect "a token in upper case" 400 '.message | test("0-9a-z")'
+error_shape "bad token 400"
+call POST $NEWSUB -H "$L1H" -d "token=${NT2:0:49}&origin=bad2.example"
+expect "a token of 49 characters" 400 '.message | test("at least 50")'
+call POST $NEWSUB -H "$L1H" --data-urlencode "token=${NT2:0:49}-&origin=bad3.example"
+expect "a token with a non-alphanumeric character" 400 '.message | test("0-9a-z")'
+call POST $NEWSUB -H "$L1H" -d "token=${NT2}${NT2:0:15}&origin=bad4.example"
+expect "a token of 65 characters" 400 '.message | test("at most 64")'
+call POST $NEWSUB -H "$L1H" -d "origin=bad5.example"
+expect "no token" 400 '.message | test("required")'
+call POST $NEWSUB -H "$L1H" -H 'Content-Type: application/json' -d '{"token":12,"origin":"bad6.example"}'
+expect "a token that is not a string" 400
+call POST $NEWSUB -H "$L2H" -d "token=$NT1&origin=legacy.example"
+expect "another user's alias token" 400 '.message | test("already issued")'
+call POST $NEWSUB -H "$L1H" -d "token=$NT1&origin=other.example"
+expect "the user's own alias token for another origin" 400 '.message | test("already issued")'
+call POST /v1/aliases -H "$L1H" -d '{"origin":"gone.example"}'
+DT=$(echo "$body" | jq -r .token)
+call DELETE /v1/aliases/$DT -H "$L1H"
+expect "delete an alias" 204
+call POST $NEWSUB -H "$L1H" -d "token=$DT&origin=gone.example"
+expect "a deleted alias's token, same user and origin" 400 '.message | test("already issued")'
+call POST $NEWSUB -H "$L2H" -d "token=$DT&origin=gone2.example"
+expect "a deleted alias's token, another user" 400 '.message | test("already issued")'
+call GET /v1/aliases -H "$L2H"
+expect "refused tokens made nothing" 200 '.aliases | length == 0'
+call POST $NEWSUB -H "$L1H" --data-urlencode "token=$NT2" --data-urlencode "origin=bad origin!"
+expect "a bad origin" 400 '.message | test("origin")'
+
+call POST $NEWSUB -d "token=$NT2&origin=x.example"
+expect "new_subscription without credentials" 401 '.message | test("Basic")'
+error_shape "legacy 401"
+echo "$hdrs" | grep -qi '^www-authenticate: Basic'
+ok $? "... with WWW-Authenticate: Basic"
+call POST $NEWSUB -u leg1@real.example:wrong-password -d "token=$NT2&origin=x.example"
+expect "new_subscription with a wrong password" 401
+error_shape "legacy wrong password"
+call POST $NEWSUB -H "Authorization: Bearer not-a-token" -d "token=$NT2&origin=x.example"
+expect "new_subscription with a bad bearer token" 401
+call POST $NEWSUB -H "$SKH" -d "token=$NT2&origin=x.example"
+expect "new_subscription with the server key" 403
+call POST $NEWSUB --data-urlencode "token=$A" -d origin=x.example
+expect "the token field is never a bearer token" 401
+
+call POST $REMSUB -H "$L2H" -d "token=$NT1"
+expect "remove_subscription of another user's alias" 404
+call POST $REMSUB "${L1B[@]}" --data-urlencode "token=$NT1@alias.example"
+expect "remove_subscription (Basic, the address) deactivates" 200 ".token == \"$NT1\" and .status == \"inactive\""
+call GET /v1/aliases/$NT1 -H "$L1H"
+expect "the removed alias is inactive, not deleted" 200 '.status == "inactive"'
+call POST $REMSUB -H "$L1H" -d "token=$NT1"
+expect "remove_subscription twice" 200 '.status == "inactive"'
+call GET /0.5/new_token
+NT3=$(echo "$body" | jq -r .)
+call POST $NEWSUB "${L1B[@]}" -d "token=$NT3&origin=legacy.example"
+expect "subscribe again: the same alias" 200 ".token == \"$NT1\" and .created == false"
+call GET /v1/aliases/$NT1 -H "$L1H"
+expect "... active again" 200 '.status == "active"'
+call POST $NEWSUB -H "$L2H" -d "token=$NT3&origin=legacy.example"
+expect "a token not used by a re-subscription stays free" 200 ".token == \"$NT3\" and .created == true"
+call POST $REMSUB -H "$L1H" -H 'Content-Type: application/json' -d "{\"token\":\"$NT1\"}"
+expect "remove_subscription (bearer, JSON)" 200 '.status == "inactive"'
+call POST $NEWSUB -H "$L1H" -H 'Content-Type: application/json' -d "{\"token\":\"$NT1\",\"origin\":\"legacy.example\"}"
+expect "subscribe again with the alias's token: the same alias" 200 ".token == \"$NT1\" and .created == false"
+call GET /v1/aliases/$NT1 -H "$L1H"
+expect "... active again" 200 '.status == "active"'
+call POST $REMSUB -d "token=$NT1"
+expect "remove_subscription without credentials" 401
+error_shape "legacy remove 401"
+call POST $REMSUB -u leg1@real.example:wrong-password -d "token=$NT1"
+expect "remove_subscription with a wrong password" 401
+call POST $REMSUB -H "$L1H"
+expect "remove_subscription without a token" 400
+call POST $REMSUB -H "$L1H" -d "token=$DT"
+expect "remove_subscription of a deleted alias" 404
+call POST $REMSUB -H "$L1H" -d "token=$NT2"
+expect "remove_subscription of an unknown token" 404
+call GET /v1/aliases/$NT1 -H "$L1H"
+expect "refused removals changed nothing" 200 '.status == "active"'
 call POST /0.5/user_queue -H "$AH"
 expect "user_queue without nodes" 503
 error_shape "503"
@@ -719,6 +788,13 @@ call POST /0.5/user_queue -H "$AH"
 expect "user_queue assigns a node" 200 ".queue_id == \"$ALICE_QID\" and .host == \"q1.example\" and .port == 8443"
 call POST /0.5/user_queue -H "$AH"
 expect "the user stays on the node" 200 '.host == "q1.example"'
+call POST /0.5/user_queue -u alice@real.example:alice-password
+expect "user_queue with Basic: the same queue and node" 200 ".queue_id == \"$ALICE_QID\" and .host == \"q1.example\" and .port == 8443"
+call POST /0.5/user_queue -u alice@real.example:wrong-password
+expect "user_queue with a wrong password" 401
+error_shape "user_queue 401"
+call POST /0.5/user_queue
+expect "user_queue without credentials" 401
 call PATCH /v1/admin/nodes/$N2 -H "$SKH" -d '{"draining":false,"capacity":500}'
 expect "undrain and weigh q2" 200 '.capacity == 500'
 call PATCH /v1/admin/nodes/$N1 -H "$SKH" -d '{"downed":true}'
@@ -794,6 +870,7 @@ MT=$(cat matrix.tok)
 MT1=$(cat matrix-rm.tok)
 MT2=$(cat matrix-del.tok)
 MSIG=$(tool unsub secret "$MT")
+MXTOK=$(printf 'm%.0s' $(seq 50))	# + the principal: a fresh client token
 QS=JBSWY3DPEHPK3PXP
 #      METHOD PATH BODY                       none bad other admin server owner
 matrix GET /__heartbeat__ ""                  200 200 200 200 200 200
@@ -801,9 +878,9 @@ matrix GET /__lbheartbeat__ ""                200 200 200 200 200 200
 matrix GET /__version__ ""                    200 200 200 200 200 200
 matrix GET /metrics ""                        200 200 200 200 200 200
 matrix POST /v1/session ""                    401 401 401 401 401 401
-matrix GET /0.5/new_token ""                  401 401 200 200 403 200
+matrix GET /0.5/new_token ""                  200 200 200 200 200 200
 matrix POST /0.5/user_queue ""                401 401 200 200 403 200
-matrix POST /0.5/new_subscription "origin=m-@P@.example" \
+matrix POST /0.5/new_subscription "origin=m-@P@.example&token=$MXTOK@P@" \
                                               401 401 200 200 403 200
 matrix POST /0.5/remove_subscription "token=$MT1" \
                                               401 401 404 404 403 200
