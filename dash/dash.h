@@ -186,6 +186,10 @@ void		 dash_h_legacy_new_subscription(struct req *, const char *);
 void		 dash_h_legacy_remove_subscription(struct req *, const char *);
 void		 dash_event(struct req *, int64_t user_id, const char *type,
 		    json_t *steals);
+/* dash_own_alias - the user's alias named "token" or
+ * "token@alias_domain", not deleted, into *a; 0, or -1 answered (404
+ * when it is missing, deleted or someone else's) */
+int		 dash_own_alias(struct req *, const char *token, struct alias *a);
 
 /* dash_contact.c: an alias's contacts and blocks; path is the URL from
  * the alias token on */

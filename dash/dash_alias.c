@@ -120,10 +120,9 @@ alias_key(struct req *r, const char *in, char *out, size_t size)
 	return (token_fold(out, size, in));
 }
 
-/* own_alias - load the user's live alias; 0, or -1 answered (404 when it
- * is missing, deleted or someone else's) */
-static int
-own_alias(struct req *r, const char *token, struct alias *a)
+/* dash_own_alias - see dash.h */
+int
+dash_own_alias(struct req *r, const char *token, struct alias *a)
 {
 	char		key[TOKEN_MAX + 1];
 	enum store_status s;
@@ -177,60 +176,6 @@ struct create_job {
 	enum store_status ev_status;
 };
 
-/*
- * token_taken - was the client's token c->token issued before: *taken = 1
- * when an alias (any status, any user) or a reply address has it, except
- * the user's own live, unexpired alias for c->origin
- */
-static enum store_status
-token_taken(struct store *st, const struct create_job *c, int *taken)
-{
-	struct alias	 a;
-	struct reply	 rp;
-	enum store_status s;
-
-	*taken = 1;
-	s = store_alias_get(st, c->token, &a);
-	if (s == STORE_OK) {
-		*taken = a.user_id != c->user_id || a.status == ALIAS_DELETED ||
-		    strcmp(a.origin, c->origin) != 0 ||
-		    (a.expires_at != 0 && a.expires_at <= bp_now());
-		return (STORE_OK);
-	}
-	if (s != STORE_NOTFOUND)
-		return (s);
-	s = store_reply_get(st, c->token, &rp);
-	if (s == STORE_OK)
-		return (STORE_OK);
-	if (s != STORE_NOTFOUND)
-		return (s);
-	*taken = 0;
-	return (STORE_OK);
-}
-
-/*
- * alias_create_as - store_alias_create with the client's token in place
- * of a fresh one.  store.h has no public call for that, so this calls the
- * backend's alias_create (the one store_alias_create wraps, which takes
- * the token to insert) with what the wrapper would check already checked:
- * the origin folded by create_alias, the token by legacy_token_bad and
- * token_taken.  A token inserted by another request in between is a
- * conflict the backend retries and then answers STORE_TEMP (503).
- */
-static enum store_status
-alias_create_as(struct store *st, struct create_job *c)
-{
-	enum store_status s;
-
-	s = st->be->alias_create(st, c->user_id, c->origin, c->token,
-	    c->expires_at, bp_now(), &c->a, &c->created);
-	if (log_verbose)
-		log_info("store: alias_create %s user=%lld: %s", s != STORE_OK ?
-		    "-" : c->created ? "new (client token)" : "again",
-		    (long long)c->user_id, store_strstatus(s));
-	return (s);
-}
-
 /* create_write - write_run job: the alias (found, revived or new), its
  * context and expiry, and its event; with a client token already issued,
  * c->taken and nothing else */
@@ -242,10 +187,12 @@ create_write(struct store *st, void *arg)
 	json_t	*j;
 
 	if (c->token != NULL) {
-		if ((s = token_taken(st, c, &c->taken)) != STORE_OK ||
-		    c->taken)
-			return (s);
-		s = alias_create_as(st, c);
+		s = store_alias_create_token(st, c->user_id, c->origin,
+		    c->token, c->expires_at, &c->a, &c->created);
+		if (s == STORE_EXISTS) {
+			c->taken = 1;	/* issued before: nothing done */
+			return (STORE_OK);
+		}
 	} else
 		s = store_alias_create(st, c->user_id, c->origin,
 		    c->expires_at, &c->a, &c->created);
@@ -523,7 +470,7 @@ dash_h_alias(struct req *r, const char *token)
 	struct alias	 a;
 	json_t		*b;
 
-	if (own_alias(r, token, &a) < 0)
+	if (dash_own_alias(r, token, &a) < 0)
 		return;
 	if (strcmp(r->method, "GET") == 0) {
 		dash_reply_json(r, 200, dash_alias_json(&a, r->cf->alias_domain));
@@ -772,7 +719,7 @@ dash_h_legacy_remove_subscription(struct req *r, const char *arg)
 		dash_error(r, 400, DASH_E_PARAM, "token: the alias to remove");
 		goto done;
 	}
-	if (own_alias(r, tok, &a) < 0)
+	if (dash_own_alias(r, tok, &a) < 0)
 		goto done;
 	if (a.status != ALIAS_INACTIVE) {
 		if (dash_store_status(r, store_alias_set_status(r->db->st,

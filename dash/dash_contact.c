@@ -47,26 +47,16 @@
 static int
 contact_alias(struct req *r, const char *path, struct alias *a)
 {
-	char		 seg[TOKEN_MAX + 256 + 2], key[TOKEN_MAX + 1];
-	const char	*at;
-	size_t		 n = strcspn(path, "/");
-	enum store_status s = STORE_NOTFOUND;
+	char	 seg[TOKEN_MAX + 256 + 2];
+	size_t	 n = strcspn(path, "/");
 
-	if (n < sizeof(seg)) {
-		memcpy(seg, path, n);
-		seg[n] = '\0';
-		if ((at = strchr(seg, '@')) != NULL) {
-			if (strcasecmp(at + 1, r->cf->alias_domain) != 0)
-				n = 0;
-			seg[at - seg] = '\0';
-		}
-		if (n > 0 && token_fold(key, sizeof(key), seg))
-			s = store_alias_get(r->db->st, key, a);
+	if (n >= sizeof(seg)) {
+		dash_error(r, 404, DASH_E_NOTFOUND, "alias not found");
+		return (-1);
 	}
-	if (s == STORE_OK && (a->user_id != r->user.id ||
-	    a->status == ALIAS_DELETED))
-		s = STORE_NOTFOUND;
-	return (dash_store_status(r, s, "alias"));
+	memcpy(seg, path, n);
+	seg[n] = '\0';
+	return (dash_own_alias(r, seg, a));
 }
 
 /* on_alias_domain - is address on the alias domain */

@@ -125,13 +125,26 @@ static const struct route routes[] = {
 	{NULL, NULL, A_OPEN, NULL, NULL},
 };
 
-/* h_heartbeat - 200 if the store answers, 503 otherwise */
+/* h_heartbeat - 200 if the store answers, 503 otherwise; when no store
+ * handle could be opened (r->db NULL) the 503 is also an API error with
+ * Retry-After, as every other route answers then, and Redis unchecked */
 static void
 h_heartbeat(struct req *r, const char *arg)
 {
-	enum store_status s = store_ping(r->db->st);
-	enum store_status rs = redis_ping(r->db->rd);
+	enum store_status s, rs;
 
+	(void)arg;
+	if (r->db == NULL) {
+		dash_reply_json(r, 503, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s}",
+		    "code", 503, "errno", DASH_E_STORE, "error",
+		    dash_reason(503), "message", "store unavailable, retry",
+		    "status", "error", "store", store_strstatus(STORE_TEMP),
+		    "redis", "unchecked"));
+		MHD_add_response_header(r->resp, "Retry-After", "5");
+		return;
+	}
+	s = store_ping(r->db->st);
+	rs = redis_ping(r->db->rd);
 	dash_reply_json(r, s == STORE_OK ? 200 : 503,
 	    json_pack("{s:s,s:s,s:s}", "status", s == STORE_OK ? "ok" : "error",
 	    "store", store_strstatus(s),
@@ -401,8 +414,10 @@ dash_dispatch(struct req *r)
 		return;
 	}
 	if (found->fn != h_lbheartbeat && found->fn != h_version &&
-	    found->fn != dash_h_metrics) {
-		if ((r->db = dash_db_get()) == NULL) {
+	    found->fn != dash_h_metrics &&
+	    found->fn != dash_h_legacy_new_token) {
+		if ((r->db = dash_db_get()) == NULL &&
+		    found->fn != h_heartbeat) {
 			dash_store_status(r, STORE_TEMP, "store");
 			return;
 		}

@@ -511,6 +511,60 @@ store_alias_create(struct store *st, int64_t user_id, const char *origin,
 	    "alias_create again", s == STORE_OK ? out->token : NULL, s));
 }
 
+/* token_issued - does token belong to anything but user's live alias for
+ * org: STORE_EXISTS if so, STORE_OK if not, or a failure */
+static enum store_status
+token_issued(struct store *st, int64_t user_id, const char *org,
+    const char *token)
+{
+	struct alias	 a;
+	struct reply	 r;
+	enum store_status s;
+
+	if ((s = st->be->alias_get(st, token, &a)) == STORE_OK)
+		return (a.user_id == user_id && a.status != ALIAS_DELETED &&
+		    strcmp(a.origin, org) == 0 && (a.expires_at == 0 ||
+		    a.expires_at > bp_now()) ? STORE_OK : STORE_EXISTS);
+	if (s != STORE_NOTFOUND)
+		return (s);
+	s = st->be->reply_get(st, token, &r);
+	return (s == STORE_OK ? STORE_EXISTS : s == STORE_NOTFOUND ?
+	    STORE_OK : s);
+}
+
+/* store_alias_create_token - see store.h; a token another request
+ * inserted meanwhile makes the backend give up (STORE_TEMP): looked up
+ * again, it is EXISTS */
+enum store_status
+store_alias_create_token(struct store *st, int64_t user_id,
+    const char *origin, const char *token, int64_t expires_at,
+    struct alias *out, int *created)
+{
+	char	org[ORIGIN_MAX + 1];
+	int	dummy;
+	size_t	len = token != NULL ? strlen(token) : 0;
+	enum store_status s;
+
+	if (created == NULL)
+		created = &dummy;
+	*created = 0;
+	if (user_id <= 0 || expires_at < 0 || out == NULL ||
+	    !store_origin_fold(org, origin) || len < STORE_TOKEN_MIN ||
+	    len > TOKEN_MAX || strspn(token, "0123456789abcdefghijklmnop"
+	    "qrstuvwxyz") != len)
+		return (store_trace_id(st, "alias_create_token", user_id,
+		    STORE_INVALID));
+	if ((s = token_issued(st, user_id, org, token)) != STORE_OK)
+		return (store_trace(st, "alias_create_token", token, s));
+	s = st->be->alias_create(st, user_id, org, token, expires_at,
+	    bp_now(), out, created);
+	if (s == STORE_TEMP && token_issued(st, user_id, org, token) ==
+	    STORE_EXISTS)
+		s = STORE_EXISTS;
+	return (store_trace(st, *created ? "alias_create_token new" :
+	    "alias_create_token again", s == STORE_OK ? out->token : NULL, s));
+}
+
 /* store_alias_get - by token, any status; malformed is NOTFOUND */
 enum store_status
 store_alias_get(struct store *st, const char *token, struct alias *out)

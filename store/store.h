@@ -421,6 +421,15 @@ enum store_status store_user_list(struct store *, struct user **out, size_t *n);
 enum store_status store_alias_create(struct store *, int64_t user_id,
 		    const char *origin, int64_t expires_at, struct alias *out,
 		    int *created);
+/* store_alias_create_token - store_alias_create with the token the
+ * client chose (0-9a-z, STORE_TOKEN_MIN to TOKEN_MAX characters: else
+ * INVALID) for a new alias.  EXISTS when the token was issued before: an
+ * alias of any user and status, or a reply address, has it, unless it is
+ * the user's own live alias for origin (which is answered). */
+#define STORE_TOKEN_MIN	50		/* 256 bits in base 36 */
+enum store_status store_alias_create_token(struct store *, int64_t user_id,
+		    const char *origin, const char *token, int64_t expires_at,
+		    struct alias *out, int *created);
 enum store_status store_alias_get(struct store *, const char *token,
 		    struct alias *);
 /* store_alias_route - what Postfix needs; key may be "token" or

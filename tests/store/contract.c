@@ -1259,6 +1259,51 @@ test_purge(void)
 	    "negative retention invalid");
 }
 
+/* test_alias_token - an alias with the token the client chose */
+static void
+test_alias_token(void)
+{
+	struct alias a, b;
+	struct reply r;
+	char	 t1[TOKEN_MAX + 1], t2[TOKEN_MAX + 1];
+	int	 created = -1;
+
+	token_new(t1, sizeof(t1));
+	token_new(t2, sizeof(t2));
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t1, 0, &a,
+	    &created), STORE_OK, "alias with a chosen token");
+	ok(created == 1 && strcmp(a.token, t1) == 0, "... it has that token");
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t1, 0, &b,
+	    &created), STORE_OK, "the same again: the user's own live alias");
+	ok(created == 0 && strcmp(b.token, t1) == 0, "... answered as it is");
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t2, 0, &b,
+	    &created), STORE_OK, "another token, same site: the live alias");
+	ok(created == 0 && strcmp(b.token, t1) == 0, "... the other token "
+	    "unused");
+	is_int(store_alias_create_token(st, u2.id, "chosen.example", t1, 0, &b,
+	    NULL), STORE_EXISTS, "another user, an issued token: EXISTS");
+	is_int(store_alias_create_token(st, u1.id, "other.example", t1, 0, &b,
+	    NULL), STORE_EXISTS, "the same user, another site: EXISTS");
+	is_int(store_reply_get_or_create(st, t1, "c@site.example", &r),
+	    STORE_OK, "a reply address");
+	is_int(store_alias_create_token(st, u2.id, "reply.example", r.token, 0,
+	    &b, NULL), STORE_EXISTS, "a reply address's token: EXISTS");
+	is_int(store_alias_set_status(st, t1, ALIAS_DELETED), STORE_OK,
+	    "delete it");
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t1, 0, &b,
+	    NULL), STORE_EXISTS, "a deleted alias's token: EXISTS");
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", "short", 0,
+	    &b, NULL), STORE_INVALID, "a short token: INVALID");
+	t2[0] = 'A';
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t2, 0, &b,
+	    NULL), STORE_INVALID, "upper case: INVALID");
+	t2[0] = '-';
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", t2, 0, &b,
+	    NULL), STORE_INVALID, "a '-': INVALID");
+	is_int(store_alias_create_token(st, u1.id, "chosen.example", NULL, 0, &b,
+	    NULL), STORE_INVALID, "no token: INVALID");
+}
+
 /* test_purge_expired - an expired alias joins the deleted ones after the
  * retention, its reply addresses with it; a purge of more rows than one
  * batch (SQL_PURGE_BATCH, 1000) takes them all and counts them all */
@@ -1479,6 +1524,7 @@ main(int argc, char **argv)
 	test_queue_blobs_after();
 	test_purge();
 	test_purge_expired();
+	test_alias_token();
 	test_block_purge();
 	store_close(st);
 	return (tap_done());
